@@ -1,0 +1,42 @@
+//! Size caps on every input, checked before any parsing work is done.
+//!
+//! Each constant is normative: `spec/protocol.md` repeats it, and an input
+//! over the cap is rejected whole, with an error that names the cap.
+
+/// Largest encoded signed tally, in bytes. A tally with a few hundred choices
+/// is under 8 KiB; log entries must also fit a tile bundle's 16-bit length.
+pub const MAX_SIGNED_TALLY: usize = 16 * 1024;
+
+/// Largest encoded signed manifest, in bytes: room for about a million
+/// reporting units (national scale).
+pub const MAX_SIGNED_MANIFEST: usize = 256 * 1024 * 1024;
+
+/// Largest signed note (checkpoint with cosignatures), in bytes.
+pub const MAX_NOTE: usize = 16 * 1024;
+
+/// Most signature lines accepted on one note (C2SP signed-note requires at
+/// least 16).
+pub const MAX_NOTE_SIGNATURES: usize = 64;
+
+/// Largest encoded signed totals, in bytes.
+pub const MAX_SIGNED_TOTALS: usize = 64 * 1024 * 1024;
+
+/// Largest receipt (C2SP tlog-proof), in bytes.
+pub const MAX_RECEIPT: usize = 32 * 1024;
+
+/// Most hashes in an inclusion or consistency proof: a tree of 2^63 leaves
+/// needs at most 63 (inclusion) or 2·63 (consistency).
+pub const MAX_PROOF_HASHES: usize = 128;
+
+/// Largest entry bundle: 256 entries of at most [`MAX_SIGNED_TALLY`] bytes
+/// each, with their 2-byte length prefixes.
+pub const MAX_ENTRY_BUNDLE: usize = 256 * (2 + MAX_SIGNED_TALLY);
+
+/// Longest identifier (election, contest, choice, region, unit, centre).
+pub const MAX_ID_LEN: usize = 64;
+
+/// Longest human-readable name or title, in bytes.
+pub const MAX_NAME_LEN: usize = 256;
+
+/// Longest correction reason, in bytes.
+pub const MAX_REASON_LEN: usize = 1024;

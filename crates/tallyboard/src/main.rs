@@ -1,0 +1,4 @@
+//! The `tallyboard` command.
+fn main() {
+    println!("tallyboard");
+}
