@@ -28,9 +28,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod checkpoint;
+pub mod cosignature;
 pub mod hash;
 pub mod keys;
 pub mod limits;
+pub mod note;
 
 pub use hash::{Hash, leaf_hash, node_hash};
 pub use keys::{Context, KeyError, PublicKey, SecretKey, Signature};
