@@ -127,7 +127,9 @@ impl Checkpoint {
 
     /// Parses the note text of a checkpoint (with its final newline).
     pub fn parse(text: &str) -> Result<Checkpoint, CheckpointError> {
-        let body = text.strip_suffix('\n').ok_or(CheckpointError::MissingLines)?;
+        let body = text
+            .strip_suffix('\n')
+            .ok_or(CheckpointError::MissingLines)?;
         let mut lines = body.split('\n');
         let origin = lines.next().ok_or(CheckpointError::MissingLines)?;
         let size = lines.next().ok_or(CheckpointError::MissingLines)?;

@@ -94,11 +94,23 @@ fn rejects_oversized_and_malformed_notes() {
         ("hello\r\nworld\n\n", "control-character"),
         ("hello\nworld\n", "missing-blank-line"),
         ("hello\n\n", "no-signatures"),
-        ("hello\n\n- a.example AAAAAAA=\n", "malformed-signature-line"),
-        ("hello\n\n\u{2014} a.example AAAAAAA=", "missing-final-newline"),
+        (
+            "hello\n\n- a.example AAAAAAA=\n",
+            "malformed-signature-line",
+        ),
+        (
+            "hello\n\n\u{2014} a.example AAAAAAA=",
+            "missing-final-newline",
+        ),
         ("hello\n\n\u{2014} a+b AAAAAAA=\n", "invalid-key-name"),
-        ("hello\n\n\u{2014} a.example AAAAAAB=\n", "non-canonical-base64"),
-        ("hello\n\n\u{2014} a.example AAAAAA==\n", "signature-too-short"),
+        (
+            "hello\n\n\u{2014} a.example AAAAAAB=\n",
+            "non-canonical-base64",
+        ),
+        (
+            "hello\n\n\u{2014} a.example AAAAAA==\n",
+            "signature-too-short",
+        ),
     ];
     for (text, code) in cases {
         assert_eq!(
