@@ -231,6 +231,183 @@ impl core::fmt::Debug for SecretKey {
     }
 }
 
+/// The group order ℓ = 2^252 + 27742317777372353535851937790883648493,
+/// little-endian: a signature's `S` must be below it.
+const GROUP_ORDER_LE: [u8; 32] = [
+    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10,
+];
+
+/// Whether the 32 little-endian bytes are a canonical scalar (below ℓ).
+fn is_canonical_scalar(s: &[u8]) -> bool {
+    for i in (0..32).rev() {
+        if s[i] != GROUP_ORDER_LE[i] {
+            return s[i] < GROUP_ORDER_LE[i];
+        }
+    }
+    false
+}
+
+/// Whether a signature may go into a batch: `S` canonical, `R` the canonical
+/// encoding of a curve point that is not of small order (the checks
+/// `verify_strict` makes and the batch equation does not), and `R` without a
+/// small-order component. The last check is what makes the batch verdict
+/// equal the cofactorless `verify_strict` verdict: with a torsion-free key,
+/// a signature whose `R` has a small-order component never verifies
+/// strictly, but its residue could cancel in the batch equation. A signature
+/// failing this check is verified on its own instead.
+pub fn strict_precheck(sig: &Signature) -> bool {
+    if !is_canonical_scalar(&sig.0[32..]) {
+        return false;
+    }
+    let mut r = [0u8; 32];
+    r.copy_from_slice(&sig.0[..32]);
+    let Ok(point) = VerifyingKey::from_bytes(&r) else {
+        return false;
+    };
+    if point.is_weak() {
+        return false;
+    }
+    let r_point = point.to_edwards();
+    r_point.compress().to_bytes() == r && r_point.is_torsion_free()
+}
+
+/// A batch verification failed: the indexes (in push order) of the
+/// signatures that do not verify strictly.
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
+#[error("{} of the batch's signatures do not verify", bad.len())]
+pub struct BatchFailure {
+    /// Indexes of the bad signatures, ascending.
+    pub bad: Vec<usize>,
+}
+
+/// Batch verification of many signatures at once (Ed25519 batch equation,
+/// `ed25519_dalek::verify_batch`), for bulk checks such as a verifier
+/// reading millions of tallies.
+///
+/// Each signature first gets the checks that the batch equation skips
+/// ([`strict_precheck`]); on a failed batch every signature is re-checked
+/// with `verify_strict` to name the bad ones. Messages are copied into one
+/// reusable buffer: call [`BatchVerifier::verify`] and push again.
+#[derive(Default)]
+pub struct BatchVerifier {
+    /// Keys seen so far and whether they are torsion-free (kept across
+    /// batches: one scalar multiplication per distinct key).
+    torsion_free: std::collections::HashMap<[u8; PUBLIC_KEY_LEN], bool>,
+    msgs: Vec<u8>,
+    ends: Vec<usize>,
+    keys: Vec<PublicKey>,
+    sigs: Vec<Signature>,
+    precheck_ok: Vec<bool>,
+}
+
+impl BatchVerifier {
+    /// An empty batch.
+    pub fn new() -> BatchVerifier {
+        BatchVerifier::default()
+    }
+
+    /// Adds a domain-separated signature over `body` (message
+    /// `ctx.label() || body`).
+    pub fn push(&mut self, key: &PublicKey, ctx: Context, body: &[u8], sig: &Signature) {
+        self.msgs.extend_from_slice(ctx.label());
+        self.msgs.extend_from_slice(body);
+        self.finish_push(key, sig);
+    }
+
+    /// Adds a signature over a raw message.
+    pub fn push_raw(&mut self, key: &PublicKey, message: &[u8], sig: &Signature) {
+        self.msgs.extend_from_slice(message);
+        self.finish_push(key, sig);
+    }
+
+    fn finish_push(&mut self, key: &PublicKey, sig: &Signature) {
+        self.ends.push(self.msgs.len());
+        self.keys.push(*key);
+        self.sigs.push(*sig);
+        let key_ok = *self
+            .torsion_free
+            .entry(key.bytes)
+            .or_insert_with(|| key.vk.to_edwards().is_torsion_free());
+        // A key with a small-order component is checked alone (strictly):
+        // the batch equation could otherwise cancel its torsion residue.
+        self.precheck_ok.push(key_ok && strict_precheck(sig));
+    }
+
+    /// Number of signatures pushed since the last [`BatchVerifier::verify`].
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// Whether nothing has been pushed.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    fn message(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.msgs[start..self.ends[i]]
+    }
+
+    /// Verifies every pushed signature and empties the batch (keeping its
+    /// buffers). An empty batch verifies.
+    pub fn verify(&mut self) -> Result<(), BatchFailure> {
+        let result = self.check();
+        self.msgs.clear();
+        self.ends.clear();
+        self.keys.clear();
+        self.sigs.clear();
+        self.precheck_ok.clear();
+        result
+    }
+
+    fn check(&self) -> Result<(), BatchFailure> {
+        let n = self.len();
+        let mut msgs: Vec<&[u8]> = Vec::with_capacity(n);
+        let mut sigs = Vec::with_capacity(n);
+        let mut vks = Vec::with_capacity(n);
+        let mut bad: Vec<usize> = Vec::new();
+        for i in 0..n {
+            if self.precheck_ok[i] {
+                msgs.push(self.message(i));
+                sigs.push(ed25519_dalek::Signature::from_bytes(&self.sigs[i].0));
+                vks.push(self.keys[i].vk);
+            } else if self.keys[i]
+                .verify_raw(self.message(i), &self.sigs[i])
+                .is_err()
+            {
+                bad.push(i);
+            }
+        }
+        let batch_ok = msgs.is_empty() || ed25519_dalek::verify_batch(&msgs, &sigs, &vks).is_ok();
+        if !batch_ok {
+            bad = (0..n)
+                .filter(|&i| {
+                    self.keys[i]
+                        .verify_raw(self.message(i), &self.sigs[i])
+                        .is_err()
+                })
+                .collect();
+        }
+        if bad.is_empty() {
+            Ok(())
+        } else {
+            Err(BatchFailure { bad })
+        }
+    }
+}
+
+/// Verifies many domain-separated signatures at once; see [`BatchVerifier`].
+pub fn verify_batch(
+    items: &[(&PublicKey, Context, &[u8], &Signature)],
+) -> Result<(), BatchFailure> {
+    let mut b = BatchVerifier::new();
+    for (key, ctx, body, sig) in items {
+        b.push(key, *ctx, body, sig);
+    }
+    b.verify()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -266,5 +443,35 @@ mod tests {
         let mut id = [0u8; 32];
         id[0] = 1;
         assert_eq!(PublicKey::from_bytes(&id), Err(KeyError::WeakPublicKey));
+    }
+
+    #[test]
+    fn batch_names_the_bad_signatures_and_is_reusable() {
+        let keys: Vec<SecretKey> = (0..8u8).map(|i| SecretKey::from_seed(&[i; 32])).collect();
+        let bodies: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i; 40]).collect();
+        let sigs: Vec<Signature> = keys
+            .iter()
+            .zip(&bodies)
+            .enumerate()
+            .map(|(i, (k, b))| {
+                let ctx = if i == 3 { Context::Manifest } else { Context::Tally };
+                k.sign(ctx, b)
+            })
+            .collect();
+        let pks: Vec<PublicKey> = keys.iter().map(SecretKey::public_key).collect();
+        let mut bv = BatchVerifier::new();
+        for i in 0..8 {
+            bv.push(&pks[i], Context::Tally, &bodies[i], &sigs[i]);
+        }
+        assert_eq!(bv.verify(), Err(BatchFailure { bad: vec![3] }));
+        assert!(bv.is_empty());
+        for i in [0usize, 1, 2, 4, 5] {
+            bv.push(&pks[i], Context::Tally, &bodies[i], &sigs[i]);
+        }
+        assert_eq!(bv.verify(), Ok(()));
+        let mut high_s = sigs[0];
+        high_s.0[63] |= 0xf0;
+        let items = [(&pks[0], Context::Tally, &bodies[0][..], &high_s)];
+        assert_eq!(verify_batch(&items), Err(BatchFailure { bad: vec![0] }));
     }
 }

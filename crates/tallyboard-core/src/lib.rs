@@ -36,4 +36,4 @@ pub mod limits;
 pub mod note;
 
 pub use hash::{Hash, leaf_hash, node_hash};
-pub use keys::{Context, KeyError, PublicKey, SecretKey, Signature};
+pub use keys::{BatchFailure, BatchVerifier, Context, KeyError, PublicKey, SecretKey, Signature};
