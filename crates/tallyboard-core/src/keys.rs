@@ -454,7 +454,11 @@ mod tests {
             .zip(&bodies)
             .enumerate()
             .map(|(i, (k, b))| {
-                let ctx = if i == 3 { Context::Manifest } else { Context::Tally };
+                let ctx = if i == 3 {
+                    Context::Manifest
+                } else {
+                    Context::Tally
+                };
                 k.sign(ctx, b)
             })
             .collect();
