@@ -33,6 +33,7 @@ pub mod cosignature;
 pub mod hash;
 pub mod keys;
 pub mod limits;
+pub mod merkle;
 pub mod note;
 
 pub use hash::{Hash, leaf_hash, node_hash};

@@ -40,3 +40,8 @@ pub const MAX_NAME_LEN: usize = 256;
 
 /// Longest correction reason, in bytes.
 pub const MAX_REASON_LEN: usize = 1024;
+
+/// Largest tree size (number of log entries) any tallyboard log, proof or
+/// tile computation accepts: 2^62, far above any election and small enough
+/// that stored-hash indexes (about twice the size) never overflow 64 bits.
+pub const MAX_TREE_SIZE: u64 = 1 << 62;
