@@ -74,6 +74,30 @@ pub enum ProofError {
     /// Consistency: the new root recomputed from the proof differs from the new root.
     #[error("recomputed new root does not match the new root")]
     NewRootMismatch,
+    /// Tree sizes above [`MAX_TREE_SIZE`] are rejected before any hashing.
+    #[error("tree size {tree_size} is above the maximum of {MAX_TREE_SIZE}")]
+    TreeTooLarge {
+        /// The offending tree size.
+        tree_size: u64,
+    },
+}
+
+impl ProofError {
+    /// A stable, kebab-case code for the error (test vectors, JSON reports).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ProofError::IndexOutOfRange { .. } => "index-out-of-range",
+            ProofError::ProofTooLong { .. } => "proof-too-long",
+            ProofError::WrongProofLength { .. } => "wrong-proof-length",
+            ProofError::RootMismatch => "root-mismatch",
+            ProofError::OldSizeAboveNewSize { .. } => "old-size-above-new-size",
+            ProofError::EqualSizesDifferentRoots => "equal-sizes-different-roots",
+            ProofError::EmptyTreeRootMismatch => "empty-tree-root-mismatch",
+            ProofError::OldRootMismatch => "old-root-mismatch",
+            ProofError::NewRootMismatch => "new-root-mismatch",
+            ProofError::TreeTooLarge { .. } => "tree-too-large",
+        }
+    }
 }
 
 /// Errors from computing hashes or proofs through a [`HashReader`], or from
@@ -386,25 +410,23 @@ pub fn stored_hash_index(level: u8, n: u64) -> u64 {
 
 /// Inverse of [`stored_hash_index`]: the `(level, n)` stored at `index`.
 pub fn split_stored_hash_index(index: u64) -> (u8, u64) {
-    // stored_hash_index(0, n) <= 2n, so the leaf n stored last at or before
-    // `index` is in [index/2, index/2 + log2(index)].
+    // stored_hash_index(0, n) = 2n - popcount(n), so the leaf stored last at
+    // or before `index` is at most 65 leaves after index/2; each step below
+    // moves one leaf forward.
     let mut n = index / 2;
     let mut index_n = stored_hash_index(0, n);
-    // Step back if the estimate overshoots (it does not for valid indexes).
-    while index_n > index && n > 0 {
-        n -= 1;
-        index_n = stored_hash_index(0, n);
-    }
-    loop {
+    for _ in 0..=65 {
         // Leaf n+1 is stored after leaf n and the trailing-ones(n) roots n completes.
-        let next = index_n + 1 + u64::from(n.trailing_ones());
-        if next > index {
+        let next = index_n
+            .saturating_add(1)
+            .saturating_add(u64::from(n.trailing_ones()));
+        if next > index || next == u64::MAX {
             break;
         }
         n += 1;
         index_n = next;
     }
-    let level = (index - index_n).min(63) as u8;
+    let level = (index.saturating_sub(index_n)).min(63) as u8;
     (level, n >> level)
 }
 
@@ -505,7 +527,11 @@ fn sub_tree_hash_from(lo: u64, hi: u64, hashes: &mut core::slice::Iter<'_, Hash>
         return None;
     }
     let (last, rest) = parts.split_last()?;
-    Some(rest.iter().rev().fold(*last, |acc, left| node_hash(left, &acc)))
+    Some(
+        rest.iter()
+            .rev()
+            .fold(*last, |acc, left| node_hash(left, &acc)),
+    )
 }
 
 /// The root of the tree of `n` leaves from stored hashes (one read of at
@@ -705,6 +731,9 @@ pub fn verify_inclusion(
     proof: &[Hash],
     root: &Hash,
 ) -> Result<(), ProofError> {
+    if tree_size > MAX_TREE_SIZE {
+        return Err(ProofError::TreeTooLarge { tree_size });
+    }
     // Step 1: the index must be inside the tree (an empty tree has no leaves).
     if index >= tree_size {
         return Err(ProofError::IndexOutOfRange { index, tree_size });
@@ -780,6 +809,11 @@ pub fn verify_consistency(
     new_root: &Hash,
     proof: &[Hash],
 ) -> Result<(), ProofError> {
+    if new_size > MAX_TREE_SIZE {
+        return Err(ProofError::TreeTooLarge {
+            tree_size: new_size,
+        });
+    }
     if old_size > new_size {
         return Err(ProofError::OldSizeAboveNewSize { old_size, new_size });
     }
@@ -902,6 +936,24 @@ mod tests {
     }
 
     #[test]
+    fn split_stored_hash_index_terminates_on_any_input() {
+        for i in [
+            u64::MAX,
+            u64::MAX - 1,
+            u64::MAX - 70,
+            1 << 63,
+            (1 << 63) + 5,
+        ] {
+            let (level, n) = split_stored_hash_index(i);
+            assert!(level <= 63);
+            assert!(n <= i / 2 + 66);
+        }
+        // The last stored hash of the largest tree is still exact.
+        let last = stored_hash_count(MAX_TREE_SIZE) - 1;
+        assert_eq!(split_stored_hash_index(last), (62, 0));
+    }
+
+    #[test]
     fn stored_hash_index_is_dense_in_push_order() {
         let mut b = TreeBuilder::new();
         let mut next = 0u64;
@@ -938,5 +990,101 @@ mod tests {
                 assert_eq!(p.len(), consistency_proof_len(m, n), "{m} {n}");
             }
         }
+    }
+
+    #[test]
+    fn verification_rejects_bad_sizes_with_named_errors() {
+        let l = leaves(5);
+        let root = tree_hash(&l);
+        // An empty tree has no leaves.
+        assert_eq!(
+            verify_inclusion(&l[0], 0, 0, &[], &Hash::EMPTY_TREE),
+            Err(ProofError::IndexOutOfRange {
+                index: 0,
+                tree_size: 0
+            })
+        );
+        assert_eq!(
+            verify_inclusion(&l[0], 5, 5, &[], &root),
+            Err(ProofError::IndexOutOfRange {
+                index: 5,
+                tree_size: 5
+            })
+        );
+        let big = MAX_TREE_SIZE + 1;
+        assert_eq!(
+            verify_inclusion(&l[0], 0, big, &[], &root),
+            Err(ProofError::TreeTooLarge { tree_size: big })
+        );
+        assert_eq!(
+            verify_inclusion(&l[0], 0, u64::MAX, &[], &root),
+            Err(ProofError::TreeTooLarge {
+                tree_size: u64::MAX
+            })
+        );
+        assert_eq!(
+            verify_consistency(1, u64::MAX, &root, &root, &[]),
+            Err(ProofError::TreeTooLarge {
+                tree_size: u64::MAX
+            })
+        );
+        assert_eq!(
+            verify_consistency(6, 5, &root, &root, &[]),
+            Err(ProofError::OldSizeAboveNewSize {
+                old_size: 6,
+                new_size: 5
+            })
+        );
+        // Equal sizes: empty proof, equal roots.
+        assert_eq!(verify_consistency(5, 5, &root, &root, &[]), Ok(()));
+        assert_eq!(
+            verify_consistency(5, 5, &root, &root, &[root]),
+            Err(ProofError::WrongProofLength {
+                expected: 0,
+                got: 1
+            })
+        );
+        assert_eq!(
+            verify_consistency(0, 0, &root, &root, &[]),
+            Err(ProofError::EmptyTreeRootMismatch)
+        );
+        assert_eq!(
+            verify_consistency(0, 5, &Hash::EMPTY_TREE, &root, &[]),
+            Ok(())
+        );
+        // The last leaf of the largest allowed tree: the proof-length rule
+        // is checked without overflow.
+        assert!(matches!(
+            verify_inclusion(&l[0], MAX_TREE_SIZE - 1, MAX_TREE_SIZE, &[], &root),
+            Err(ProofError::WrongProofLength {
+                expected: 62,
+                got: 0
+            })
+        ));
+    }
+
+    #[test]
+    fn proof_generation_rejects_bad_sizes() {
+        let stored: Vec<Hash> = Vec::new();
+        assert!(matches!(
+            prove_inclusion(MAX_TREE_SIZE + 1, 0, &stored),
+            Err(TreeError::TreeTooLarge(_))
+        ));
+        assert!(matches!(
+            prove_consistency(1, u64::MAX, &stored),
+            Err(TreeError::TreeTooLarge(_))
+        ));
+        assert!(matches!(
+            tree_hash_from_reader(u64::MAX, &stored),
+            Err(TreeError::TreeTooLarge(_))
+        ));
+        assert!(matches!(
+            prove_inclusion(0, 0, &stored),
+            Err(TreeError::IndexOutOfRange { .. })
+        ));
+        assert_eq!(inclusion_proof(&[], 0), None);
+        assert_eq!(consistency_proof(&leaves(3), 4), None);
+        assert_eq!(consistency_proof(&leaves(3), 0), None);
+        assert_eq!(consistency_proof(&leaves(3), 3), Some(vec![]));
     }
 }

@@ -18,7 +18,10 @@ fn entry(i: u64) -> Vec<u8> {
 }
 
 fn hashes_of(bytes: &[u8]) -> Vec<Hash> {
-    bytes.chunks(32).map(|c| Hash::from_slice(c).unwrap()).collect()
+    bytes
+        .chunks(32)
+        .map(|c| Hash::from_slice(c).unwrap())
+        .collect()
 }
 
 /// tlog_tiles' stored hashes, built only with tlog_tiles code.
@@ -40,7 +43,11 @@ fn from_tlog(h: &tlog_tiles::Hash) -> Hash {
 
 /// Inclusion proofs are checked for every index on these sizes.
 fn all_indexes(n: u64) -> bool {
-    n <= 130 || n % 61 == 0 || n.is_power_of_two() || (n + 1).is_power_of_two() || n == MAX_SIZE
+    n <= 130
+        || n.is_multiple_of(61)
+        || n.is_power_of_two()
+        || (n + 1).is_power_of_two()
+        || n == MAX_SIZE
 }
 
 fn sampled_old_sizes(n: u64) -> Vec<u64> {
@@ -87,7 +94,11 @@ fn roots_and_proofs_agree_with_ct_merkle_and_tlog_tiles_for_every_size_up_to_110
         let root = merkle::tree_hash(&leaves);
         assert_eq!(builder.root(), root, "builder root at size {n}");
         assert_eq!(tree_hash_from_reader(n, &ours).unwrap(), root);
-        assert_eq!(ct.root().as_bytes().as_slice(), root.as_bytes(), "ct-merkle root at {n}");
+        assert_eq!(
+            ct.root().as_bytes().as_slice(),
+            root.as_bytes(),
+            "ct-merkle root at {n}"
+        );
         assert_eq!(from_tlog(&tlog_tiles::tree_hash(n, &theirs).unwrap()), root);
         roots.push(root);
 
@@ -100,22 +111,34 @@ fn roots_and_proofs_agree_with_ct_merkle_and_tlog_tiles_for_every_size_up_to_110
         for idx in indexes {
             let proof = prove_inclusion(n, idx, &ours).unwrap();
             let ct_proof = hashes_of(ct.prove_inclusion(idx as usize).as_bytes());
-            let tl_proof: Vec<Hash> =
-                tlog_tiles::prove_record(n, idx, &theirs).unwrap().iter().map(from_tlog).collect();
+            let tl_proof: Vec<Hash> = tlog_tiles::prove_record(n, idx, &theirs)
+                .unwrap()
+                .iter()
+                .map(from_tlog)
+                .collect();
             assert_eq!(proof, ct_proof, "inclusion {idx} in {n} vs ct-merkle");
             assert_eq!(proof, tl_proof, "inclusion {idx} in {n} vs tlog_tiles");
             assert_eq!(Some(proof.clone()), merkle::inclusion_proof(&leaves, idx));
             verify_inclusion(&leaves[idx as usize], idx, n, &proof, &root).unwrap();
-            tlog_tiles::check_record(&to_tlog_vec(&proof), n, to_tlog(&root), idx, to_tlog(&leaves[idx as usize]))
-                .unwrap();
+            tlog_tiles::check_record(
+                &to_tlog_vec(&proof),
+                n,
+                to_tlog(&root),
+                idx,
+                to_tlog(&leaves[idx as usize]),
+            )
+            .unwrap();
             inclusion_checked += 1;
         }
 
         // Consistency proofs from sampled older sizes.
         for m in sampled_old_sizes(n) {
             let proof = prove_consistency(m, n, &ours).unwrap();
-            let tl_proof: Vec<Hash> =
-                tlog_tiles::prove_tree(n, m, &theirs).unwrap().iter().map(from_tlog).collect();
+            let tl_proof: Vec<Hash> = tlog_tiles::prove_tree(n, m, &theirs)
+                .unwrap()
+                .iter()
+                .map(from_tlog)
+                .collect();
             assert_eq!(proof, tl_proof, "consistency {m}->{n} vs tlog_tiles");
             if m < n {
                 let ct_proof = hashes_of(ct.prove_consistency((n - m) as usize).as_bytes());
@@ -124,8 +147,14 @@ fn roots_and_proofs_agree_with_ct_merkle_and_tlog_tiles_for_every_size_up_to_110
             assert_eq!(Some(proof.clone()), merkle::consistency_proof(&leaves, m));
             let old_root = roots[m as usize];
             verify_consistency(m, n, &old_root, &root, &proof).unwrap();
-            tlog_tiles::check_tree(&to_tlog_vec(&proof), n, to_tlog(&root), m, to_tlog(&old_root))
-                .unwrap();
+            tlog_tiles::check_tree(
+                &to_tlog_vec(&proof),
+                n,
+                to_tlog(&root),
+                m,
+                to_tlog(&old_root),
+            )
+            .unwrap();
             consistency_checked += 1;
         }
     }
@@ -148,7 +177,10 @@ fn reader_errors_are_reported_not_panicked() {
     }
     assert!(matches!(
         tree_hash_from_reader(5, &Short),
-        Err(merkle::TreeError::WrongHashCount { requested: 2, got: 0 })
+        Err(merkle::TreeError::WrongHashCount {
+            requested: 2,
+            got: 0
+        })
     ));
     let empty: Vec<Hash> = Vec::new();
     assert!(matches!(
@@ -157,7 +189,10 @@ fn reader_errors_are_reported_not_panicked() {
     ));
     assert!(matches!(
         prove_inclusion(5, 5, &empty),
-        Err(merkle::TreeError::IndexOutOfRange { index: 5, tree_size: 5 })
+        Err(merkle::TreeError::IndexOutOfRange {
+            index: 5,
+            tree_size: 5
+        })
     ));
     assert!(matches!(
         prove_consistency(0, 5, &empty),
