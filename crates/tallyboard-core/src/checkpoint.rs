@@ -13,6 +13,7 @@
 
 use crate::cosignature::{self, CosignatureError};
 use crate::hash::Hash;
+use crate::limits::MAX_NOTE;
 use crate::note::{self, KeyKind, Note, NoteError, SignerKey, VerifierKey};
 
 /// Errors from parsing, signing or opening a checkpoint.
@@ -125,8 +126,12 @@ impl Checkpoint {
         }
     }
 
-    /// Parses the note text of a checkpoint (with its final newline).
+    /// Parses the note text of a checkpoint (with its final newline), at
+    /// most [`MAX_NOTE`] bytes.
     pub fn parse(text: &str) -> Result<Checkpoint, CheckpointError> {
+        if text.len() > MAX_NOTE {
+            return Err(CheckpointError::Note(NoteError::TooLarge));
+        }
         let body = text
             .strip_suffix('\n')
             .ok_or(CheckpointError::MissingLines)?;

@@ -241,3 +241,32 @@ fn cosignature_with_altered_timestamp_rejects_the_checkpoint() {
         "bad-signature"
     );
 }
+
+#[test]
+fn checkpoint_with_the_most_signatures_opens_and_counts_every_witness() {
+    let log = key("vote.example/log", KeyKind::Ed25519, 0x10);
+    let witnesses: Vec<SignerKey> = (0..MAX_NOTE_SIGNATURES - 1)
+        .map(|i| {
+            key(
+                &format!("witness-{i:02}.observers.example.org"),
+                KeyKind::CosignatureV1,
+                0x40 + i as u8,
+            )
+        })
+        .collect();
+    let cp = Checkpoint::new("vote.example/log", 4_000_000, Hash::sha256(b"root"));
+    let mut bytes = sign_checkpoint(&cp, &log).unwrap();
+    for (i, w) in witnesses.iter().enumerate() {
+        bytes = add_cosignature(&bytes, w, 1_700_000_000 + i as u64).unwrap();
+    }
+    assert!(bytes.len() <= MAX_NOTE);
+    let wv: Vec<_> = witnesses.iter().map(|k| k.verifier().clone()).collect();
+    let opened = open_checkpoint(&bytes, log.verifier(), &wv, wv.len()).unwrap();
+    assert_eq!(opened.cosignatures.len(), MAX_NOTE_SIGNATURES - 1);
+    // One more witness does not fit on the note.
+    let extra = key("one-too-many.example", KeyKind::CosignatureV1, 0xee);
+    assert!(matches!(
+        add_cosignature(&bytes, &extra, 1),
+        Err(CheckpointError::Note(NoteError::TooManySignatures))
+    ));
+}
