@@ -1,0 +1,751 @@
+//! The canonical CBOR subset shared by tallies, manifests and totals.
+//!
+//! Every tallyboard object is CBOR (RFC 8949) in the core deterministic
+//! encoding of RFC 8949 §4.2.1: definite lengths only, shortest-form
+//! integers and lengths, map keys unique and sorted by the bytewise order of
+//! their encodings, no floats, no tags, no simple values. Struct-like maps
+//! use unsigned-integer keys 0..=23, so each key is one byte.
+//!
+//! Decoding works in three steps, shared by every object kind:
+//!
+//! 1. the input is checked against its size cap before anything else;
+//! 2. it is decoded into a [`ciborium::Value`] tree ([`decode`]), and the
+//!    tree is converted into the domain type with the typed helpers of this
+//!    module (wrong types, missing keys, unknown keys and duplicate keys are
+//!    named errors);
+//! 3. the domain type is encoded again with [`Encoder`] and the result must
+//!    equal the input exactly ([`require_canonical`]). This one rule rejects
+//!    every non-canonical form (long integers, indefinite lengths, unsorted
+//!    keys, bignum tags that decode to small integers, ...).
+//!
+//! Trailing bytes after the top-level item are rejected
+//! ([`CborError::TrailingBytes`]).
+//!
+//! The signed envelope `[body: bstr, signature: bstr(64)]` is parsed by hand
+//! ([`parse_envelope`]) so that the body is kept verbatim, without copying,
+//! and signatures are always checked over the bytes received.
+
+use std::collections::BTreeMap;
+
+use ciborium::Value;
+
+use crate::hash::Hash;
+use crate::keys::{PublicKey, SIGNATURE_LEN, Signature};
+use crate::limits::{MAX_ID_LEN, MAX_NAME_LEN};
+
+/// Errors from decoding canonical CBOR. Every variant names the rule broken;
+/// [`CborError::code`] gives the stable kebab-case code used in vectors and
+/// HTTP error bodies.
+#[derive(Debug, thiserror::Error, PartialEq, Eq, Clone)]
+#[non_exhaustive]
+pub enum CborError {
+    /// The input is larger than the cap for its kind; nothing was parsed.
+    #[error("input is {got} bytes, more than the limit of {max}")]
+    Oversized {
+        /// The cap, in bytes.
+        max: usize,
+        /// The input length.
+        got: usize,
+    },
+    /// The bytes are not well-formed CBOR (truncated, reserved values, ...).
+    #[error("not well-formed CBOR: {reason}")]
+    Malformed {
+        /// What the decoder reported.
+        reason: String,
+    },
+    /// Bytes follow the top-level CBOR item.
+    #[error("{count} bytes follow the CBOR item")]
+    TrailingBytes {
+        /// Number of extra bytes.
+        count: usize,
+    },
+    /// The input decodes, but is not in the canonical encoding (re-encoding
+    /// the decoded value gives different bytes).
+    #[error("CBOR is not in canonical form")]
+    NonCanonical,
+    /// A value has the wrong CBOR type (including negative integers, floats,
+    /// tags and simple values, which never appear in tallyboard objects).
+    #[error("{field}: expected {expected}")]
+    WrongType {
+        /// Where the value is.
+        field: &'static str,
+        /// The type required there.
+        expected: &'static str,
+    },
+    /// A required map key is absent.
+    #[error("{field}: required field is missing")]
+    MissingField {
+        /// The missing field.
+        field: &'static str,
+    },
+    /// A map has a key that this version does not define.
+    #[error("{field}: unknown key {key}")]
+    UnknownField {
+        /// The map.
+        field: &'static str,
+        /// The key, in CBOR diagnostic-like notation.
+        key: String,
+    },
+    /// A map has the same key twice.
+    #[error("{field}: key {key} appears twice")]
+    DuplicateKey {
+        /// The map.
+        field: &'static str,
+        /// The repeated key.
+        key: String,
+    },
+    /// A byte string has the wrong length.
+    #[error("{field}: expected {expected} bytes, got {got}")]
+    BadLength {
+        /// Where the value is.
+        field: &'static str,
+        /// Required length.
+        expected: usize,
+        /// Actual length.
+        got: usize,
+    },
+    /// An identifier is not 1..=64 bytes of `[A-Za-z0-9._-]` not starting
+    /// with `.`.
+    #[error("{field}: {value:?} is not a valid identifier")]
+    InvalidId {
+        /// Where the value is.
+        field: &'static str,
+        /// The rejected value (truncated to 80 characters).
+        value: String,
+    },
+    /// A name or text is empty, too long or contains control characters.
+    #[error("{field}: text is empty, too long or contains control characters")]
+    InvalidText {
+        /// Where the value is.
+        field: &'static str,
+    },
+    /// 32 bytes that are not a usable Ed25519 public key.
+    #[error("{field}: not a valid Ed25519 public key")]
+    InvalidKey {
+        /// Where the value is.
+        field: &'static str,
+    },
+    /// The `version` field is not 1.
+    #[error("unsupported version {got} (this implementation knows version 1)")]
+    UnsupportedVersion {
+        /// The version found.
+        got: u64,
+    },
+}
+
+impl CborError {
+    /// Stable kebab-case code of the error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            CborError::Oversized { .. } => "oversized",
+            CborError::Malformed { .. } => "malformed",
+            CborError::TrailingBytes { .. } => "trailing-bytes",
+            CborError::NonCanonical => "non-canonical",
+            CborError::WrongType { .. } => "wrong-type",
+            CborError::MissingField { .. } => "missing-field",
+            CborError::UnknownField { .. } => "unknown-field",
+            CborError::DuplicateKey { .. } => "duplicate-key",
+            CborError::BadLength { .. } => "bad-length",
+            CborError::InvalidId { .. } => "invalid-id",
+            CborError::InvalidText { .. } => "invalid-text",
+            CborError::InvalidKey { .. } => "invalid-key",
+            CborError::UnsupportedVersion { .. } => "unsupported-version",
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Encoding
+
+/// Writes canonical CBOR: every head in shortest form, definite lengths.
+/// Callers write map entries in canonical key order.
+#[derive(Debug, Default, Clone)]
+pub struct Encoder {
+    buf: Vec<u8>,
+}
+
+impl Encoder {
+    /// An empty encoder.
+    pub fn new() -> Encoder {
+        Encoder { buf: Vec::new() }
+    }
+
+    /// An empty encoder with room for `n` bytes.
+    pub fn with_capacity(n: usize) -> Encoder {
+        Encoder {
+            buf: Vec::with_capacity(n),
+        }
+    }
+
+    /// Writes a head (major type and argument) in shortest form.
+    pub fn head(&mut self, major: u8, arg: u64) {
+        let m = major << 5;
+        if arg < 24 {
+            self.buf.push(m | arg as u8);
+        } else if arg <= u64::from(u8::MAX) {
+            self.buf.push(m | 24);
+            self.buf.push(arg as u8);
+        } else if arg <= u64::from(u16::MAX) {
+            self.buf.push(m | 25);
+            self.buf.extend_from_slice(&(arg as u16).to_be_bytes());
+        } else if arg <= u64::from(u32::MAX) {
+            self.buf.push(m | 26);
+            self.buf.extend_from_slice(&(arg as u32).to_be_bytes());
+        } else {
+            self.buf.push(m | 27);
+            self.buf.extend_from_slice(&arg.to_be_bytes());
+        }
+    }
+
+    /// An unsigned integer (major type 0).
+    pub fn uint(&mut self, v: u64) {
+        self.head(0, v);
+    }
+
+    /// A byte string (major type 2).
+    pub fn bytes(&mut self, b: &[u8]) {
+        self.head(2, b.len() as u64);
+        self.buf.extend_from_slice(b);
+    }
+
+    /// A text string (major type 3).
+    pub fn text(&mut self, s: &str) {
+        self.head(3, s.len() as u64);
+        self.buf.extend_from_slice(s.as_bytes());
+    }
+
+    /// An array head of `len` items (major type 4).
+    pub fn array(&mut self, len: usize) {
+        self.head(4, len as u64);
+    }
+
+    /// A map head of `len` entries (major type 5).
+    pub fn map(&mut self, len: usize) {
+        self.head(5, len as u64);
+    }
+
+    /// A map `{ text => uint }` with keys in canonical order (shorter key
+    /// first, then bytewise), as used for choice counts.
+    pub fn text_uint_map(&mut self, m: &BTreeMap<String, u64>) {
+        let mut entries: Vec<(&String, &u64)> = m.iter().collect();
+        entries.sort_by(|a, b| canonical_text_order(a.0, b.0));
+        self.map(entries.len());
+        for (k, v) in entries {
+            self.text(k);
+            self.uint(*v);
+        }
+    }
+
+    /// The bytes written so far.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.buf
+    }
+}
+
+/// The canonical order of text-string map keys: by the bytewise order of
+/// their encodings, which for text strings is shorter first, then bytewise.
+pub fn canonical_text_order(a: &str, b: &str) -> core::cmp::Ordering {
+    a.len()
+        .cmp(&b.len())
+        .then_with(|| a.as_bytes().cmp(b.as_bytes()))
+}
+
+/// Encodes the signed envelope `[body: bstr, signature: bstr(64)]`.
+pub fn encode_envelope(body: &[u8], sig: &Signature) -> Vec<u8> {
+    let mut e = Encoder::with_capacity(body.len() + 80);
+    e.array(2);
+    e.bytes(body);
+    e.bytes(&sig.0);
+    e.into_bytes()
+}
+
+// ---------------------------------------------------------------------------
+// Decoding
+
+/// Decodes one CBOR item from `bytes` into a value tree, after checking the
+/// size cap; rejects trailing bytes. The result is not yet known to be
+/// canonical: convert it to a domain type, then call [`require_canonical`].
+pub fn decode(bytes: &[u8], max: usize) -> Result<Value, CborError> {
+    if bytes.len() > max {
+        return Err(CborError::Oversized {
+            max,
+            got: bytes.len(),
+        });
+    }
+    let mut rest = bytes;
+    let v: Value = ciborium::de::from_reader(&mut rest).map_err(|e| CborError::Malformed {
+        reason: match e {
+            ciborium::de::Error::Io(_) => "truncated input".to_string(),
+            ciborium::de::Error::Syntax(off) => format!("syntax error at offset {off}"),
+            ciborium::de::Error::Semantic(_, msg) => msg,
+            ciborium::de::Error::RecursionLimitExceeded => "nested too deeply".to_string(),
+        },
+    })?;
+    if !rest.is_empty() {
+        return Err(CborError::TrailingBytes { count: rest.len() });
+    }
+    Ok(v)
+}
+
+/// The re-encode-and-compare rule: `reencoded` (the domain value encoded
+/// again) must equal `input` byte for byte.
+pub fn require_canonical(input: &[u8], reencoded: &[u8]) -> Result<(), CborError> {
+    if input == reencoded {
+        Ok(())
+    } else {
+        Err(CborError::NonCanonical)
+    }
+}
+
+fn value_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Integer(_) => "integer",
+        Value::Bytes(_) => "byte string",
+        Value::Float(_) => "float",
+        Value::Text(_) => "text string",
+        Value::Bool(_) => "bool",
+        Value::Null => "null",
+        Value::Tag(..) => "tag",
+        Value::Array(_) => "array",
+        Value::Map(_) => "map",
+        _ => "unsupported item",
+    }
+}
+
+fn key_repr(v: &Value) -> String {
+    match v {
+        Value::Integer(i) => format!("{}", i128::from(*i)),
+        Value::Text(t) => format!("{t:?}"),
+        other => value_kind(other).to_string(),
+    }
+}
+
+/// The fields of a struct-like map (unsigned-integer keys 0..=23), taken out
+/// one by one by key.
+#[derive(Debug)]
+pub struct Fields {
+    slots: [Option<Value>; 24],
+    field: &'static str,
+}
+
+impl Fields {
+    /// Splits a map value into its fields. `known` lists the keys this
+    /// version defines; any other key is [`CborError::UnknownField`], a
+    /// repeated key is [`CborError::DuplicateKey`].
+    pub fn new(v: Value, field: &'static str, known: &[u8]) -> Result<Fields, CborError> {
+        let entries = match v {
+            Value::Map(m) => m,
+            _ => {
+                return Err(CborError::WrongType {
+                    field,
+                    expected: "map",
+                });
+            }
+        };
+        let mut slots: [Option<Value>; 24] = Default::default();
+        for (k, val) in entries {
+            let key = match &k {
+                Value::Integer(i) => u8::try_from(i128::from(*i))
+                    .ok()
+                    .filter(|n| known.contains(n)),
+                _ => None,
+            };
+            let Some(key) = key else {
+                return Err(CborError::UnknownField {
+                    field,
+                    key: key_repr(&k),
+                });
+            };
+            let Some(slot) = slots.get_mut(usize::from(key)) else {
+                return Err(CborError::UnknownField {
+                    field,
+                    key: key.to_string(),
+                });
+            };
+            if slot.is_some() {
+                return Err(CborError::DuplicateKey {
+                    field,
+                    key: key.to_string(),
+                });
+            }
+            *slot = Some(val);
+        }
+        Ok(Fields { slots, field })
+    }
+
+    /// Takes an optional field.
+    pub fn optional(&mut self, key: u8) -> Option<Value> {
+        self.slots.get_mut(usize::from(key)).and_then(Option::take)
+    }
+
+    /// Takes a required field; `name` is used in the error if it is absent.
+    pub fn required(&mut self, key: u8, name: &'static str) -> Result<Value, CborError> {
+        self.optional(key)
+            .ok_or(CborError::MissingField { field: name })
+    }
+
+    /// The name of the map, for error messages.
+    pub fn name(&self) -> &'static str {
+        self.field
+    }
+
+    /// Reads the `version` field (key 0) and requires it to be 1.
+    pub fn version(&mut self, name: &'static str) -> Result<(), CborError> {
+        let v = as_uint(self.required(0, name)?, name)?;
+        if v != 1 {
+            return Err(CborError::UnsupportedVersion { got: v });
+        }
+        Ok(())
+    }
+}
+
+/// An unsigned integer (a negative integer is a type error).
+pub fn as_uint(v: Value, field: &'static str) -> Result<u64, CborError> {
+    match v {
+        Value::Integer(i) => u64::try_from(i).map_err(|_| CborError::WrongType {
+            field,
+            expected: "unsigned integer",
+        }),
+        _ => Err(CborError::WrongType {
+            field,
+            expected: "unsigned integer",
+        }),
+    }
+}
+
+/// A byte string.
+pub fn as_bytes(v: Value, field: &'static str) -> Result<Vec<u8>, CborError> {
+    match v {
+        Value::Bytes(b) => Ok(b),
+        _ => Err(CborError::WrongType {
+            field,
+            expected: "byte string",
+        }),
+    }
+}
+
+/// A text string (any UTF-8).
+pub fn as_text(v: Value, field: &'static str) -> Result<String, CborError> {
+    match v {
+        Value::Text(t) => Ok(t),
+        _ => Err(CborError::WrongType {
+            field,
+            expected: "text string",
+        }),
+    }
+}
+
+/// An array.
+pub fn as_array(v: Value, field: &'static str) -> Result<Vec<Value>, CborError> {
+    match v {
+        Value::Array(a) => Ok(a),
+        _ => Err(CborError::WrongType {
+            field,
+            expected: "array",
+        }),
+    }
+}
+
+/// An identifier: text, 1..=64 bytes of `[A-Za-z0-9._-]`, not starting
+/// with `.`.
+pub fn as_id(v: Value, field: &'static str) -> Result<String, CborError> {
+    let t = as_text(v, field)?;
+    if is_valid_id(&t) {
+        Ok(t)
+    } else {
+        Err(CborError::InvalidId {
+            field,
+            value: t.chars().take(80).collect(),
+        })
+    }
+}
+
+/// A name or title: text, 1..=256 bytes, no control characters.
+pub fn as_name(v: Value, field: &'static str) -> Result<String, CborError> {
+    as_text_limited(v, field, MAX_NAME_LEN)
+}
+
+/// Text of 1..=`max` bytes without control characters.
+pub fn as_text_limited(v: Value, field: &'static str, max: usize) -> Result<String, CborError> {
+    let t = as_text(v, field)?;
+    if is_valid_text(&t, max) {
+        Ok(t)
+    } else {
+        Err(CborError::InvalidText { field })
+    }
+}
+
+/// A 32-byte Ed25519 public key, validated.
+pub fn as_key(v: Value, field: &'static str) -> Result<PublicKey, CborError> {
+    let b = as_bytes(v, field)?;
+    if b.len() != 32 {
+        return Err(CborError::BadLength {
+            field,
+            expected: 32,
+            got: b.len(),
+        });
+    }
+    PublicKey::from_slice(&b).map_err(|_| CborError::InvalidKey { field })
+}
+
+/// A 32-byte hash.
+pub fn as_hash(v: Value, field: &'static str) -> Result<Hash, CborError> {
+    let b = as_bytes(v, field)?;
+    Hash::from_slice(&b).ok_or(CborError::BadLength {
+        field,
+        expected: 32,
+        got: b.len(),
+    })
+}
+
+/// A map `{ id => uint }` (choice counts). Keys must be valid identifiers
+/// and unique; their order is checked by the re-encode rule.
+pub fn as_id_uint_map(v: Value, field: &'static str) -> Result<BTreeMap<String, u64>, CborError> {
+    let entries = match v {
+        Value::Map(m) => m,
+        _ => {
+            return Err(CborError::WrongType {
+                field,
+                expected: "map",
+            });
+        }
+    };
+    let mut out = BTreeMap::new();
+    for (k, val) in entries {
+        let k = as_id(k, field)?;
+        let n = as_uint(val, field)?;
+        if out.contains_key(&k) {
+            return Err(CborError::DuplicateKey { field, key: k });
+        }
+        out.insert(k, n);
+    }
+    Ok(out)
+}
+
+/// Is `s` a valid identifier: 1..=64 bytes of `[A-Za-z0-9._-]`, not
+/// starting with `.`?
+pub fn is_valid_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_ID_LEN
+        && !s.starts_with('.')
+        && s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+}
+
+/// Is `s` valid text: 1..=`max` bytes of UTF-8 without control characters?
+pub fn is_valid_text(s: &str, max: usize) -> bool {
+    !s.is_empty() && s.len() <= max && !s.chars().any(char::is_control)
+}
+
+// ---------------------------------------------------------------------------
+// Signed envelope
+
+/// A parsed signed envelope: where the body is in the input, and the
+/// signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// Byte range of the body inside the input.
+    pub body: core::ops::Range<usize>,
+    /// The signature.
+    pub signature: Signature,
+}
+
+/// Reads one CBOR head at `pos`; returns (major, additional info, argument,
+/// next position). Indefinite lengths and non-shortest arguments are
+/// reported as [`CborError::NonCanonical`].
+fn read_head(b: &[u8], pos: usize) -> Result<(u8, u64, usize), CborError> {
+    let truncated = || CborError::Malformed {
+        reason: "truncated input".to_string(),
+    };
+    let first = *b.get(pos).ok_or_else(truncated)?;
+    let major = first >> 5;
+    let ai = first & 0x1f;
+    let (arg, next, min) = match ai {
+        0..=23 => (u64::from(ai), pos + 1, 0),
+        24 => (u64::from(*b.get(pos + 1).ok_or_else(truncated)?), pos + 2, 24),
+        25 => {
+            let s = b.get(pos + 1..pos + 3).ok_or_else(truncated)?;
+            (u64::from(u16::from_be_bytes([s[0], s[1]])), pos + 3, 256)
+        }
+        26 => {
+            let s = b.get(pos + 1..pos + 5).ok_or_else(truncated)?;
+            (
+                u64::from(u32::from_be_bytes([s[0], s[1], s[2], s[3]])),
+                pos + 5,
+                1 << 16,
+            )
+        }
+        27 => {
+            let s = b.get(pos + 1..pos + 9).ok_or_else(truncated)?;
+            let mut a = [0u8; 8];
+            a.copy_from_slice(s);
+            (u64::from_be_bytes(a), pos + 9, 1 << 32)
+        }
+        31 => return Err(CborError::NonCanonical),
+        _ => {
+            return Err(CborError::Malformed {
+                reason: format!("reserved additional information {ai}"),
+            });
+        }
+    };
+    if arg < min {
+        return Err(CborError::NonCanonical);
+    }
+    Ok((major, arg, next))
+}
+
+/// Parses the signed envelope `[body: bstr, signature: bstr(64)]` after
+/// checking the size cap. The body is located, not copied; its own
+/// canonical form is checked by the caller.
+pub fn parse_envelope(bytes: &[u8], max: usize) -> Result<Envelope, CborError> {
+    if bytes.len() > max {
+        return Err(CborError::Oversized {
+            max,
+            got: bytes.len(),
+        });
+    }
+    const FIELD: &str = "signed envelope";
+    let (major, arg, pos) = read_head(bytes, 0)?;
+    if major != 4 || arg != 2 {
+        return Err(CborError::WrongType {
+            field: FIELD,
+            expected: "array of 2 items",
+        });
+    }
+    let (major, len, pos) = read_head(bytes, pos)?;
+    if major != 2 {
+        return Err(CborError::WrongType {
+            field: "signed envelope body",
+            expected: "byte string",
+        });
+    }
+    let end = usize::try_from(len)
+        .ok()
+        .and_then(|l| pos.checked_add(l))
+        .filter(|&e| e <= bytes.len())
+        .ok_or(CborError::Malformed {
+            reason: "truncated input".to_string(),
+        })?;
+    let body = pos..end;
+    let (major, len, pos) = read_head(bytes, end)?;
+    if major != 2 {
+        return Err(CborError::WrongType {
+            field: "signed envelope signature",
+            expected: "byte string",
+        });
+    }
+    if len != SIGNATURE_LEN as u64 {
+        return Err(CborError::BadLength {
+            field: "signed envelope signature",
+            expected: SIGNATURE_LEN,
+            got: usize::try_from(len).unwrap_or(usize::MAX),
+        });
+    }
+    let sig = bytes
+        .get(pos..pos + SIGNATURE_LEN)
+        .ok_or(CborError::Malformed {
+            reason: "truncated input".to_string(),
+        })?;
+    let signature = Signature::from_slice(sig).map_err(|_| CborError::BadLength {
+        field: "signed envelope signature",
+        expected: SIGNATURE_LEN,
+        got: sig.len(),
+    })?;
+    let rest = bytes.len() - (pos + SIGNATURE_LEN);
+    if rest != 0 {
+        return Err(CborError::TrailingBytes { count: rest });
+    }
+    Ok(Envelope { body, signature })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heads_are_shortest_form() {
+        let cases: &[(u64, &[u8])] = &[
+            (0, &[0x00]),
+            (23, &[0x17]),
+            (24, &[0x18, 24]),
+            (255, &[0x18, 0xff]),
+            (256, &[0x19, 0x01, 0x00]),
+            (65535, &[0x19, 0xff, 0xff]),
+            (65536, &[0x1a, 0, 1, 0, 0]),
+            (u64::from(u32::MAX), &[0x1a, 0xff, 0xff, 0xff, 0xff]),
+            (1 << 32, &[0x1b, 0, 0, 0, 1, 0, 0, 0, 0]),
+        ];
+        for (v, want) in cases {
+            let mut e = Encoder::new();
+            e.uint(*v);
+            assert_eq!(e.into_bytes(), *want, "{v}");
+        }
+    }
+
+    #[test]
+    fn valid_ids() {
+        assert!(is_valid_id("P-017"));
+        assert!(is_valid_id("a.b_c"));
+        assert!(!is_valid_id(""));
+        assert!(!is_valid_id(".hidden"));
+        assert!(!is_valid_id("a/b"));
+        assert!(!is_valid_id("a b"));
+        assert!(!is_valid_id(&"x".repeat(65)));
+        assert!(is_valid_id(&"x".repeat(64)));
+    }
+
+    #[test]
+    fn text_map_keys_sort_shorter_first() {
+        let mut m = BTreeMap::new();
+        m.insert("bb".to_string(), 1);
+        m.insert("c".to_string(), 2);
+        m.insert("a".to_string(), 3);
+        let mut e = Encoder::new();
+        e.text_uint_map(&m);
+        assert_eq!(
+            e.into_bytes(),
+            [0xa3, 0x61, b'a', 3, 0x61, b'c', 2, 0x62, b'b', b'b', 1]
+        );
+    }
+
+    #[test]
+    fn envelope_round_trip_and_rejections() {
+        let sig = Signature([7u8; 64]);
+        let enc = encode_envelope(b"\xa0", &sig);
+        let env = parse_envelope(&enc, 1000).unwrap();
+        assert_eq!(&enc[env.body.clone()], b"\xa0");
+        assert_eq!(env.signature, sig);
+        let mut trailing = enc.clone();
+        trailing.push(0);
+        assert_eq!(
+            parse_envelope(&trailing, 1000),
+            Err(CborError::TrailingBytes { count: 1 })
+        );
+        assert_eq!(
+            parse_envelope(&enc, 10),
+            Err(CborError::Oversized {
+                max: 10,
+                got: enc.len()
+            })
+        );
+        // Non-shortest body length.
+        let mut long = vec![0x82, 0x58, 0x01, 0xa0, 0x58, 0x40];
+        long.extend_from_slice(&[7u8; 64]);
+        assert_eq!(parse_envelope(&long, 1000), Err(CborError::NonCanonical));
+        // Truncated.
+        assert!(matches!(
+            parse_envelope(&enc[..enc.len() - 1], 1000),
+            Err(CborError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn huge_claimed_lengths_fail_fast() {
+        // Array claiming 2^60 items, then nothing.
+        let b = [0x9b, 0x10, 0, 0, 0, 0, 0, 0, 0];
+        assert!(matches!(decode(&b, 100), Err(CborError::Malformed { .. })));
+        let b = [0x5b, 0x10, 0, 0, 0, 0, 0, 0, 0, 1, 2];
+        assert!(matches!(decode(&b, 100), Err(CborError::Malformed { .. })));
+    }
+}
