@@ -528,8 +528,7 @@ pub fn is_valid_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= MAX_ID_LEN
         && !s.starts_with('.')
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
 }
 
@@ -563,7 +562,11 @@ fn read_head(b: &[u8], pos: usize) -> Result<(u8, u64, usize), CborError> {
     let ai = first & 0x1f;
     let (arg, next, min) = match ai {
         0..=23 => (u64::from(ai), pos + 1, 0),
-        24 => (u64::from(*b.get(pos + 1).ok_or_else(truncated)?), pos + 2, 24),
+        24 => (
+            u64::from(*b.get(pos + 1).ok_or_else(truncated)?),
+            pos + 2,
+            24,
+        ),
         25 => {
             let s = b.get(pos + 1..pos + 3).ok_or_else(truncated)?;
             (u64::from(u16::from_be_bytes([s[0], s[1]])), pos + 3, 256)

@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cbor;
 pub mod checkpoint;
 pub mod cosignature;
 pub mod hash;
@@ -35,6 +36,8 @@ pub mod keys;
 pub mod limits;
 pub mod merkle;
 pub mod note;
+pub mod tally;
 
 pub use hash::{Hash, leaf_hash, node_hash};
 pub use keys::{BatchFailure, BatchVerifier, Context, KeyError, PublicKey, SecretKey, Signature};
+pub use tally::{SignedTally, Tally, TallyError, UnverifiedTally};
