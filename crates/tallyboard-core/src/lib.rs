@@ -36,6 +36,7 @@ pub mod keys;
 pub mod limits;
 pub mod merkle;
 pub mod note;
+pub mod receipt;
 pub mod tally;
 
 pub use hash::{Hash, leaf_hash, node_hash};
