@@ -904,6 +904,8 @@ fn receipt_vector(
     case("receipts", name, description, expect, f)
 }
 
+// One `push` per case keeps each case readable on its own.
+#[allow(clippy::vec_init_then_push)]
 fn receipt_cases() -> Vec<Case> {
     let l = log();
     let t13 = tree(13, &l);
