@@ -6,8 +6,9 @@
 //! one kind of object can therefore never be replayed as another kind.
 //!
 //! Verification is RFC 8032 with the strict rules of `ed25519-dalek`'s
-//! `verify_strict`: non-canonical `S` is rejected, small-order public keys and
-//! small-order `R` are rejected, and the cofactorless equation is used.
+//! `verify_strict`: non-canonical `S` and `R` are rejected, small-order `R` is
+//! rejected, and the cofactorless equation is used. Public keys must be the
+//! canonical encoding of a point that is not of small order.
 //! `spec/crypto.md` states the accepted edge cases; the CCTV vectors pin them.
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
@@ -61,6 +62,10 @@ pub enum KeyError {
     /// The public key has small order; no honest signer uses such a key.
     #[error("weak Ed25519 public key (small order)")]
     WeakPublicKey,
+    /// The 32 bytes decode to a point, but are not its canonical encoding
+    /// (the y coordinate is not reduced modulo p = 2^255 - 19).
+    #[error("non-canonical Ed25519 public key encoding")]
+    NonCanonicalPublicKey,
     /// Wrong length for a key or signature.
     #[error("wrong length: expected {expected} bytes, got {got}")]
     BadLength {
@@ -74,8 +79,8 @@ pub enum KeyError {
     BadSignature,
 }
 
-/// An Ed25519 public key. Invariant: the bytes decompress to a curve point
-/// that is not of small order.
+/// An Ed25519 public key. Invariant: the bytes are the canonical encoding of
+/// a curve point that is not of small order.
 #[derive(Clone, Copy)]
 pub struct PublicKey {
     bytes: [u8; PUBLIC_KEY_LEN],
@@ -110,6 +115,9 @@ impl PublicKey {
         let vk = VerifyingKey::from_bytes(bytes).map_err(|_| KeyError::InvalidPublicKey)?;
         if vk.is_weak() {
             return Err(KeyError::WeakPublicKey);
+        }
+        if vk.to_edwards().compress().to_bytes() != *bytes {
+            return Err(KeyError::NonCanonicalPublicKey);
         }
         Ok(PublicKey { bytes: *bytes, vk })
     }
@@ -443,6 +451,32 @@ mod tests {
         let mut id = [0u8; 32];
         id[0] = 1;
         assert_eq!(PublicKey::from_bytes(&id), Err(KeyError::WeakPublicKey));
+    }
+
+    #[test]
+    fn rejects_non_canonical_public_key_encoding() {
+        // y + p for small y: the same y modulo p, encoded without reduction.
+        // Some of these decode to points that are not of small order; those
+        // must still be refused for their encoding.
+        let mut non_weak = 0;
+        for k in 0u8..19 {
+            for sign in [0u8, 0x80] {
+                let mut b = [0xffu8; 32];
+                b[0] = 0xed + k;
+                b[31] = 0x7f | sign;
+                if let Ok(vk) = VerifyingKey::from_bytes(&b) {
+                    if !vk.is_weak() {
+                        non_weak += 1;
+                        assert_eq!(
+                            PublicKey::from_bytes(&b),
+                            Err(KeyError::NonCanonicalPublicKey)
+                        );
+                    }
+                }
+                assert!(PublicKey::from_bytes(&b).is_err());
+            }
+        }
+        assert!(non_weak > 0);
     }
 
     #[test]
