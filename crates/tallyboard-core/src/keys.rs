@@ -464,14 +464,12 @@ mod tests {
                 let mut b = [0xffu8; 32];
                 b[0] = 0xed + k;
                 b[31] = 0x7f | sign;
-                if let Ok(vk) = VerifyingKey::from_bytes(&b) {
-                    if !vk.is_weak() {
-                        non_weak += 1;
-                        assert_eq!(
-                            PublicKey::from_bytes(&b),
-                            Err(KeyError::NonCanonicalPublicKey)
-                        );
-                    }
+                if VerifyingKey::from_bytes(&b).is_ok_and(|vk| !vk.is_weak()) {
+                    non_weak += 1;
+                    assert_eq!(
+                        PublicKey::from_bytes(&b),
+                        Err(KeyError::NonCanonicalPublicKey)
+                    );
                 }
                 assert!(PublicKey::from_bytes(&b).is_err());
             }
