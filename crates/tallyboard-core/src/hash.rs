@@ -10,7 +10,7 @@
 
 use sha2::{Digest, Sha256};
 
-/// Length in bytes of a [`Hash`].
+/// Length in bytes of a [`struct@Hash`].
 pub const HASH_LEN: usize = 32;
 
 /// A SHA-256 value: a Merkle tree hash, a leaf hash or a root.
