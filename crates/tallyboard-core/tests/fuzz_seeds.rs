@@ -82,8 +82,8 @@ fn expected_seeds(areas: &[&str]) -> BTreeMap<String, Vec<u8>> {
             .filter(|f| f.extension().is_some_and(|e| e == "json"))
         {
             let case = file.file_stem().unwrap().to_string_lossy().into_owned();
-            let v: Value = serde_json::from_slice(&fs::read(file).unwrap())
-                .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            let v: Value =
+                serde_json::from_slice(&fs::read(file).unwrap()).expect("vector files are JSON");
             let mut inputs = Vec::new();
             collect("", "", &v, &mut inputs);
             for (field, bytes) in inputs {
