@@ -14,11 +14,16 @@ pub const EXAMPLE_VKEYS: &[&str] = &[
     "example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k",
 ];
 
-/// Fixed (name, kind, seed byte) of the keys the vectors and tests sign with.
+/// Fixed (name, kind, seed byte) of the keys the vectors sign with
+/// (`spec/vectors/README.md`).
 pub const FIXED_KEYS: &[(&str, KeyKind, u8)] = &[
     ("vote.example/log", KeyKind::Ed25519, 0x11),
+    ("vote.example/log", KeyKind::Ed25519, 0x12),
+    ("stranger.example/key", KeyKind::Ed25519, 0x66),
+    ("witness.example/w0", KeyKind::CosignatureV1, 0x20),
     ("witness.example/w1", KeyKind::CosignatureV1, 0x21),
     ("witness.example/w2", KeyKind::CosignatureV1, 0x22),
+    ("witness.example/w3", KeyKind::CosignatureV1, 0x23),
 ];
 
 /// A signer with the seed `[seed; 32]`.

@@ -22,6 +22,8 @@ const TARGETS: &[(&str, &[&str])] = &[
     ("checkpoint", &["checkpoints", "notes", "cosignatures"]),
     ("cosignature", &["cosignatures", "checkpoints"]),
     ("verifier_key", &["keys", "notes"]),
+    ("merkle_proof", &["merkle"]),
+    ("receipt", &["receipts"]),
 ];
 
 /// Fields that are never inputs.
