@@ -38,6 +38,7 @@ pub mod merkle;
 pub mod note;
 pub mod receipt;
 pub mod tally;
+pub mod tile;
 
 pub use hash::{Hash, leaf_hash, node_hash};
 pub use keys::{BatchFailure, BatchVerifier, Context, KeyError, PublicKey, SecretKey, Signature};

@@ -45,3 +45,7 @@ pub const MAX_REASON_LEN: usize = 1024;
 /// tile computation accepts: 2^62, far above any election and small enough
 /// that stored-hash indexes (about twice the size) never overflow 64 bits.
 pub const MAX_TREE_SIZE: u64 = 1 << 62;
+
+/// Longest tile or entry-bundle path, in bytes. The longest valid path,
+/// `tile/entries/x018/x446/x744/x073/x709/x551/615.p/255`, has 52.
+pub const MAX_TILE_PATH: usize = 64;
