@@ -9,14 +9,14 @@
 //! Decoding works in three steps, shared by every object kind:
 //!
 //! 1. the input is checked against its size cap before anything else;
-//! 2. it is decoded into a [`ciborium::Value`] tree ([`decode`]), and the
-//!    tree is converted into the domain type with the typed helpers of this
-//!    module (wrong types, missing keys, unknown keys and duplicate keys are
-//!    named errors);
+//! 2. it is decoded by a strict pull decoder ([`Reader`]) straight into the
+//!    domain type, without building an intermediate value tree (wrong
+//!    types, missing keys, unknown keys and duplicate keys are named errors;
+//!    indefinite lengths and non-shortest heads are non-canonical);
 //! 3. the domain type is encoded again with [`Encoder`] and the result must
 //!    equal the input exactly ([`require_canonical`]). This one rule rejects
-//!    every non-canonical form (long integers, indefinite lengths, unsorted
-//!    keys, bignum tags that decode to small integers, ...).
+//!    every non-canonical form that step 2 lets through (unsorted map keys
+//!    in particular).
 //!
 //! Trailing bytes after the top-level item are rejected
 //! ([`CborError::TrailingBytes`]).
@@ -26,8 +26,6 @@
 //! and signatures are always checked over the bytes received.
 
 use std::collections::BTreeMap;
-
-use ciborium::Value;
 
 use crate::hash::Hash;
 use crate::keys::{PublicKey, SIGNATURE_LEN, Signature};
@@ -262,31 +260,6 @@ pub fn encode_envelope(body: &[u8], sig: &Signature) -> Vec<u8> {
 // ---------------------------------------------------------------------------
 // Decoding
 
-/// Decodes one CBOR item from `bytes` into a value tree, after checking the
-/// size cap; rejects trailing bytes. The result is not yet known to be
-/// canonical: convert it to a domain type, then call [`require_canonical`].
-pub fn decode(bytes: &[u8], max: usize) -> Result<Value, CborError> {
-    if bytes.len() > max {
-        return Err(CborError::Oversized {
-            max,
-            got: bytes.len(),
-        });
-    }
-    let mut rest = bytes;
-    let v: Value = ciborium::de::from_reader(&mut rest).map_err(|e| CborError::Malformed {
-        reason: match e {
-            ciborium::de::Error::Io(_) => "truncated input".to_string(),
-            ciborium::de::Error::Syntax(off) => format!("syntax error at offset {off}"),
-            ciborium::de::Error::Semantic(_, msg) => msg,
-            ciborium::de::Error::RecursionLimitExceeded => "nested too deeply".to_string(),
-        },
-    })?;
-    if !rest.is_empty() {
-        return Err(CborError::TrailingBytes { count: rest.len() });
-    }
-    Ok(v)
-}
-
 /// The re-encode-and-compare rule: `reencoded` (the domain value encoded
 /// again) must equal `input` byte for byte.
 pub fn require_canonical(input: &[u8], reencoded: &[u8]) -> Result<(), CborError> {
@@ -297,229 +270,291 @@ pub fn require_canonical(input: &[u8], reencoded: &[u8]) -> Result<(), CborError
     }
 }
 
-fn value_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Integer(_) => "integer",
-        Value::Bytes(_) => "byte string",
-        Value::Float(_) => "float",
-        Value::Text(_) => "text string",
-        Value::Bool(_) => "bool",
-        Value::Null => "null",
-        Value::Tag(..) => "tag",
-        Value::Array(_) => "array",
-        Value::Map(_) => "map",
-        _ => "unsupported item",
+fn truncated() -> CborError {
+    CborError::Malformed {
+        reason: "truncated input".to_string(),
     }
 }
 
-fn key_repr(v: &Value) -> String {
-    match v {
-        Value::Integer(i) => format!("{}", i128::from(*i)),
-        Value::Text(t) => format!("{t:?}"),
-        other => value_kind(other).to_string(),
-    }
+/// A strict pull decoder over one buffer, for the canonical subset. It
+/// reads exactly the items the caller asks for and never allocates; text
+/// and byte strings are borrowed from the input.
+///
+/// Indefinite lengths and non-shortest heads are reported as
+/// [`CborError::NonCanonical`] as soon as they are read; map key order is
+/// left to the re-encode rule ([`require_canonical`]). Major types other
+/// than the one asked for (negative integers, tags, floats, simple values)
+/// are [`CborError::WrongType`].
+#[derive(Debug, Clone)]
+pub struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
 }
 
-/// The fields of a struct-like map (unsigned-integer keys 0..=23), taken out
-/// one by one by key.
-#[derive(Debug)]
-pub struct Fields {
-    slots: [Option<Value>; 24],
-    field: &'static str,
-}
+const MAJOR_UINT: u8 = 0;
+const MAJOR_BYTES: u8 = 2;
+const MAJOR_TEXT: u8 = 3;
+const MAJOR_ARRAY: u8 = 4;
+const MAJOR_MAP: u8 = 5;
 
-impl Fields {
-    /// Splits a map value into its fields. `known` lists the keys this
-    /// version defines; any other key is [`CborError::UnknownField`], a
-    /// repeated key is [`CborError::DuplicateKey`].
-    pub fn new(v: Value, field: &'static str, known: &[u8]) -> Result<Fields, CborError> {
-        let entries = match v {
-            Value::Map(m) => m,
-            _ => {
-                return Err(CborError::WrongType {
-                    field,
-                    expected: "map",
-                });
-            }
-        };
-        let mut slots: [Option<Value>; 24] = Default::default();
-        for (k, val) in entries {
-            let key = match &k {
-                Value::Integer(i) => u8::try_from(i128::from(*i))
-                    .ok()
-                    .filter(|n| known.contains(n)),
-                _ => None,
-            };
-            let Some(key) = key else {
-                return Err(CborError::UnknownField {
-                    field,
-                    key: key_repr(&k),
-                });
-            };
-            let Some(slot) = slots.get_mut(usize::from(key)) else {
-                return Err(CborError::UnknownField {
-                    field,
-                    key: key.to_string(),
-                });
-            };
-            if slot.is_some() {
-                return Err(CborError::DuplicateKey {
-                    field,
-                    key: key.to_string(),
-                });
-            }
-            *slot = Some(val);
+impl<'a> Reader<'a> {
+    /// A reader over `buf`, after checking it against the size cap `max`.
+    pub fn new(buf: &'a [u8], max: usize) -> Result<Reader<'a>, CborError> {
+        if buf.len() > max {
+            return Err(CborError::Oversized {
+                max,
+                got: buf.len(),
+            });
         }
-        Ok(Fields { slots, field })
+        Ok(Reader { buf, pos: 0 })
     }
 
-    /// Takes an optional field.
-    pub fn optional(&mut self, key: u8) -> Option<Value> {
-        self.slots.get_mut(usize::from(key)).and_then(Option::take)
+    /// Requires that the whole input has been read.
+    pub fn finish(&self) -> Result<(), CborError> {
+        let rest = self.buf.len() - self.pos;
+        if rest == 0 {
+            Ok(())
+        } else {
+            Err(CborError::TrailingBytes { count: rest })
+        }
     }
 
-    /// Takes a required field; `name` is used in the error if it is absent.
-    pub fn required(&mut self, key: u8, name: &'static str) -> Result<Value, CborError> {
-        self.optional(key)
-            .ok_or(CborError::MissingField { field: name })
+    fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
     }
 
-    /// The name of the map, for error messages.
-    pub fn name(&self) -> &'static str {
-        self.field
+    /// Reads a head; returns (major type, argument).
+    fn head(&mut self) -> Result<(u8, u64), CborError> {
+        let (major, arg, next) = read_head(self.buf, self.pos)?;
+        self.pos = next;
+        Ok((major, arg))
     }
 
-    /// Reads the `version` field (key 0) and requires it to be 1.
-    pub fn version(&mut self, name: &'static str) -> Result<(), CborError> {
-        let v = as_uint(self.required(0, name)?, name)?;
+    fn expect(
+        &mut self,
+        want: u8,
+        field: &'static str,
+        expected: &'static str,
+    ) -> Result<u64, CborError> {
+        let first = *self.buf.get(self.pos).ok_or_else(truncated)?;
+        if first >> 5 != want {
+            return Err(CborError::WrongType { field, expected });
+        }
+        let (_, arg) = self.head()?;
+        Ok(arg)
+    }
+
+    fn take(&mut self, len: u64) -> Result<&'a [u8], CborError> {
+        let len = usize::try_from(len).map_err(|_| truncated())?;
+        if len > self.remaining() {
+            return Err(truncated());
+        }
+        let s = &self.buf[self.pos..self.pos + len];
+        self.pos += len;
+        Ok(s)
+    }
+
+    /// An unsigned integer.
+    pub fn uint(&mut self, field: &'static str) -> Result<u64, CborError> {
+        self.expect(MAJOR_UINT, field, "unsigned integer")
+    }
+
+    /// A byte string, borrowed.
+    pub fn bytes(&mut self, field: &'static str) -> Result<&'a [u8], CborError> {
+        let len = self.expect(MAJOR_BYTES, field, "byte string")?;
+        self.take(len)
+    }
+
+    /// A text string, borrowed; invalid UTF-8 is malformed.
+    pub fn text(&mut self, field: &'static str) -> Result<&'a str, CborError> {
+        let len = self.expect(MAJOR_TEXT, field, "text string")?;
+        let b = self.take(len)?;
+        core::str::from_utf8(b).map_err(|_| CborError::Malformed {
+            reason: format!("{field}: text string is not UTF-8"),
+        })
+    }
+
+    /// An array head; returns the number of items. A count that cannot fit
+    /// in the remaining input is malformed (no allocation is made for it).
+    pub fn array(&mut self, field: &'static str) -> Result<usize, CborError> {
+        let n = self.expect(MAJOR_ARRAY, field, "array")?;
+        self.count(n, 1)
+    }
+
+    /// A map head; returns the number of entries.
+    pub fn map(&mut self, field: &'static str) -> Result<usize, CborError> {
+        let n = self.expect(MAJOR_MAP, field, "map")?;
+        self.count(n, 2)
+    }
+
+    fn count(&self, n: u64, min_item: u64) -> Result<usize, CborError> {
+        match n.checked_mul(min_item) {
+            Some(need) if need <= self.remaining() as u64 => {
+                usize::try_from(n).map_err(|_| truncated())
+            }
+            _ => Err(truncated()),
+        }
+    }
+
+    /// The key of a struct-like map entry: an unsigned integer listed in
+    /// `known` and not yet in `seen` (a bit set, updated). Any other key is
+    /// [`CborError::UnknownField`]; a repeated key is
+    /// [`CborError::DuplicateKey`].
+    pub fn key(
+        &mut self,
+        field: &'static str,
+        known: &[u8],
+        seen: &mut u32,
+    ) -> Result<u8, CborError> {
+        let first = *self.buf.get(self.pos).ok_or_else(truncated)?;
+        let major = first >> 5;
+        if major != MAJOR_UINT {
+            let key = match major {
+                MAJOR_TEXT => format!("{:?}", self.text(field)?),
+                1 => {
+                    let (_, arg) = self.head()?;
+                    format!("-{}", u128::from(arg) + 1)
+                }
+                _ => kind_name(major).to_string(),
+            };
+            return Err(CborError::UnknownField { field, key });
+        }
+        let k = self.uint(field)?;
+        let key = u8::try_from(k)
+            .ok()
+            .filter(|k| known.contains(k) && *k < 32);
+        let Some(key) = key else {
+            return Err(CborError::UnknownField {
+                field,
+                key: k.to_string(),
+            });
+        };
+        let bit = 1u32 << key;
+        if *seen & bit != 0 {
+            return Err(CborError::DuplicateKey {
+                field,
+                key: key.to_string(),
+            });
+        }
+        *seen |= bit;
+        Ok(key)
+    }
+
+    /// An identifier (see [`is_valid_id`]).
+    pub fn id(&mut self, field: &'static str) -> Result<&'a str, CborError> {
+        let t = self.text(field)?;
+        if is_valid_id(t) {
+            Ok(t)
+        } else {
+            Err(CborError::InvalidId {
+                field,
+                value: t.chars().take(80).collect(),
+            })
+        }
+    }
+
+    /// A name or title: 1..=256 bytes, no control characters.
+    pub fn name(&mut self, field: &'static str) -> Result<&'a str, CborError> {
+        self.text_limited(field, MAX_NAME_LEN)
+    }
+
+    /// Text of 1..=`max` bytes without control characters.
+    pub fn text_limited(&mut self, field: &'static str, max: usize) -> Result<&'a str, CborError> {
+        let t = self.text(field)?;
+        if is_valid_text(t, max) {
+            Ok(t)
+        } else {
+            Err(CborError::InvalidText { field })
+        }
+    }
+
+    /// A 32-byte Ed25519 public key, validated.
+    pub fn key32(&mut self, field: &'static str) -> Result<PublicKey, CborError> {
+        let b = self.bytes(field)?;
+        if b.len() != 32 {
+            return Err(CborError::BadLength {
+                field,
+                expected: 32,
+                got: b.len(),
+            });
+        }
+        PublicKey::from_slice(b).map_err(|_| CborError::InvalidKey { field })
+    }
+
+    /// A 32-byte Ed25519 public key, taken from `known` when it knows the
+    /// bytes (already validated), otherwise decoded and validated.
+    pub fn key32_with(
+        &mut self,
+        field: &'static str,
+        known: impl Fn(&[u8; 32]) -> Option<PublicKey>,
+    ) -> Result<PublicKey, CborError> {
+        let b = self.bytes(field)?;
+        let arr: &[u8; 32] = b.try_into().map_err(|_| CborError::BadLength {
+            field,
+            expected: 32,
+            got: b.len(),
+        })?;
+        match known(arr) {
+            Some(k) => Ok(k),
+            None => PublicKey::from_bytes(arr).map_err(|_| CborError::InvalidKey { field }),
+        }
+    }
+
+    /// A 32-byte hash.
+    pub fn hash(&mut self, field: &'static str) -> Result<Hash, CborError> {
+        let b = self.bytes(field)?;
+        Hash::from_slice(b).ok_or(CborError::BadLength {
+            field,
+            expected: 32,
+            got: b.len(),
+        })
+    }
+
+    /// The `version` value, which must be 1.
+    pub fn version(&mut self, field: &'static str) -> Result<(), CborError> {
+        let v = self.uint(field)?;
         if v != 1 {
             return Err(CborError::UnsupportedVersion { got: v });
         }
         Ok(())
     }
-}
 
-/// An unsigned integer (a negative integer is a type error).
-pub fn as_uint(v: Value, field: &'static str) -> Result<u64, CborError> {
-    match v {
-        Value::Integer(i) => u64::try_from(i).map_err(|_| CborError::WrongType {
-            field,
-            expected: "unsigned integer",
-        }),
-        _ => Err(CborError::WrongType {
-            field,
-            expected: "unsigned integer",
-        }),
-    }
-}
-
-/// A byte string.
-pub fn as_bytes(v: Value, field: &'static str) -> Result<Vec<u8>, CborError> {
-    match v {
-        Value::Bytes(b) => Ok(b),
-        _ => Err(CborError::WrongType {
-            field,
-            expected: "byte string",
-        }),
-    }
-}
-
-/// A text string (any UTF-8).
-pub fn as_text(v: Value, field: &'static str) -> Result<String, CborError> {
-    match v {
-        Value::Text(t) => Ok(t),
-        _ => Err(CborError::WrongType {
-            field,
-            expected: "text string",
-        }),
-    }
-}
-
-/// An array.
-pub fn as_array(v: Value, field: &'static str) -> Result<Vec<Value>, CborError> {
-    match v {
-        Value::Array(a) => Ok(a),
-        _ => Err(CborError::WrongType {
-            field,
-            expected: "array",
-        }),
-    }
-}
-
-/// An identifier: text, 1..=64 bytes of `[A-Za-z0-9._-]`, not starting
-/// with `.`.
-pub fn as_id(v: Value, field: &'static str) -> Result<String, CborError> {
-    let t = as_text(v, field)?;
-    if is_valid_id(&t) {
-        Ok(t)
-    } else {
-        Err(CborError::InvalidId {
-            field,
-            value: t.chars().take(80).collect(),
-        })
-    }
-}
-
-/// A name or title: text, 1..=256 bytes, no control characters.
-pub fn as_name(v: Value, field: &'static str) -> Result<String, CborError> {
-    as_text_limited(v, field, MAX_NAME_LEN)
-}
-
-/// Text of 1..=`max` bytes without control characters.
-pub fn as_text_limited(v: Value, field: &'static str, max: usize) -> Result<String, CborError> {
-    let t = as_text(v, field)?;
-    if is_valid_text(&t, max) {
-        Ok(t)
-    } else {
-        Err(CborError::InvalidText { field })
-    }
-}
-
-/// A 32-byte Ed25519 public key, validated.
-pub fn as_key(v: Value, field: &'static str) -> Result<PublicKey, CborError> {
-    let b = as_bytes(v, field)?;
-    if b.len() != 32 {
-        return Err(CborError::BadLength {
-            field,
-            expected: 32,
-            got: b.len(),
-        });
-    }
-    PublicKey::from_slice(&b).map_err(|_| CborError::InvalidKey { field })
-}
-
-/// A 32-byte hash.
-pub fn as_hash(v: Value, field: &'static str) -> Result<Hash, CborError> {
-    let b = as_bytes(v, field)?;
-    Hash::from_slice(&b).ok_or(CborError::BadLength {
-        field,
-        expected: 32,
-        got: b.len(),
-    })
-}
-
-/// A map `{ id => uint }` (choice counts). Keys must be valid identifiers
-/// and unique; their order is checked by the re-encode rule.
-pub fn as_id_uint_map(v: Value, field: &'static str) -> Result<BTreeMap<String, u64>, CborError> {
-    let entries = match v {
-        Value::Map(m) => m,
-        _ => {
-            return Err(CborError::WrongType {
-                field,
-                expected: "map",
-            });
+    /// A map `{ id => uint }` (choice counts). Keys must be valid
+    /// identifiers and unique; their order is checked by the re-encode
+    /// rule.
+    pub fn id_uint_map(&mut self, field: &'static str) -> Result<BTreeMap<String, u64>, CborError> {
+        let n = self.map(field)?;
+        let mut out = BTreeMap::new();
+        for _ in 0..n {
+            let k = self.id(field)?;
+            let v = self.uint(field)?;
+            if out.insert(k.to_string(), v).is_some() {
+                return Err(CborError::DuplicateKey {
+                    field,
+                    key: k.to_string(),
+                });
+            }
         }
-    };
-    let mut out = BTreeMap::new();
-    for (k, val) in entries {
-        let k = as_id(k, field)?;
-        let n = as_uint(val, field)?;
-        if out.contains_key(&k) {
-            return Err(CborError::DuplicateKey { field, key: k });
-        }
-        out.insert(k, n);
+        Ok(out)
     }
-    Ok(out)
+}
+
+/// Requires a field read from a struct-like map to be present.
+pub fn required<T>(v: Option<T>, field: &'static str) -> Result<T, CborError> {
+    v.ok_or(CborError::MissingField { field })
+}
+
+fn kind_name(major: u8) -> &'static str {
+    match major {
+        0 => "unsigned integer",
+        1 => "negative integer",
+        2 => "byte string",
+        3 => "text string",
+        4 => "array",
+        5 => "map",
+        6 => "tag",
+        _ => "simple value or float",
+    }
 }
 
 /// Is `s` a valid identifier: 1..=64 bytes of `[A-Za-z0-9._-]`, not
@@ -554,9 +589,6 @@ pub struct Envelope {
 /// next position). Indefinite lengths and non-shortest arguments are
 /// reported as [`CborError::NonCanonical`].
 fn read_head(b: &[u8], pos: usize) -> Result<(u8, u64, usize), CborError> {
-    let truncated = || CborError::Malformed {
-        reason: "truncated input".to_string(),
-    };
     let first = *b.get(pos).ok_or_else(truncated)?;
     let major = first >> 5;
     let ai = first & 0x1f;
@@ -747,8 +779,60 @@ mod tests {
     fn huge_claimed_lengths_fail_fast() {
         // Array claiming 2^60 items, then nothing.
         let b = [0x9b, 0x10, 0, 0, 0, 0, 0, 0, 0];
-        assert!(matches!(decode(&b, 100), Err(CborError::Malformed { .. })));
+        let mut r = Reader::new(&b, 100).unwrap();
+        assert!(matches!(r.array("a"), Err(CborError::Malformed { .. })));
         let b = [0x5b, 0x10, 0, 0, 0, 0, 0, 0, 0, 1, 2];
-        assert!(matches!(decode(&b, 100), Err(CborError::Malformed { .. })));
+        let mut r = Reader::new(&b, 100).unwrap();
+        assert!(matches!(r.bytes("b"), Err(CborError::Malformed { .. })));
+        let b = [0xbb, 0x10, 0, 0, 0, 0, 0, 0, 0];
+        let mut r = Reader::new(&b, 100).unwrap();
+        assert!(matches!(r.map("m"), Err(CborError::Malformed { .. })));
+    }
+
+    #[test]
+    fn reader_names_wrong_types_and_non_canonical_heads() {
+        let mut r = Reader::new(&[0x20], 10).unwrap();
+        assert_eq!(
+            r.uint("n"),
+            Err(CborError::WrongType {
+                field: "n",
+                expected: "unsigned integer"
+            })
+        );
+        let mut r = Reader::new(&[0x18, 0x05], 10).unwrap();
+        assert_eq!(r.uint("n"), Err(CborError::NonCanonical));
+        let mut r = Reader::new(&[0x7f, 0x61, b'a', 0xff], 10).unwrap();
+        assert_eq!(r.text("t"), Err(CborError::NonCanonical));
+        let mut r = Reader::new(&[0x62, 0xff, 0xfe], 10).unwrap();
+        assert!(matches!(r.text("t"), Err(CborError::Malformed { .. })));
+        let mut r = Reader::new(&[0x1c], 10).unwrap();
+        assert!(matches!(r.uint("n"), Err(CborError::Malformed { .. })));
+        let mut r = Reader::new(&[0x05, 0x00], 10).unwrap();
+        assert_eq!(r.uint("n"), Ok(5));
+        assert_eq!(r.finish(), Err(CborError::TrailingBytes { count: 1 }));
+        let mut seen = 0;
+        let mut r = Reader::new(&[0x01, 0x01, 0x07, 0x61, b'x'], 10).unwrap();
+        assert_eq!(r.key("m", &[0, 1], &mut seen), Ok(1));
+        assert_eq!(
+            r.key("m", &[0, 1], &mut seen),
+            Err(CborError::DuplicateKey {
+                field: "m",
+                key: "1".into()
+            })
+        );
+        assert_eq!(
+            r.key("m", &[0, 1], &mut seen),
+            Err(CborError::UnknownField {
+                field: "m",
+                key: "7".into()
+            })
+        );
+        assert_eq!(
+            r.key("m", &[0, 1], &mut seen),
+            Err(CborError::UnknownField {
+                field: "m",
+                key: "\"x\"".into()
+            })
+        );
     }
 }

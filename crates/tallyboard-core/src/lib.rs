@@ -34,6 +34,7 @@ pub mod cosignature;
 pub mod hash;
 pub mod keys;
 pub mod limits;
+pub mod manifest;
 pub mod merkle;
 pub mod note;
 pub mod receipt;
@@ -42,4 +43,5 @@ pub mod tile;
 
 pub use hash::{Hash, leaf_hash, node_hash};
 pub use keys::{BatchFailure, BatchVerifier, Context, KeyError, PublicKey, SecretKey, Signature};
+pub use manifest::{Manifest, ManifestBody, ManifestError, ManifestProblem, SignedManifest};
 pub use tally::{SignedTally, Tally, TallyError, UnverifiedTally};

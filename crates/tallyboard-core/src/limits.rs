@@ -49,3 +49,6 @@ pub const MAX_TREE_SIZE: u64 = 1 << 62;
 /// Longest tile or entry-bundle path, in bytes. The longest valid path,
 /// `tile/entries/x018/x446/x744/x073/x709/x551/615.p/255`, has 52.
 pub const MAX_TILE_PATH: usize = 64;
+
+/// Longest mirror base URL listed in a manifest, in bytes.
+pub const MAX_MIRROR_URL_LEN: usize = 1024;
