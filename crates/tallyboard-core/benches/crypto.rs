@@ -10,7 +10,9 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use tallyboard_core::checkpoint::{Checkpoint, add_cosignature, open_checkpoint, sign_checkpoint};
 use tallyboard_core::hash::Hash;
-use tallyboard_core::keys::{BatchVerifier, Context, PublicKey, SecretKey, Signature};
+use tallyboard_core::keys::{
+    BatchVerifier, Context, PublicKey, SecretKey, Signature, strict_precheck,
+};
 use tallyboard_core::note::{KeyKind, SignerKey};
 
 fn signed(n: usize) -> Vec<(PublicKey, Vec<u8>, Signature)> {
@@ -43,13 +45,42 @@ fn bench(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("batch_{n}"));
         g.throughput(Throughput::Elements(n as u64));
         let mut bv = BatchVerifier::new();
-        g.bench_function("batch_verify", |b| {
+        g.bench_function("bulk_verify", |b| {
             b.iter(|| {
                 for (k, m, s) in &items {
                     bv.push(k, Context::Tally, m, s);
                 }
                 bv.verify()
             })
+        });
+        g.bench_function("batch_equation_verify", |b| {
+            b.iter(|| {
+                for (k, m, s) in &items {
+                    bv.push(k, Context::Tally, m, s);
+                }
+                bv.verify_with_batch_equation()
+            })
+        });
+        // The two halves of batch_verify: the per-signature precheck that
+        // makes the verdict equal verify_strict, and the bare batch equation.
+        g.bench_function("precheck_only", |b| {
+            b.iter(|| items.iter().all(|(_, _, s)| strict_precheck(s)))
+        });
+        let raw_msgs: Vec<Vec<u8>> = items
+            .iter()
+            .map(|(_, m, _)| Context::Tally.message(m))
+            .collect();
+        let raw_refs: Vec<&[u8]> = raw_msgs.iter().map(Vec::as_slice).collect();
+        let raw_sigs: Vec<ed25519_dalek::Signature> = items
+            .iter()
+            .map(|(_, _, s)| ed25519_dalek::Signature::from_bytes(&s.0))
+            .collect();
+        let raw_keys: Vec<ed25519_dalek::VerifyingKey> = items
+            .iter()
+            .map(|(k, _, _)| ed25519_dalek::VerifyingKey::from_bytes(k.as_bytes()).unwrap())
+            .collect();
+        g.bench_function("dalek_batch_equation_only", |b| {
+            b.iter(|| ed25519_dalek::verify_batch(&raw_refs, &raw_sigs, &raw_keys))
         });
         g.bench_function("one_by_one", |b| {
             b.iter(|| {

@@ -5,7 +5,7 @@
 //! same verdict for every vector.
 
 use serde::Deserialize;
-use tallyboard_core::keys::{BatchVerifier, PublicKey, SecretKey, Signature};
+use tallyboard_core::keys::{BatchFailure, BatchVerifier, PublicKey, SecretKey, Signature};
 
 #[derive(Deserialize)]
 struct Vector {
@@ -71,36 +71,47 @@ fn strict_verification_accepts_exactly_the_pinned_set() {
     assert_eq!(accepted, ACCEPTED);
 }
 
+/// Runs the batch one way or the other.
+fn run(b: &mut BatchVerifier, with_batch_equation: bool) -> Result<(), BatchFailure> {
+    if with_batch_equation {
+        b.verify_with_batch_equation()
+    } else {
+        b.verify()
+    }
+}
+
 #[test]
 fn batch_verdict_equals_strict_verdict_for_every_vector() {
     let honest = SecretKey::from_seed(&[5; 32]);
     let honest_pk = honest.public_key();
     let honest_sig = honest.sign_raw(b"honest");
     let mut b = BatchVerifier::new();
-    for v in vectors() {
-        let (verdict, pk, sig) = strict(&v);
-        let Some(pk) = pk else {
-            assert_eq!(verdict, Verdict::KeyRejected);
-            continue;
-        };
-        // Alone.
-        b.push_raw(&pk, v.msg.as_bytes(), &sig);
-        let alone = b.verify();
-        assert_eq!(
-            alone.is_ok(),
-            verdict == Verdict::Accepted,
-            "vector {}",
-            v.number
-        );
-        // Between two honest signatures: only this one may be named.
-        b.push_raw(&honest_pk, b"honest", &honest_sig);
-        b.push_raw(&pk, v.msg.as_bytes(), &sig);
-        b.push_raw(&honest_pk, b"honest", &honest_sig);
-        match b.verify() {
-            Ok(()) => assert_eq!(verdict, Verdict::Accepted, "vector {}", v.number),
-            Err(e) => {
-                assert_ne!(verdict, Verdict::Accepted, "vector {}", v.number);
-                assert_eq!(e.bad, vec![1], "vector {}", v.number);
+    for with_batch_equation in [false, true] {
+        for v in vectors() {
+            let (verdict, pk, sig) = strict(&v);
+            let Some(pk) = pk else {
+                assert_eq!(verdict, Verdict::KeyRejected);
+                continue;
+            };
+            // Alone.
+            b.push_raw(&pk, v.msg.as_bytes(), &sig);
+            let alone = run(&mut b, with_batch_equation);
+            assert_eq!(
+                alone.is_ok(),
+                verdict == Verdict::Accepted,
+                "vector {}",
+                v.number
+            );
+            // Between two honest signatures: only this one may be named.
+            b.push_raw(&honest_pk, b"honest", &honest_sig);
+            b.push_raw(&pk, v.msg.as_bytes(), &sig);
+            b.push_raw(&honest_pk, b"honest", &honest_sig);
+            match run(&mut b, with_batch_equation) {
+                Ok(()) => assert_eq!(verdict, Verdict::Accepted, "vector {}", v.number),
+                Err(e) => {
+                    assert_ne!(verdict, Verdict::Accepted, "vector {}", v.number);
+                    assert_eq!(e.bad, vec![1], "vector {}", v.number);
+                }
             }
         }
     }
