@@ -34,8 +34,13 @@ pub(crate) fn verifier_arg(arg: &str) -> Result<VerifierKey> {
     let path = Path::new(arg);
     if !path.exists() {
         // Report the parse error: the argument looked like a key string.
-        let e = VerifierKey::parse(arg).err().map(|e| e.to_string()).unwrap_or_default();
-        return Err(anyhow!("{arg:?} is neither a verifier key ({e}) nor a file"));
+        let e = VerifierKey::parse(arg)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        return Err(anyhow!(
+            "{arg:?} is neither a verifier key ({e}) nor a file"
+        ));
     }
     let bytes = read_capped(path, MAX_KEY_FILE)?;
     let text = String::from_utf8(bytes)

@@ -8,8 +8,12 @@
 
 mod cmd;
 mod fsutil;
+mod keyfile;
+mod manifest_input;
+mod sheet;
 
 mod status;
+mod timefmt;
 
 use std::process::ExitCode;
 

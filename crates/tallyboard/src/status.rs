@@ -30,10 +30,6 @@ pub(crate) struct Refused {
 impl Refused {
     /// A refusal with a complete, human-readable message (may be several
     /// lines).
-    #[expect(
-        dead_code,
-        reason = "the first refusing commands (manifest check, sign) land next"
-    )]
     pub(crate) fn new(message: impl Into<String>) -> Refused {
         Refused {
             message: message.into(),
