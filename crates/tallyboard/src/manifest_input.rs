@@ -421,12 +421,7 @@ fn read_csv(errs: &mut Errors, file: &'static str, header: &[&str], data: &[u8])
             return Vec::new();
         }
         Err(e) => {
-            errs.push(
-                file,
-                lines.of(e.position()),
-                "",
-                e.to_string(),
-            );
+            errs.push(file, lines.of(e.position()), "", e.to_string());
             return Vec::new();
         }
     }

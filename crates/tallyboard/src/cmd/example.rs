@@ -83,6 +83,14 @@ struct KeySpec {
     signer: SignerKey,
 }
 
+struct CentreKeySpec {
+    centre: &'static str,
+    key: KeySpec,
+    valid_from: u64,
+    valid_until: u64,
+    revoked_at: Option<u64>,
+}
+
 struct ContestSpec {
     id: &'static str,
     title: &'static str,
@@ -256,55 +264,42 @@ fn generate() -> Result<Vec<(String, Vec<u8>, bool)>> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    // (centre, key spec, valid_from, valid_until, revoked_at, is the current key)
-    let centre_key = |centre: &str, suffix: &str| -> Result<KeySpec> {
+    let centre_key = |centre: &'static str,
+                      suffix: &str,
+                      valid_from: u64,
+                      valid_until: u64,
+                      revoked_at: Option<u64>|
+     -> Result<CentreKeySpec> {
         let label = format!("centre-{centre}{suffix}");
-        Ok(KeySpec {
-            file: format!("{MARK}.{label}"),
-            signer: signer(&label, &format!("{MARK}-{label}"), KeyKind::Ed25519)?,
+        Ok(CentreKeySpec {
+            centre,
+            key: KeySpec {
+                file: format!("{MARK}.{label}"),
+                signer: signer(&label, &format!("{MARK}-{label}"), KeyKind::Ed25519)?,
+            },
+            valid_from,
+            valid_until,
+            revoked_at,
         })
     };
-    let centre_keys: Vec<(&str, KeySpec, u64, u64, Option<u64>, bool)> = vec![
-        (
-            "C-NORTH",
-            centre_key("C-NORTH", "")?,
-            year_start,
-            year_end,
-            None,
-            true,
-        ),
-        (
+    let centre_keys = [
+        centre_key("C-NORTH", "", year_start, year_end, None)?,
+        centre_key(
             "C-COAST",
-            centre_key("C-COAST", ".rotated-out-at-noon")?,
+            ".rotated-out-at-noon",
             year_start,
             rotation,
             None,
-            false,
-        ),
-        (
-            "C-COAST",
-            centre_key("C-COAST", "")?,
-            rotation,
-            year_end,
-            None,
-            true,
-        ),
-        (
+        )?,
+        centre_key("C-COAST", "", rotation, year_end, None)?,
+        centre_key(
             "C-VALLEY",
-            centre_key("C-VALLEY", ".REVOKED")?,
+            ".REVOKED",
             year_start,
             year_end,
             Some(revocation),
-            false,
-        ),
-        (
-            "C-VALLEY",
-            centre_key("C-VALLEY", "")?,
-            revocation,
-            year_end,
-            None,
-            true,
-        ),
+        )?,
+        centre_key("C-VALLEY", "", revocation, year_end, None)?,
     ];
 
     let mut files: Vec<(String, Vec<u8>, bool)> = Vec::new();
@@ -314,7 +309,7 @@ fn generate() -> Result<Vec<(String, Vec<u8>, bool)>> {
     let all_keys = [&authority, &log]
         .into_iter()
         .chain(witnesses.iter())
-        .chain(centre_keys.iter().map(|k| &k.1));
+        .chain(centre_keys.iter().map(|k| &k.key));
     for k in all_keys {
         let mut secret = k.signer.to_secret_string().as_bytes().to_vec();
         secret.push(b'\n');
@@ -374,14 +369,15 @@ fn generate() -> Result<Vec<(String, Vec<u8>, bool)>> {
         let _ = writeln!(centres_csv, "{id},{}", csv_field(name));
     }
     let mut keys_csv = String::from("centre,verifier_key,valid_from,valid_until,revoked_at\n");
-    for (centre, k, from, until, revoked, _) in &centre_keys {
+    for k in &centre_keys {
         let _ = writeln!(
             keys_csv,
-            "{centre},{},{},{},{}",
-            k.signer.verifier(),
-            format_rfc3339(*from),
-            format_rfc3339(*until),
-            revoked.map(format_rfc3339).unwrap_or_default()
+            "{},{},{},{},{}",
+            k.centre,
+            k.key.signer.verifier(),
+            format_rfc3339(k.valid_from),
+            format_rfc3339(k.valid_until),
+            k.revoked_at.map(format_rfc3339).unwrap_or_default()
         );
     }
     let units = units();
