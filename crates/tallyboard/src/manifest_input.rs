@@ -772,3 +772,178 @@ pub(crate) fn parse_input(
         units,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tallyboard_core::SecretKey;
+    use tallyboard_core::note::SignerKey;
+
+    fn vkey(name: &str, kind: KeyKind, seed: u8) -> String {
+        SignerKey::new(name, kind, SecretKey::from_seed(&[seed; 32]))
+            .unwrap()
+            .verifier()
+            .to_string()
+    }
+
+    fn election(log_name: &str, witness_kind: KeyKind) -> String {
+        format!(
+            r#"{{"id": "e1", "title": "Test", "log": {{"origin": "log.test/e1", "key": "{}"}},
+               "witnesses": {{"quorum": 1, "keys": ["{}"]}},
+               "contests": [{{"id": "mayor", "title": "Mayor", "choices": [{{"id": "a", "name": "A"}}]}}]}}"#,
+            vkey(log_name, KeyKind::Ed25519, 1),
+            vkey("w1", witness_kind, 2)
+        )
+    }
+
+    struct Input {
+        election: String,
+        regions: String,
+        centres: String,
+        keys: String,
+        units: String,
+    }
+
+    fn good() -> Input {
+        Input {
+            election: election("log.test/e1", KeyKind::CosignatureV1),
+            regions: "id,name,parent\nr1,Region one,\nr2,Region two,r1\n".into(),
+            centres: "id,name\nc1,Centre one\n".into(),
+            keys: format!(
+                "centre,verifier_key,valid_from,valid_until,revoked_at\n\
+                 c1,{},2026-01-01T00:00:00Z,2027-01-01T00:00:00Z,\n",
+                vkey("c1", KeyKind::Ed25519, 3)
+            ),
+            units: "id,name,region,registered,contests,centre\nu1,Unit one,r2,100,mayor,c1\n"
+                .into(),
+        }
+    }
+
+    fn parse(i: &Input) -> Result<ManifestBody, InputErrors> {
+        parse_input(
+            i.election.as_bytes(),
+            i.regions.as_bytes(),
+            i.centres.as_bytes(),
+            i.keys.as_bytes(),
+            i.units.as_bytes(),
+            SecretKey::from_seed(&[9; 32]).public_key(),
+        )
+    }
+
+    fn errors(i: &Input) -> Vec<String> {
+        parse(i)
+            .unwrap_err()
+            .0
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn accepts_good_input_and_keeps_file_order() {
+        let body = parse(&good()).unwrap();
+        assert_eq!(body.election, "e1");
+        assert_eq!(body.regions[1].parent.as_deref(), Some("r1"));
+        assert_eq!(body.centres[0].keys.len(), 1);
+        assert_eq!(body.units[0].contests, vec!["mayor".to_string()]);
+        assert_eq!(body.witnesses[0].name, "w1");
+    }
+
+    #[test]
+    fn rejects_duplicate_ids_naming_both_lines() {
+        let mut i = good();
+        i.regions.push_str("r1,Again,\n");
+        assert_eq!(
+            errors(&i),
+            vec!["regions.csv, line 4, column 'id': region r1 is already on line 2"]
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_references() {
+        let mut i = good();
+        i.units = "id,name,region,registered,contests,centre\nu1,U,r9,100,mayor;senate,c9\n".into();
+        i.regions.push_str("r3,Three,r8\n");
+        let e = errors(&i);
+        assert!(
+            e.iter()
+                .any(|m| m.starts_with("regions.csv, line 4, column 'parent'")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter()
+                .any(|m| m.starts_with("units.csv, line 2, column 'region'")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter()
+                .any(|m| m.starts_with("units.csv, line 2, column 'centre'")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter().any(|m| m == "units.csv, line 2, column 'contests': unit u1: contest senate is not in election.json"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn rejects_a_key_listed_twice_and_an_empty_window() {
+        let mut i = good();
+        i.centres.push_str("c2,Centre two\n");
+        i.keys.push_str(&format!(
+            "c2,{},2026-06-01T00:00:00Z,2026-01-01T00:00:00Z,\n",
+            vkey("c1", KeyKind::Ed25519, 3)
+        ));
+        let e = errors(&i);
+        assert!(
+            e.iter()
+                .any(|m| m.starts_with("centre-keys.csv, line 3, column 'valid_until'")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter().any(|m| m
+                .contains("line 3, column 'verifier_key': this key is already listed on line 2")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn rejects_a_log_key_not_named_for_the_origin_and_a_plain_witness_key() {
+        let mut i = good();
+        i.election = election("some-other-name", KeyKind::Ed25519);
+        let e = errors(&i);
+        assert!(
+            e.iter()
+                .any(|m| m.starts_with("election.json, field 'log.key'")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter().any(
+                |m| m.starts_with("election.json, field 'witnesses.keys[0]'") && m.contains("0x04")
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_json_fields_with_line_and_column() {
+        let mut i = good();
+        i.election = i.election.replacen("\"title\"", "\"titel\"", 1);
+        let e = errors(&i);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(e[0].starts_with("election.json, line 1, column "), "{e:?}");
+        assert!(e[0].contains("titel"), "{e:?}");
+    }
+
+    #[test]
+    fn rejects_a_wrong_header() {
+        let mut i = good();
+        i.centres = "id,title\nc1,Centre one\n".into();
+        let e = errors(&i);
+        assert!(
+            e.iter()
+                .any(|m| m == "centres.csv, line 1: the first line must be the header `id,name`"),
+            "{e:?}"
+        );
+    }
+}
