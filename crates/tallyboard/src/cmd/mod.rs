@@ -16,16 +16,38 @@ pub(crate) mod sign;
 pub(crate) enum Command {
     /// Generate an Ed25519 key: private key file (owner-only) and its C2SP
     /// verifier key.
+    ///
+    /// Writes the private key string (PRIVATE+KEY+<name>+<key id>+<base64>,
+    /// the Go sumdb/note form) to FILE, created new and readable by its owner
+    /// only (mode 0600); an existing FILE or FILE.pub is never overwritten.
+    /// Prints the C2SP verifier key (<name>+<key id>+<base64>) and writes it
+    /// to FILE.pub. The private key is never printed or logged.
     #[command(after_help = EXIT_HELP)]
     Keygen(keygen::Args),
     /// Build, check or show the signed election manifest.
     Manifest(manifest::Args),
     /// Check a tally sheet against every rule and sign it; a sheet that
     /// breaks any rule is refused whole (exit 1).
+    ///
+    /// Reads the sheet (CSV with the header unit,contest,line,count; one line
+    /// per figure: each choice, blank, invalid, ballots_cast, and optionally
+    /// counted_at, revision, supersedes, reason; spec/cli.md), builds the
+    /// tally of each (unit, contest) and checks every rule against the
+    /// manifest. If any tally breaks any rule, the whole sheet is refused,
+    /// every problem is listed with its unit, contest and rule, and nothing is
+    /// written. Otherwise each signed tally is written to DIR as
+    /// <unit>.<contest>.r<revision>.tally. Signing the same sheet again gives
+    /// the same files; a different tally where a file exists is refused.
     #[command(after_help = EXIT_HELP)]
     Sign(sign::Args),
     /// Write the deterministic example election (EXAMPLE ONLY — NOT FOR
     /// REAL ELECTIONS) used by the tests, the exercise and the README.
+    ///
+    /// Keys, manifest input, signed manifest, one tally sheet per count
+    /// centre and a broken sheet. Every private key is derived from a
+    /// published label, so the output is the same on every run: the
+    /// repository's copy is regenerated with
+    /// `tallyboard example --out keys-example --force`.
     #[command(after_help = EXIT_HELP)]
     Example(example::Args),
 }
