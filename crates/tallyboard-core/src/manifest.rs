@@ -1416,14 +1416,17 @@ impl SignedManifest {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn key(n: u8) -> SecretKey {
+    pub(crate) fn key(n: u8) -> SecretKey {
         SecretKey::from_seed(&[n; 32])
     }
 
-    fn sample() -> ManifestBody {
+    /// Election general-2026: contest mayor (alice, bob); regions north >
+    /// north-1; centre C1 (key 1, valid [1000, 2000)); units P-017
+    /// (north-1, 1000 registered) and P-001 (north, 800).
+    pub(crate) fn sample() -> ManifestBody {
         let ck = |n: u8| CentreKey {
             key: key(n).public_key(),
             valid_from: 1_000,
