@@ -15,11 +15,6 @@
 //! with file, line and column; whether the figures obey the election's rules
 //! is for `rules::check_tally`.
 
-#![allow(
-    dead_code,
-    reason = "the sheet reader is used by `sign`, wired when core rules land"
-)]
-
 use std::collections::BTreeMap;
 use std::fmt;
 

@@ -110,7 +110,6 @@ pub(crate) fn format_rfc3339(t: u64) -> String {
 }
 
 /// The current time in POSIX seconds.
-#[allow(dead_code, reason = "used by `sign`, wired when core rules land")]
 pub(crate) fn now() -> anyhow::Result<u64> {
     use anyhow::Context as _;
     Ok(std::time::SystemTime::now()

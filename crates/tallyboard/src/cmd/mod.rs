@@ -9,6 +9,7 @@ use crate::status::EXIT_HELP;
 pub(crate) mod example;
 pub(crate) mod keygen;
 pub(crate) mod manifest;
+pub(crate) mod sign;
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -25,6 +26,20 @@ pub(crate) enum Command {
     Keygen(keygen::Args),
     /// Build, check or show the signed election manifest.
     Manifest(manifest::Args),
+    /// Check a tally sheet against every rule and sign it; a sheet that
+    /// breaks any rule is refused whole (exit 1).
+    ///
+    /// Reads the sheet (CSV with the header unit,contest,line,count; one line
+    /// per figure: each choice, blank, invalid, ballots_cast, and optionally
+    /// counted_at, revision, supersedes, reason; spec/cli.md), builds the
+    /// tally of each (unit, contest) and checks every rule against the
+    /// manifest. If any tally breaks any rule, the whole sheet is refused,
+    /// every problem is listed with its unit, contest and rule, and nothing is
+    /// written. Otherwise each signed tally is written to DIR as
+    /// <unit>.<contest>.r<revision>.tally. Signing the same sheet again gives
+    /// the same files; a different tally where a file exists is refused.
+    #[command(after_help = EXIT_HELP)]
+    Sign(sign::Args),
     /// Write the deterministic example election (EXAMPLE ONLY — NOT FOR
     /// REAL ELECTIONS) used by the tests, the exercise and the README.
     ///
@@ -44,6 +59,7 @@ impl Command {
         match self {
             Command::Keygen(a) => keygen::run(a),
             Command::Manifest(a) => manifest::run(a),
+            Command::Sign(a) => sign::run(a),
             Command::Example(a) => example::run(a),
         }
     }
