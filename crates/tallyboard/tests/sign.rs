@@ -138,6 +138,7 @@ fn refuses_the_broken_sheet_naming_unit_contest_and_rule_and_writes_nothing() {
         "P-004",
         "council",
         "[unknown-choice]",
+        "[missing-choice]",
         "P-006",
         "harbour-referendum",
         "[contest-not-in-unit]",
@@ -163,6 +164,21 @@ fn refuses_a_sheet_signed_with_a_revoked_key() {
     );
     assert_eq!(r.status, 1, "{}", r.stderr);
     assert!(r.stderr.contains("[key-revoked]"), "{}", r.stderr);
+    assert!(dir_files(&dir.path().join("t")).is_empty());
+}
+
+#[test]
+fn refuses_a_sheet_signed_with_a_key_rotated_out_before_the_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = sign(
+        dir.path(),
+        "centre-C-COAST.rotated-out-at-noon",
+        "sheets/C-COAST.csv",
+        "t",
+        &[],
+    );
+    assert_eq!(r.status, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("[key-expired]"), "{}", r.stderr);
     assert!(dir_files(&dir.path().join("t")).is_empty());
 }
 

@@ -103,11 +103,23 @@ pub(crate) fn run(args: Args) -> Result<()> {
     // writing anything.
     let signed: Vec<SignedTally> = tallies.iter().map(|t| t.sign(secret)).collect();
     let mut outputs: Vec<(PathBuf, &SignedTally, bool)> = Vec::new();
+    let mut names: BTreeMap<String, (&str, &str)> = BTreeMap::new();
     for s in &signed {
         let t = s.tally();
-        let path = args
-            .out
-            .join(format!("{}.{}.r{}.tally", t.unit, t.contest, t.revision));
+        let name = format!("{}.{}.r{}.tally", t.unit, t.contest, t.revision);
+        // Ids may contain '.', so two (unit, contest) pairs can share a name.
+        if let Some((u, c)) = names.insert(name.clone(), (&t.unit, &t.contest)) {
+            problems.push(Problem {
+                line: 0,
+                message: format!(
+                    "unit {}, contest {}: its file name {name} is also that of unit {u}, contest {c}; \
+                     sign them from separate sheets into separate directories",
+                    t.unit, t.contest
+                ),
+                code: "file-name-clash".to_string(),
+            });
+        }
+        let path = args.out.join(&name);
         let unchanged = match std::fs::read(&path) {
             Ok(existing) if existing == s.as_bytes() => true,
             Ok(_) => {
