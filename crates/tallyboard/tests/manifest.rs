@@ -218,3 +218,31 @@ fn build_reports_election_json_errors_with_position_or_field() {
         r.stderr
     );
 }
+
+#[test]
+fn build_reports_a_region_cycle_found_by_the_core_validation() {
+    let dir = input_copy();
+    let regions = dir.path().join("input/regions.csv");
+    let text = std::fs::read_to_string(&regions).unwrap().replacen(
+        "north,Northern Province (EXAMPLE),\n",
+        "north,Northern Province (EXAMPLE),north-hills\n",
+        1,
+    );
+    std::fs::write(&regions, text).unwrap();
+    let r = tallyboard_in(
+        dir.path(),
+        &[
+            "manifest",
+            "build",
+            "--input",
+            "input",
+            "--authority-key",
+            &s(&example().join(AUTHORITY_KEY)),
+            "--out",
+            "m.signed",
+        ],
+    );
+    assert_eq!(r.status, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("[region-cycle]"), "{}", r.stderr);
+    assert!(!dir.path().join("m.signed").exists());
+}
