@@ -212,13 +212,21 @@ fn summary(signed: &SignedManifest) -> String {
         let choices: Vec<&str> = c.choices.iter().map(|ch| ch.id.as_str()).collect();
         let _ = writeln!(s, "  {} — {}: {}", c.id, c.title, choices.join(", "));
     }
+    // Units per region (counting sub-regions) and per centre, in one pass.
+    let mut per_region = vec![0usize; m.regions.len()];
+    let mut per_centre = vec![0usize; m.centres.len()];
+    for u in 0..m.units.len() {
+        for &r in m.unit_regions(u) {
+            if let Some(n) = per_region.get_mut(r as usize) {
+                *n += 1;
+            }
+        }
+        if let Some(n) = m.unit_centre_index(u).and_then(|c| per_centre.get_mut(c)) {
+            *n += 1;
+        }
+    }
     let _ = writeln!(s, "regions    {}", m.regions.len());
-    for r in &m.regions {
-        let units = m
-            .units
-            .iter()
-            .filter(|u| in_region(m, &u.region, &r.id))
-            .count();
+    for (r, units) in m.regions.iter().zip(&per_region) {
         let parent = r
             .parent
             .as_deref()
@@ -226,8 +234,7 @@ fn summary(signed: &SignedManifest) -> String {
         let _ = writeln!(s, "  {} — {}{parent}: {units} units", r.id, r.name);
     }
     let _ = writeln!(s, "centres    {}", m.centres.len());
-    for c in &m.centres {
-        let units = m.units.iter().filter(|u| u.centre == c.id).count();
+    for (c, units) in m.centres.iter().zip(&per_centre) {
         let _ = writeln!(s, "  {} — {}: {units} units", c.id, c.name);
         for k in &c.keys {
             let revoked = k
@@ -253,20 +260,6 @@ fn summary(signed: &SignedManifest) -> String {
         m.units.len()
     );
     s
-}
-
-/// Whether `region` is `ancestor` or lies inside it.
-fn in_region(m: &Manifest, region: &str, ancestor: &str) -> bool {
-    let mut cur = Some(region);
-    // The manifest's regions are acyclic; the bound guards anyway.
-    for _ in 0..=m.regions.len() {
-        match cur {
-            Some(r) if r == ancestor => return true,
-            Some(r) => cur = m.region(r).and_then(|x| x.parent.as_deref()),
-            None => return false,
-        }
-    }
-    false
 }
 
 /// The whole manifest as JSON (`manifest show --json`): keys in hex, times
