@@ -50,7 +50,11 @@ fn all_indexes(n: u64) -> bool {
         || n == MAX_SIZE
 }
 
+/// Every older size for trees up to 128 leaves; a sample above.
 fn sampled_old_sizes(n: u64) -> Vec<u64> {
+    if n <= 128 {
+        return (1..=n).collect();
+    }
     let mut v = vec![1, n / 2, n - 1, n, (n * 7) / 11, (n * 3) / 5 + 1];
     let mut p = 1;
     while p < n {
@@ -159,7 +163,7 @@ fn roots_and_proofs_agree_with_ct_merkle_and_tlog_tiles_for_every_size_up_to_110
         }
     }
     assert!(inclusion_checked > 25_000, "{inclusion_checked}");
-    assert!(consistency_checked > 10_000, "{consistency_checked}");
+    assert!(consistency_checked > 15_000, "{consistency_checked}");
 }
 
 fn to_tlog_vec(p: &[Hash]) -> Vec<tlog_tiles::Hash> {
