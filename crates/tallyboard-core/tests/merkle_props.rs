@@ -212,10 +212,10 @@ proptest! {
         let mut bytes = TileId::new(level, index, width).unwrap().path().into_bytes();
         let k = pos % bytes.len();
         bytes[k] = byte;
-        if let Ok(s) = String::from_utf8(bytes) {
-            if let Ok(p) = TilePath::parse(&s) {
-                prop_assert_eq!(p.to_string(), s);
-            }
+        if let Ok(s) = String::from_utf8(bytes)
+            && let Ok(p) = TilePath::parse(&s)
+        {
+            prop_assert_eq!(p.to_string(), s);
         }
     }
 
