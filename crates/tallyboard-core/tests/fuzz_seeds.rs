@@ -24,6 +24,7 @@ const TARGETS: &[(&str, &[&str])] = &[
     ("verifier_key", &["keys", "notes"]),
     ("merkle_proof", &["merkle"]),
     ("receipt", &["receipts"]),
+    ("signed_tally", &["tallies", "tally"]),
 ];
 
 /// Fields that are never inputs.
