@@ -25,6 +25,9 @@ const TARGETS: &[(&str, &[&str])] = &[
     ("merkle_proof", &["merkle"]),
     ("receipt", &["receipts"]),
     ("signed_tally", &["tallies", "tally"]),
+    ("signed_manifest", &["manifests", "manifest"]),
+    ("tile_path", &["tiles", "tile"]),
+    ("entry_bundle", &["tiles", "tile", "bundles"]),
 ];
 
 /// Fields that are never inputs.
