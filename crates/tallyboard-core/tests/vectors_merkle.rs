@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Test vectors for Merkle proofs (`spec/vectors/merkle/`) and tiles
 //! (`spec/vectors/tiles/`).
 //!
