@@ -1,0 +1,182 @@
+//! # tallyboard-log: the append-only log store
+//!
+//! A transparency log kept in a data directory on local disk, published as
+//! C2SP tlog-tiles (<https://c2sp.org/tlog-tiles>) with C2SP tlog-checkpoint
+//! checkpoints, and a [`Sequencer`] that pools submissions and commits them in
+//! batches. Entries are opaque bytes here; the publication server validates
+//! them before submitting. `spec/server.md` is the normative description.
+//!
+//! ## Data directory
+//!
+//! ```text
+//! <dir>/public/checkpoint                   the signed checkpoint (C2SP signed note)
+//! <dir>/public/tile/<L>/<N>[.p/<W>]         Merkle tree tiles
+//! <dir>/public/tile/entries/<N>[.p/<W>]     entry bundles
+//! <dir>/private/lock                        exclusive lock of the writing process
+//! <dir>/private/tmp/                        temporary files of the commit in progress
+//! ```
+//!
+//! `public/` is laid out exactly as the C2SP read paths, so any static web
+//! server can serve a copy of it. Partial tiles and bundles of every
+//! published tree size are kept (never deleted), as tlog-tiles requires.
+//! The directory must be on one file system (files are renamed from
+//! `private/tmp/` into `public/`).
+//!
+//! ## Durability contract
+//!
+//! A batch is committed in this order; every step completes before the next
+//! begins:
+//!
+//! 1. **Tiles.** Every new full tile and bundle and every new partial tile
+//!    and bundle is written to a temporary file in `private/tmp/`, which is
+//!    fsynced; each is then renamed to its public path; then every
+//!    directory that gained an entry (including newly created directories'
+//!    parents) is fsynced. The tiles are now durable. They are not yet
+//!    published: no checkpoint covers them, and [`LogReader`] does not
+//!    return them.
+//! 2. **Checkpoint.** The new checkpoint (origin = log key name, new size,
+//!    new root) is signed and written the same way (temporary file, fsync,
+//!    rename over `public/checkpoint`, fsync of `public/`). This rename is
+//!    the commit point: before it the batch does not exist, after it the
+//!    batch is published.
+//! 3. **Acknowledgement.** Only now are the submitters answered, each with
+//!    its leaf index, inclusion proof and the signed checkpoint.
+//!
+//! Hence: an acknowledged entry is covered by a durable published
+//! checkpoint, whose tiles were durable before it. A crash before step 2's
+//! rename loses only unacknowledged entries. The published checkpoint is the
+//! truth.
+//!
+//! ## Recovery
+//!
+//! [`Log::open`] (and [`Log::recover`], the same code) reads
+//! `public/checkpoint`, which must verify under the log's key; deletes the
+//! files a failed batch may have left beyond it (wider partial tiles of the
+//! rightmost tile, later tiles) and stale temporary files; reads the right
+//! edge of the tree back from the partial tiles of the published size,
+//! checks that it hashes to the checkpoint's root, and that the partial
+//! entry bundle matches the level-0 tile; and rebuilds the deduplication
+//! index by streaming the level-0 tiles. Memory holds only the right edge
+//! (at most 255 hashes per tile level and 255 entries) and the
+//! deduplication index, whose cost is documented on [`Log`]. Every later
+//! checkpoint extends the recovered tree, so the log never forks: each
+//! published checkpoint is consistent with every earlier one.
+//!
+//! A failed [`Log::append`] leaves the log needing recovery (the disk may be
+//! ahead of memory); the [`Sequencer`] recovers at once and carries on, or
+//! stops if recovery fails.
+//!
+//! ## Idempotence
+//!
+//! The same entry bytes submitted twice (in one batch or in different ones)
+//! get the same leaf index and are stored once.
+//!
+//! ## What's out of scope
+//!
+//! Interpreting entries (the server validates tallies), HTTP, witnesses'
+//! cosignatures.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod fsio;
+pub mod layout;
+mod reader;
+mod sequencer;
+mod store;
+
+use std::path::PathBuf;
+
+pub use fsio::{FaultHook, IoError, Step};
+pub use reader::{LogReader, SignedCheckpoint};
+pub use sequencer::{PendingReceipt, Receipt, Sequencer, SequencerConfig, Stats, SubmitError};
+pub use store::{Appended, Batch, Log, Options};
+
+use tallyboard_core::checkpoint::CheckpointError;
+use tallyboard_core::merkle::TreeError;
+
+/// Errors of the log store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LogError {
+    /// A file system operation failed.
+    #[error(transparent)]
+    Io(#[from] IoError),
+    /// Only one process may write a data directory: another one holds its lock.
+    #[error("the data directory is in use by another process (lock {path})")]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+    },
+    /// A data directory with tiles must have a published checkpoint; the
+    /// log is not re-created over existing tiles.
+    #[error("{path} is missing but tiles exist: refusing to start a new log over them")]
+    MissingCheckpoint {
+        /// The checkpoint path.
+        path: PathBuf,
+    },
+    /// The published checkpoint must be signed by this log's key, with its
+    /// name as origin.
+    #[error("the published checkpoint does not verify under the log key: {0}")]
+    BadCheckpoint(#[source] CheckpointError),
+    /// Every tile and bundle a published checkpoint needs must exist.
+    #[error("{path} is missing")]
+    MissingFile {
+        /// The missing file.
+        path: PathBuf,
+    },
+    /// A tile must hold exactly its width of hashes; a bundle exactly its
+    /// width of well-formed entries.
+    #[error("{path} is malformed")]
+    CorruptFile {
+        /// The malformed file.
+        path: PathBuf,
+    },
+    /// The tiles of the published tree must hash to the checkpoint's root.
+    #[error("the tiles of tree size {size} do not hash to the published root")]
+    RootMismatch {
+        /// The published size.
+        size: u64,
+    },
+    /// The right edge of the tree must match its size.
+    #[error("the right edge of the tree of size {size} is inconsistent")]
+    CorruptEdge {
+        /// The tree size.
+        size: u64,
+    },
+    /// An entry bundle's entries must hash to the level-0 tile's leaf hashes.
+    #[error("entry bundle {bundle} does not match its level-0 tile")]
+    BundleMismatch {
+        /// Index of the bundle.
+        bundle: u64,
+    },
+    /// Only published data can be read.
+    #[error("{what} {index} is beyond the published tree of size {size}")]
+    NotPublished {
+        /// What was asked for.
+        what: &'static str,
+        /// Its index (or size).
+        index: u64,
+        /// The tree size it was asked against.
+        size: u64,
+    },
+    /// An entry must not be empty.
+    #[error("the entry is empty")]
+    EmptyEntry,
+    /// An entry must not exceed the maximum entry size.
+    #[error("the entry is {len} bytes, more than the maximum of {max}")]
+    EntryTooLarge {
+        /// Size of the entry.
+        len: usize,
+        /// The maximum.
+        max: usize,
+    },
+    /// Signing the checkpoint failed (the log key must be an Ed25519 note key).
+    #[error("signing the checkpoint: {0}")]
+    Sign(#[source] CheckpointError),
+    /// A Merkle computation over the tiles failed.
+    #[error("Merkle tree: {0}")]
+    Tree(#[source] Box<TreeError<LogError>>),
+    /// After a failed append the log must be recovered before appending again.
+    #[error("a previous commit failed: the log must be recovered first")]
+    NeedsRecovery,
+}

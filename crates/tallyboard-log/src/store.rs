@@ -1,0 +1,645 @@
+//! The log writer: recovery, batch commits, deduplication.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tallyboard_core::checkpoint::{Checkpoint, open_checkpoint, sign_checkpoint};
+use tallyboard_core::limits::{MAX_NOTE, MAX_SIGNED_TALLY};
+use tallyboard_core::merkle::{self, TreeBuilder};
+use tallyboard_core::note::SignerKey;
+use tallyboard_core::{Hash, leaf_hash};
+
+use crate::LogError;
+use crate::fsio::{DurableWriter, FaultHook, Step, io_err, read_optional, sync_dir};
+use crate::layout::{self, ReadPath, TILE_WIDTH, format_tile_index};
+use crate::reader::{
+    LogReader, SignedCheckpoint, TileHashes, prove_inclusion_with, read_bundle_file, read_tile_file,
+};
+
+/// Settings of a [`Log`].
+#[derive(Clone)]
+pub struct Options {
+    /// Largest entry accepted, in bytes (at most 65,535, the limit of the
+    /// entry bundle's length prefix). Default: `limits::MAX_SIGNED_TALLY`.
+    pub max_entry_size: usize,
+    /// Test hook called at every durability step of a commit; see [`Step`].
+    pub fault_hook: Option<FaultHook>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            max_entry_size: MAX_SIGNED_TALLY,
+            fault_hook: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("max_entry_size", &self.max_entry_size)
+            .field("fault_hook", &self.fault_hook.is_some())
+            .finish()
+    }
+}
+
+/// Where one submitted entry ended up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Appended {
+    /// Leaf index of the entry.
+    pub index: u64,
+    /// RFC 6962 inclusion proof of the entry in the batch's checkpoint.
+    pub proof: Vec<Hash>,
+    /// True if the same bytes were already in the log (or earlier in the
+    /// same batch): nothing new was stored for this entry.
+    pub duplicate: bool,
+}
+
+/// The result of [`Log::append`]: the published checkpoint that covers
+/// every entry of the batch, and one [`Appended`] per entry, in order.
+#[derive(Clone, Debug)]
+pub struct Batch {
+    /// The checkpoint published by this batch (or the current one if the
+    /// batch held only duplicates).
+    pub checkpoint: Arc<SignedCheckpoint>,
+    /// One result per submitted entry, in submission order.
+    pub entries: Vec<Appended>,
+}
+
+/// The right edge of the tree: everything needed to extend it.
+#[derive(Clone, Debug, Default)]
+struct Edge {
+    size: u64,
+    /// `tiles[l]`: the hashes of the rightmost, partial tile at level `l`
+    /// (`(size >> 8l) % 256` of them).
+    tiles: Vec<Vec<Hash>>,
+    /// The entries of the rightmost, partial entry bundle.
+    bundle: Vec<Vec<u8>>,
+}
+
+/// The index of tile `(level, ·)` that holds the `count`-th hash of the level.
+fn edge_index(size: u64, level: usize) -> (u64, u64) {
+    let count = size.checked_shr(8 * level as u32).unwrap_or(0);
+    (count / TILE_WIDTH, count % TILE_WIDTH)
+}
+
+impl Edge {
+    /// Loads the edge of the published tree of `size` leaves from its
+    /// partial tiles and bundle.
+    fn load(public: &Path, size: u64) -> Result<Edge, LogError> {
+        let mut tiles = Vec::new();
+        let mut level = 0usize;
+        while size.checked_shr(8 * level as u32).unwrap_or(0) > 0 {
+            let (n, w) = edge_index(size, level);
+            if w > 0 {
+                tiles.push(read_tile_file(public, level as u8, n, size)?);
+            } else {
+                tiles.push(Vec::new());
+            }
+            level += 1;
+        }
+        let (n, w) = edge_index(size, 0);
+        let bundle = if w > 0 {
+            read_bundle_file(public, n, size)?
+        } else {
+            Vec::new()
+        };
+        let hashes: Vec<Hash> = bundle.iter().map(|e| leaf_hash(e)).collect();
+        if tiles.first().map(Vec::as_slice).unwrap_or(&[]) != hashes.as_slice() {
+            return Err(LogError::BundleMismatch { bundle: n });
+        }
+        Ok(Edge {
+            size,
+            tiles,
+            bundle,
+        })
+    }
+
+    /// The RFC 6962 root of the tree, from the edge tiles: every tile level
+    /// contributes the complete subtrees of its partial tile.
+    fn root(&self) -> Result<Hash, LogError> {
+        let mut roots = Vec::new();
+        for tile in self.tiles.iter().rev() {
+            let mut b = TreeBuilder::new();
+            for h in tile {
+                b.push(*h)
+                    .map_err(|_| LogError::CorruptEdge { size: self.size })?;
+            }
+            roots.extend_from_slice(b.subtree_roots());
+        }
+        let b = TreeBuilder::from_subtree_roots(self.size, &roots)
+            .map_err(|_| LogError::CorruptEdge { size: self.size })?;
+        Ok(b.root())
+    }
+
+    /// The edge after appending `entries`, and the files to write: every
+    /// tile and bundle that became full, and the new partial ones.
+    fn extend(&self, entries: &[&[u8]]) -> Result<(Edge, Vec<(String, Vec<u8>)>), LogError> {
+        let mut e = self.clone();
+        let mut files = Vec::new();
+        let mut changed = vec![false; e.tiles.len().max(1)];
+        for entry in entries {
+            if e.tiles.is_empty() {
+                e.tiles.push(Vec::new());
+            }
+            e.tiles[0].push(leaf_hash(entry));
+            e.bundle.push(entry.to_vec());
+            e.size += 1;
+            changed[0] = true;
+            if e.bundle.len() as u64 == TILE_WIDTH {
+                let n = e.size / TILE_WIDTH - 1;
+                let bytes = layout::encode_bundle(&e.bundle).ok_or(LogError::EntryTooLarge {
+                    len: u16::MAX as usize + 1,
+                    max: u16::MAX as usize,
+                })?;
+                files.push((ReadPath::entries(n, 256).to_path(), bytes));
+                e.bundle.clear();
+            }
+            let mut level = 0usize;
+            while e.tiles[level].len() as u64 == TILE_WIDTH {
+                let (n, _) = edge_index(e.size, level);
+                let full = std::mem::take(&mut e.tiles[level]);
+                files.push((
+                    ReadPath::tile(level as u8, n - 1, 256).to_path(),
+                    layout::encode_tile(&full),
+                ));
+                let h = merkle::tree_hash(&full);
+                if e.tiles.len() == level + 1 {
+                    e.tiles.push(Vec::new());
+                    changed.push(false);
+                }
+                e.tiles[level + 1].push(h);
+                changed[level + 1] = true;
+                level += 1;
+            }
+        }
+        for (level, tile) in e.tiles.iter().enumerate() {
+            if changed[level] && !tile.is_empty() {
+                let (n, w) = edge_index(e.size, level);
+                files.push((
+                    ReadPath::tile(level as u8, n, w as u16).to_path(),
+                    layout::encode_tile(tile),
+                ));
+            }
+        }
+        if changed[0] && !e.bundle.is_empty() {
+            let (n, w) = edge_index(e.size, 0);
+            let bytes = layout::encode_bundle(&e.bundle).ok_or(LogError::EntryTooLarge {
+                len: u16::MAX as usize + 1,
+                max: u16::MAX as usize,
+            })?;
+            files.push((ReadPath::entries(n, w as u16).to_path(), bytes));
+        }
+        Ok((e, files))
+    }
+}
+
+/// Leaf hash → leaf index, for every entry of the published log.
+///
+/// Memory: the primary map is keyed by the first 8 bytes of the leaf hash
+/// (`HashMap<u64, u64>`: 16 bytes plus one control byte per bucket, at most
+/// 7/8 full, bucket count a power of two), so 19 to 39 bytes per entry:
+/// about 136 MiB for 4 million entries. A hit on the 8-byte prefix is
+/// confirmed against the full leaf hash in the level-0 tile; entries whose
+/// prefix is already taken by a different hash (expected: none below
+/// billions of entries) go to a small overflow map keyed by the full hash.
+/// The index is rebuilt at start-up by streaming the level-0 tiles (32 bytes
+/// per entry read).
+#[derive(Debug, Default)]
+struct Dedup {
+    primary: HashMap<u64, u64>,
+    overflow: HashMap<Hash, u64>,
+}
+
+fn prefix(h: &Hash) -> u64 {
+    let b = h.as_bytes();
+    u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+}
+
+impl Dedup {
+    fn lookup(
+        &self,
+        h: &Hash,
+        leaf_at: impl Fn(u64) -> Result<Hash, LogError>,
+    ) -> Result<Option<u64>, LogError> {
+        match self.primary.get(&prefix(h)) {
+            None => Ok(None),
+            Some(&i) if leaf_at(i)? == *h => Ok(Some(i)),
+            Some(_) => Ok(self.overflow.get(h).copied()),
+        }
+    }
+
+    /// Records `h` at `index`; `h` must not be recorded yet.
+    fn insert_new(&mut self, h: Hash, index: u64) {
+        match self.primary.entry(prefix(&h)) {
+            Entry::Vacant(v) => {
+                v.insert(index);
+            }
+            Entry::Occupied(_) => {
+                self.overflow.entry(h).or_insert(index);
+            }
+        }
+    }
+}
+
+/// An append-only log stored in a local data directory.
+///
+/// See the crate documentation for the layout and the durability contract.
+/// One `Log` (one process) owns a data directory at a time; [`Log::open`]
+/// takes an exclusive lock on `private/lock`.
+pub struct Log {
+    public: PathBuf,
+    tmp: PathBuf,
+    signer: SignerKey,
+    opts: Options,
+    _lock: File,
+    edge: Edge,
+    dedup: Dedup,
+    reader: LogReader,
+    /// Set while a commit is in progress and left set if it fails: the
+    /// on-disk state may then be ahead of memory, so [`Log::recover`] must
+    /// reload it before the next append.
+    needs_recovery: bool,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log")
+            .field("public", &self.public)
+            .field("size", &self.edge.size)
+            .field("needs_recovery", &self.needs_recovery)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Log {
+    /// Opens (or creates) the log in `dir`, signing checkpoints with
+    /// `signer` (the checkpoint origin is the key name).
+    ///
+    /// A new directory gets an empty log with a signed checkpoint of size 0.
+    /// An existing one is recovered: the published checkpoint must verify
+    /// under `signer`'s public key; the right edge of the tree is read back
+    /// from the tiles and must hash to the checkpoint's root; files that an
+    /// unfinished batch left beyond the checkpoint are removed; the
+    /// deduplication index is rebuilt from the level-0 tiles.
+    pub fn open(dir: &Path, signer: SignerKey, opts: Options) -> Result<Log, LogError> {
+        if opts.max_entry_size > usize::from(u16::MAX) {
+            return Err(LogError::EntryTooLarge {
+                len: opts.max_entry_size,
+                max: usize::from(u16::MAX),
+            });
+        }
+        let public = dir.join("public");
+        let private = dir.join("private");
+        let tmp = private.join("tmp");
+        for d in [dir, &public, &private, &tmp] {
+            fs::create_dir_all(d).map_err(io_err("create directory", d))?;
+        }
+        let lock_path = private.join("lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_err("open", &lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => return Err(LogError::Locked { path: lock_path }),
+            Err(TryLockError::Error(e)) => return Err(io_err("lock", &lock_path)(e).into()),
+        }
+        let placeholder = SignedCheckpoint {
+            size: 0,
+            root: Hash::EMPTY_TREE,
+            note: Vec::new(),
+        };
+        let mut log = Log {
+            reader: LogReader::new(public.clone(), placeholder),
+            public,
+            tmp,
+            signer,
+            opts,
+            _lock: lock,
+            edge: Edge::default(),
+            dedup: Dedup::default(),
+            needs_recovery: true,
+        };
+        log.recover()?;
+        Ok(log)
+    }
+
+    /// Reloads the log state from the data directory: the recovery that
+    /// [`Log::open`] runs, also needed after a failed [`Log::append`].
+    pub fn recover(&mut self) -> Result<(), LogError> {
+        self.needs_recovery = true;
+        // Temporary files of an unfinished commit are garbage.
+        let entries = fs::read_dir(&self.tmp).map_err(io_err("list", &self.tmp))?;
+        for e in entries {
+            let e = e.map_err(io_err("list", &self.tmp))?;
+            let p = e.path();
+            fs::remove_file(&p).map_err(io_err("remove", &p))?;
+        }
+        let cp_path = self.public.join("checkpoint");
+        let cp = match read_optional(&cp_path, MAX_NOTE)? {
+            Some(note) => {
+                let opened = open_checkpoint(&note, self.signer.verifier(), &[], 0)
+                    .map_err(LogError::BadCheckpoint)?;
+                SignedCheckpoint {
+                    size: opened.checkpoint.size,
+                    root: opened.checkpoint.root,
+                    note,
+                }
+            }
+            None => {
+                if self.public.join("tile").exists() {
+                    return Err(LogError::MissingCheckpoint { path: cp_path });
+                }
+                // A new log: publish the empty tree.
+                let note = self.sign(0, Hash::EMPTY_TREE)?;
+                self.writer()
+                    .write_all(
+                        &[("checkpoint".to_owned(), note.clone())],
+                        Step::CheckpointWritten,
+                        Step::CheckpointRenamed,
+                        Step::CheckpointDurable,
+                    )
+                    .map_err(LogError::Io)?;
+                SignedCheckpoint {
+                    size: 0,
+                    root: Hash::EMPTY_TREE,
+                    note,
+                }
+            }
+        };
+        self.remove_unpublished(cp.size)?;
+        let edge = Edge::load(&self.public, cp.size)?;
+        let root = edge.root()?;
+        if root != cp.root {
+            return Err(LogError::RootMismatch { size: cp.size });
+        }
+        self.edge = edge;
+        self.reader.publish(Arc::new(cp));
+        self.dedup = Dedup::default();
+        let full_tiles = self.edge.size / TILE_WIDTH;
+        for n in 0..full_tiles {
+            let tile = read_tile_file(&self.public, 0, n, self.edge.size)?;
+            for (i, h) in tile.into_iter().enumerate() {
+                self.rebuild_insert(h, n * TILE_WIDTH + i as u64)?;
+            }
+        }
+        let edge_tile = self.edge.tiles.first().cloned().unwrap_or_default();
+        for (i, h) in edge_tile.into_iter().enumerate() {
+            self.rebuild_insert(h, full_tiles * TILE_WIDTH + i as u64)?;
+        }
+        self.needs_recovery = false;
+        tracing::info!(
+            size = self.edge.size,
+            "log recovered from published checkpoint"
+        );
+        Ok(())
+    }
+
+    fn rebuild_insert(&mut self, h: Hash, index: u64) -> Result<(), LogError> {
+        let known = self.dedup.lookup(&h, |i| self.leaf_hash_at(i))?;
+        if known.is_none() {
+            self.dedup.insert_new(h, index);
+        }
+        Ok(())
+    }
+
+    /// Removes the tiles and bundles that a batch wrote beyond the
+    /// published tree of `size` leaves before it failed: the rightmost
+    /// tile's wider partial versions, and every later tile, at every level.
+    fn remove_unpublished(&self, size: u64) -> Result<(), LogError> {
+        let mut dirs = Vec::new();
+        dirs.push((self.public.join("tile").join("entries"), 0usize));
+        let mut level = 0usize;
+        while level <= usize::from(layout::MAX_TILE_LEVEL) {
+            let d = self.public.join("tile").join(level.to_string());
+            if !d.is_dir() {
+                break;
+            }
+            dirs.push((d, level));
+            level += 1;
+        }
+        let mut touched = Vec::new();
+        for (dir, level) in dirs {
+            let (edge_n, edge_w) = edge_index(size, level);
+            let full = |n: u64| dir.join(format_tile_index(n));
+            let partials = |n: u64| dir.join(format!("{}.p", format_tile_index(n)));
+            let mut last = edge_n;
+            while full(last + 1).exists() || partials(last + 1).exists() {
+                last += 1;
+            }
+            for n in (edge_n..=last).rev() {
+                let f = full(n);
+                if f.exists() {
+                    fs::remove_file(&f).map_err(io_err("remove", &f))?;
+                    touched.push(f);
+                }
+                let p = partials(n);
+                if n > edge_n {
+                    if p.exists() {
+                        fs::remove_dir_all(&p).map_err(io_err("remove", &p))?;
+                        touched.push(p);
+                    }
+                } else if p.is_dir() {
+                    for e in fs::read_dir(&p).map_err(io_err("list", &p))? {
+                        let e = e.map_err(io_err("list", &p))?;
+                        let keep = e
+                            .file_name()
+                            .to_str()
+                            .and_then(|w| w.parse::<u64>().ok())
+                            .is_some_and(|w| w <= edge_w);
+                        if !keep {
+                            let f = e.path();
+                            fs::remove_file(&f).map_err(io_err("remove", &f))?;
+                            touched.push(f);
+                        }
+                    }
+                }
+            }
+        }
+        for t in &touched {
+            tracing::warn!(path = %t.display(), "removed file beyond the published checkpoint");
+            if let Some(parent) = t.parent() {
+                sync_dir(parent)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn writer(&self) -> DurableWriter<'_> {
+        DurableWriter {
+            root: &self.public,
+            tmp: &self.tmp,
+            hook: self.opts.fault_hook.as_ref(),
+        }
+    }
+
+    fn sign(&self, size: u64, root: Hash) -> Result<Vec<u8>, LogError> {
+        let cp = Checkpoint::new(self.signer.name(), size, root);
+        sign_checkpoint(&cp, &self.signer).map_err(LogError::Sign)
+    }
+
+    /// The leaf hash of published entry `index`.
+    fn leaf_hash_at(&self, index: u64) -> Result<Hash, LogError> {
+        let edge_start = self.edge.size - self.edge.size % TILE_WIDTH;
+        if index >= edge_start {
+            return self
+                .edge
+                .tiles
+                .first()
+                .and_then(|t| t.get((index - edge_start) as usize))
+                .copied()
+                .ok_or(LogError::NotPublished {
+                    index,
+                    size: self.edge.size,
+                    what: "entry",
+                });
+        }
+        let tile = read_tile_file(&self.public, 0, index / TILE_WIDTH, self.edge.size)?;
+        tile.get((index % TILE_WIDTH) as usize)
+            .copied()
+            .ok_or(LogError::NotPublished {
+                index,
+                size: self.edge.size,
+                what: "entry",
+            })
+    }
+
+    /// A reader of the published log, sharing this log's checkpoint.
+    pub fn reader(&self) -> LogReader {
+        self.reader.clone()
+    }
+
+    /// The latest published checkpoint.
+    pub fn checkpoint(&self) -> Arc<SignedCheckpoint> {
+        self.reader.checkpoint()
+    }
+
+    /// The largest entry accepted, in bytes.
+    pub fn max_entry_size(&self) -> usize {
+        self.opts.max_entry_size
+    }
+
+    /// The index of `entry` if it is in the published log.
+    pub fn find(&self, entry: &[u8]) -> Result<Option<u64>, LogError> {
+        self.dedup
+            .lookup(&leaf_hash(entry), |i| self.leaf_hash_at(i))
+    }
+
+    /// Checks that `entry` may be appended (size only; the log does not
+    /// interpret entries).
+    pub fn check_entry(&self, entry: &[u8]) -> Result<(), LogError> {
+        check_entry(entry, self.opts.max_entry_size)
+    }
+
+    /// Appends a batch of entries and publishes the new checkpoint.
+    ///
+    /// Entries already in the log, or repeated within the batch, are not
+    /// stored again: they get their existing index. The new tiles and entry
+    /// bundles are made durable first, then the signed checkpoint is
+    /// published (durably); only then does this return, with the inclusion
+    /// proof of every entry in the published checkpoint. On error nothing
+    /// may be acknowledged; call [`Log::recover`] before appending again.
+    pub fn append(&mut self, entries: &[Vec<u8>]) -> Result<Batch, LogError> {
+        if self.needs_recovery {
+            return Err(LogError::NeedsRecovery);
+        }
+        for e in entries {
+            self.check_entry(e)?;
+        }
+        let mut fresh: Vec<&[u8]> = Vec::new();
+        let mut in_batch: HashMap<Hash, u64> = HashMap::new();
+        let mut slots = Vec::with_capacity(entries.len());
+        for e in entries {
+            let h = leaf_hash(e);
+            if let Some(i) = self.dedup.lookup(&h, |i| self.leaf_hash_at(i))? {
+                slots.push((i, true));
+            } else if let Some(&i) = in_batch.get(&h) {
+                slots.push((i, true));
+            } else {
+                let i = self.edge.size + fresh.len() as u64;
+                in_batch.insert(h, i);
+                fresh.push(e);
+                slots.push((i, false));
+            }
+        }
+        if !fresh.is_empty() {
+            self.needs_recovery = true;
+            let (edge, files) = self.edge.extend(&fresh)?;
+            self.writer()
+                .write_all(
+                    &files,
+                    Step::TilesWritten,
+                    Step::TileRenamed,
+                    Step::TilesDurable,
+                )
+                .map_err(LogError::Io)?;
+            let root = edge.root()?;
+            let note = self.sign(edge.size, root)?;
+            self.writer()
+                .write_all(
+                    &[("checkpoint".to_owned(), note.clone())],
+                    Step::CheckpointWritten,
+                    Step::CheckpointRenamed,
+                    Step::CheckpointDurable,
+                )
+                .map_err(LogError::Io)?;
+            // Published and durable: memory follows the disk.
+            self.edge = edge;
+            for (h, i) in in_batch {
+                self.dedup.insert_new(h, i);
+            }
+            self.reader.publish(Arc::new(SignedCheckpoint {
+                size: self.edge.size,
+                root,
+                note,
+            }));
+            self.needs_recovery = false;
+            tracing::debug!(
+                size = self.edge.size,
+                appended = fresh.len(),
+                "published checkpoint"
+            );
+        }
+        let checkpoint = self.reader.checkpoint();
+        let hashes = TileHashes::new(&self.public, checkpoint.size, checkpoint.size);
+        for (level, tile) in self.edge.tiles.iter().enumerate() {
+            let (n, _) = edge_index(self.edge.size, level);
+            if !tile.is_empty() {
+                hashes.seed(level as u8, n, tile.clone());
+            }
+        }
+        let mut out = Vec::with_capacity(slots.len());
+        for (index, duplicate) in slots {
+            out.push(Appended {
+                index,
+                proof: prove_inclusion_with(&hashes, index, checkpoint.size)?,
+                duplicate,
+            });
+        }
+        Ok(Batch {
+            checkpoint,
+            entries: out,
+        })
+    }
+}
+
+/// Checks the size of an entry: non-empty and at most `max` bytes.
+pub(crate) fn check_entry(entry: &[u8], max: usize) -> Result<(), LogError> {
+    if entry.is_empty() {
+        return Err(LogError::EmptyEntry);
+    }
+    if entry.len() > max {
+        return Err(LogError::EntryTooLarge {
+            len: entry.len(),
+            max,
+        });
+    }
+    Ok(())
+}
