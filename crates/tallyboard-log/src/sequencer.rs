@@ -245,11 +245,11 @@ impl Sequencer {
         if pool.closing {
             return Err(SubmitError::ShuttingDown);
         }
-        if let Some(&i) = pool.by_hash.get(&h) {
-            if let Some(p) = pool.entries.get_mut(i) {
-                p.waiters.push(tx);
-                return Ok(PendingReceipt(rx));
-            }
+        if let Some(&i) = pool.by_hash.get(&h)
+            && let Some(p) = pool.entries.get_mut(i)
+        {
+            p.waiters.push(tx);
+            return Ok(PendingReceipt(rx));
         }
         if pool.entries.len() >= self.shared.max_pending {
             return Err(SubmitError::PoolFull {
@@ -306,10 +306,10 @@ impl Sequencer {
     pub fn shutdown(&mut self) {
         self.shared.pool().closing = true;
         self.shared.wake.notify_all();
-        if let Some(t) = self.thread.take() {
-            if t.join().is_err() {
-                tracing::error!("sequencer thread panicked");
-            }
+        if let Some(t) = self.thread.take()
+            && t.join().is_err()
+        {
+            tracing::error!("sequencer thread panicked");
         }
     }
 }

@@ -70,6 +70,9 @@ pub struct Batch {
     pub entries: Vec<Appended>,
 }
 
+/// A file to write: path relative to `public/`, contents.
+type PublicFile = (String, Vec<u8>);
+
 /// The right edge of the tree: everything needed to extend it.
 #[derive(Clone, Debug, Default)]
 struct Edge {
@@ -138,7 +141,7 @@ impl Edge {
 
     /// The edge after appending `entries`, and the files to write: every
     /// tile and bundle that became full, and the new partial ones.
-    fn extend(&self, entries: &[&[u8]]) -> Result<(Edge, Vec<(String, Vec<u8>)>), LogError> {
+    fn extend(&self, entries: &[&[u8]]) -> Result<(Edge, Vec<PublicFile>), LogError> {
         let mut e = self.clone();
         let mut files = Vec::new();
         let mut changed = vec![false; e.tiles.len().max(1)];

@@ -1,4 +1,4 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Storage, recovery, crash and sequencer tests of tallyboard-log.
 
 mod common;
@@ -124,7 +124,7 @@ fn same_entry_gets_same_index_and_is_stored_once() {
     assert_eq!(r.checkpoint.size, 2);
     let idx: Vec<_> = r.entries.iter().map(|e| (e.index, e.duplicate)).collect();
     assert_eq!(idx, vec![(0, false), (1, false), (0, true)]);
-    let r = log.append(&[b.clone()]).unwrap();
+    let r = log.append(std::slice::from_ref(&b)).unwrap();
     assert_eq!(
         r.checkpoint.size, 2,
         "a duplicate-only batch publishes nothing"
@@ -317,7 +317,7 @@ fn crash_at_every_step_never_forks_or_loses_acknowledged_entries() {
             if cp.size > before {
                 expected.extend(batch.iter().cloned());
             }
-            check_checkpoint(&reader, &cp, &[first.clone()], &expected);
+            check_checkpoint(&reader, &cp, std::slice::from_ref(&first), &expected);
             check_no_unpublished_files(dir.path(), cp.size);
             // Resubmitting the batch is idempotent and completes it.
             let b = log.append(&batch).unwrap();
