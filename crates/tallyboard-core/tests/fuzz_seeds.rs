@@ -26,6 +26,7 @@ const TARGETS: &[(&str, &[&str])] = &[
     ("receipt", &["receipts"]),
     ("signed_tally", &["tallies", "tally"]),
     ("signed_manifest", &["manifests", "manifest"]),
+    ("signed_totals", &["totals"]),
     ("tile_path", &["tiles", "tile"]),
     ("entry_bundle", &["tiles", "tile", "bundles"]),
 ];
