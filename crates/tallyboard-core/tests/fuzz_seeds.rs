@@ -5,9 +5,10 @@
 //!
 //! This test extracts them and fails if the committed seeds drift from the
 //! vectors; `TALLYBOARD_BLESS=1 cargo test --test fuzz_seeds` rewrites them.
-//! An input is every string field of a vector (at any depth) except its
-//! description and expected outcome; a field whose name ends in `hex` is
-//! hex-decoded, any other is taken as UTF-8 text.
+//! Each target takes the string fields with the given names (at any depth,
+//! array items included) from the vectors of the given areas; a field whose
+//! name ends in `hex` is hex-decoded, any other is taken as UTF-8 text.
+//! Targets whose input is structured (`merkle_proof`) have no seeds.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -15,35 +16,77 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-/// Fuzz target => the vector areas (directories under `spec/vectors/`) whose
-/// inputs seed it. An area a target lists that does not exist yet is skipped.
-const TARGETS: &[(&str, &[&str])] = &[
-    ("note", &["notes", "checkpoints", "cosignatures"]),
-    ("checkpoint", &["checkpoints", "notes", "cosignatures"]),
-    ("cosignature", &["cosignatures", "checkpoints"]),
-    ("verifier_key", &["keys", "notes"]),
-    ("merkle_proof", &["merkle"]),
-    ("receipt", &["receipts"]),
-    ("signed_tally", &["tallies", "tally"]),
-    ("signed_manifest", &["manifests", "manifest"]),
-    ("signed_totals", &["totals"]),
-    ("tile_path", &["tiles", "tile"]),
-    ("entry_bundle", &["tiles", "tile", "bundles"]),
-];
+/// A fuzz target, the vector areas (directories under `spec/vectors/`) and
+/// the fields of their vectors that seed it. A missing area is skipped.
+struct Seeds {
+    target: &'static str,
+    areas: &'static [&'static str],
+    fields: &'static [&'static str],
+}
 
-/// Fields that are never inputs.
-const NOT_INPUTS: &[&str] = &["description", "expect", "error", "rule", "spec"];
+const TARGETS: &[Seeds] = &[
+    Seeds {
+        target: "note",
+        areas: &["notes", "checkpoints"],
+        fields: &["note", "text"],
+    },
+    Seeds {
+        target: "checkpoint",
+        areas: &["checkpoints", "notes"],
+        fields: &["note", "text"],
+    },
+    Seeds {
+        target: "cosignature",
+        areas: &["checkpoints"],
+        fields: &["note"],
+    },
+    Seeds {
+        target: "verifier_key",
+        areas: &["notes", "checkpoints", "receipts"],
+        fields: &["verifier_keys", "log_key", "witness_keys"],
+    },
+    Seeds {
+        target: "receipt",
+        areas: &["receipts"],
+        fields: &["receipt"],
+    },
+    Seeds {
+        target: "signed_tally",
+        areas: &["tally", "rules", "totals"],
+        fields: &["signed_tally_hex", "log_hex"],
+    },
+    Seeds {
+        target: "signed_manifest",
+        areas: &["manifest", "rules", "totals"],
+        fields: &["signed_manifest_hex"],
+    },
+    Seeds {
+        target: "signed_totals",
+        areas: &["totals"],
+        fields: &["signed_totals_hex"],
+    },
+    Seeds {
+        target: "tile_path",
+        areas: &["tiles"],
+        fields: &["path", "paths"],
+    },
+    Seeds {
+        target: "entry_bundle",
+        areas: &["tiles"],
+        fields: &["bundle_hex", "tile_hex"],
+    },
+];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// Every input string under `v`: (`path` naming it, bytes). `key` is the
-/// nearest object key above `v`, which decides whether it is an input and
-/// whether it is hex.
-fn collect(path: &str, key: &str, v: &Value, out: &mut Vec<(String, Vec<u8>)>) {
+/// nearest object key above `v`, which decides whether it is one of
+/// `fields` and whether it is hex.
+fn collect(fields: &[&str], path: &str, key: &str, v: &Value, out: &mut Vec<(String, Vec<u8>)>) {
     match v {
-        Value::String(s) if !NOT_INPUTS.contains(&key) => {
+        Value::String(s) if fields.contains(&key) => {
             let bytes = if key.ends_with("hex") {
                 match hex::decode(s) {
                     Ok(b) => b,
@@ -56,7 +99,7 @@ fn collect(path: &str, key: &str, v: &Value, out: &mut Vec<(String, Vec<u8>)>) {
         }
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                collect(&format!("{path}{i}"), key, item, out);
+                collect(fields, &format!("{path}{i}"), key, item, out);
             }
         }
         Value::Object(map) => {
@@ -66,7 +109,7 @@ fn collect(path: &str, key: &str, v: &Value, out: &mut Vec<(String, Vec<u8>)>) {
                 } else {
                     format!("{path}.{k}")
                 };
-                collect(&p, k, item, out);
+                collect(fields, &p, k, item, out);
             }
         }
         _ => {}
@@ -74,7 +117,7 @@ fn collect(path: &str, key: &str, v: &Value, out: &mut Vec<(String, Vec<u8>)>) {
 }
 
 /// The seed files a target should have: file name => contents.
-fn expected_seeds(areas: &[&str]) -> BTreeMap<String, Vec<u8>> {
+fn expected_seeds(areas: &[&str], fields: &[&str]) -> BTreeMap<String, Vec<u8>> {
     let mut seeds = BTreeMap::new();
     let mut seen: Vec<Vec<u8>> = Vec::new();
     for area in areas {
@@ -92,7 +135,7 @@ fn expected_seeds(areas: &[&str]) -> BTreeMap<String, Vec<u8>> {
             let v: Value =
                 serde_json::from_slice(&fs::read(file).unwrap()).expect("vector files are JSON");
             let mut inputs = Vec::new();
-            collect("", "", &v, &mut inputs);
+            collect(fields, "", "", &v, &mut inputs);
             for (field, bytes) in inputs {
                 if bytes.is_empty() || seen.contains(&bytes) {
                     continue;
@@ -133,9 +176,14 @@ fn committed_seeds(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 #[test]
 fn fuzz_seeds_match_the_vectors() {
     let bless = std::env::var("TALLYBOARD_BLESS").is_ok_and(|v| v == "1");
-    for (target, areas) in TARGETS {
+    for Seeds {
+        target,
+        areas,
+        fields,
+    } in TARGETS
+    {
         let dir = root().join("fuzz/seeds").join(target);
-        let want = expected_seeds(areas);
+        let want = expected_seeds(areas, fields);
         if bless {
             let _ = fs::remove_dir_all(&dir);
             fs::create_dir_all(&dir).unwrap();
