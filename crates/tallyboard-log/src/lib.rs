@@ -79,7 +79,6 @@
 #![warn(missing_docs)]
 
 mod fsio;
-pub mod layout;
 mod reader;
 mod sequencer;
 mod store;
@@ -93,6 +92,7 @@ pub use store::{Appended, Batch, Log, Options};
 
 use tallyboard_core::checkpoint::CheckpointError;
 use tallyboard_core::merkle::TreeError;
+use tallyboard_core::tile::TileError;
 
 /// Errors of the log store.
 #[derive(Debug, thiserror::Error)]
@@ -126,11 +126,18 @@ pub enum LogError {
     },
     /// A tile must hold exactly its width of hashes; a bundle exactly its
     /// width of well-formed entries.
-    #[error("{path} is malformed")]
+    #[error("{path} is malformed: {source}")]
     CorruptFile {
         /// The malformed file.
         path: PathBuf,
+        /// What is wrong with it.
+        #[source]
+        source: TileError,
     },
+    /// A tile or bundle the log builds must be encodable (an internal
+    /// invariant: widths 1..=256, entries at most 65,535 bytes).
+    #[error("encoding a tile or bundle: {0}")]
+    Encode(#[source] TileError),
     /// The tiles of the published tree must hash to the checkpoint's root.
     #[error("the tiles of tree size {size} do not hash to the published root")]
     RootMismatch {

@@ -9,10 +9,13 @@ use std::sync::{Arc, PoisonError, RwLock};
 use tallyboard_core::Hash;
 use tallyboard_core::limits::MAX_ENTRY_BUNDLE;
 use tallyboard_core::merkle::{self, HashReader, TreeError};
+use tallyboard_core::tile::{BundleId, EntryBundle, FULL_TILE_LEN, HashTile, TileId, TilePath};
 
 use crate::LogError;
 use crate::fsio::read_optional;
-use crate::layout::{self, ReadPath, TILE_WIDTH};
+
+/// Hashes in a full tile, entries in a full bundle.
+pub(crate) const TILE_WIDTH: u64 = tallyboard_core::tile::TILE_WIDTH as u64;
 
 /// A checkpoint that the log has signed and published.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,10 +43,7 @@ pub struct LogReader {
 /// How many hashes of tile `(level, index)` a tree of `size` leaves has
 /// (0 if none, 256 if the tile is full).
 pub(crate) fn tile_width_at(level: u8, index: u64, size: u64) -> u64 {
-    let count = size.checked_shr(8 * u32::from(level)).unwrap_or(0);
-    count
-        .saturating_sub(index.saturating_mul(TILE_WIDTH))
-        .min(TILE_WIDTH)
+    TileId::in_tree(level, index, size).map_or(0, |t| u64::from(t.width()))
 }
 
 /// Reads tile `(level, index)` as published for tree size `size`.
@@ -53,19 +53,18 @@ pub(crate) fn read_tile_file(
     index: u64,
     size: u64,
 ) -> Result<Vec<Hash>, LogError> {
-    let width = tile_width_at(level, index, size);
-    if width == 0 {
-        return Err(LogError::NotPublished {
-            index,
-            size,
-            what: "tile",
-        });
+    let id = TileId::in_tree(level, index, size).ok_or(LogError::NotPublished {
+        index,
+        size,
+        what: "tile",
+    })?;
+    let path = public.join(id.path());
+    let bytes =
+        read_optional(&path, FULL_TILE_LEN)?.ok_or(LogError::MissingFile { path: path.clone() })?;
+    match HashTile::from_bytes(&bytes, id.width()) {
+        Ok(t) => Ok(t.hashes().to_vec()),
+        Err(source) => Err(LogError::CorruptFile { path, source }),
     }
-    let p = ReadPath::tile(level, index, width as u16);
-    let path = public.join(p.to_path());
-    let bytes = read_optional(&path, TILE_WIDTH as usize * 32)?
-        .ok_or(LogError::MissingFile { path: path.clone() })?;
-    layout::decode_tile(&bytes, width as usize).ok_or(LogError::CorruptFile { path })
 }
 
 /// Reads entry bundle `index` as published for tree size `size`.
@@ -74,19 +73,18 @@ pub(crate) fn read_bundle_file(
     index: u64,
     size: u64,
 ) -> Result<Vec<Vec<u8>>, LogError> {
-    let width = tile_width_at(0, index, size);
-    if width == 0 {
-        return Err(LogError::NotPublished {
-            index,
-            size,
-            what: "entry bundle",
-        });
-    }
-    let p = ReadPath::entries(index, width as u16);
-    let path = public.join(p.to_path());
+    let id = BundleId::in_tree(index, size).ok_or(LogError::NotPublished {
+        index,
+        size,
+        what: "entry bundle",
+    })?;
+    let path = public.join(id.path());
     let bytes = read_optional(&path, MAX_ENTRY_BUNDLE)?
         .ok_or(LogError::MissingFile { path: path.clone() })?;
-    layout::decode_bundle(&bytes, width as usize).ok_or(LogError::CorruptFile { path })
+    match EntryBundle::from_bytes(&bytes, id.width()) {
+        Ok(b) => Ok(b.entries().to_vec()),
+        Err(source) => Err(LogError::CorruptFile { path, source }),
+    }
 }
 
 impl LogReader {
@@ -118,20 +116,16 @@ impl LogReader {
     /// checkpoint covers it (`None` otherwise, and for a partial tile of a
     /// width no checkpoint had). Files written for a batch that is not
     /// published yet are never returned.
-    pub fn read_path(&self, p: &ReadPath) -> Result<Option<Vec<u8>>, LogError> {
+    pub fn read_path(&self, p: &TilePath) -> Result<Option<Vec<u8>>, LogError> {
         let size = self.checkpoint().size;
-        let level = match p.kind {
-            layout::Kind::Tile(l) => l,
-            layout::Kind::Entries => 0,
+        let (tile, cap) = match p {
+            TilePath::Hashes(t) => (*t, FULL_TILE_LEN),
+            TilePath::Entries(b) => (b.tile(), MAX_ENTRY_BUNDLE),
         };
-        if tile_width_at(level, p.index, size) < u64::from(p.width) {
+        if tile_width_at(tile.level(), tile.index(), size) < u64::from(tile.width()) {
             return Ok(None);
         }
-        let path = self.public.join(p.to_path());
-        let cap = match p.kind {
-            layout::Kind::Tile(_) => TILE_WIDTH as usize * 32,
-            layout::Kind::Entries => MAX_ENTRY_BUNDLE,
-        };
+        let path = self.public.join(p.path());
         Ok(read_optional(&path, cap)?)
     }
 

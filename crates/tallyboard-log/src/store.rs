@@ -8,15 +8,16 @@ use std::sync::Arc;
 
 use tallyboard_core::checkpoint::{Checkpoint, open_checkpoint, sign_checkpoint};
 use tallyboard_core::limits::{MAX_NOTE, MAX_SIGNED_TALLY};
-use tallyboard_core::merkle::{self, TreeBuilder};
+use tallyboard_core::merkle::TreeBuilder;
 use tallyboard_core::note::SignerKey;
+use tallyboard_core::tile::{BundleId, EntryBundle, HashTile, MAX_TILE_LEVEL, TileId};
 use tallyboard_core::{Hash, leaf_hash};
 
 use crate::LogError;
 use crate::fsio::{DurableWriter, FaultHook, Step, io_err, read_optional, sync_dir};
-use crate::layout::{self, ReadPath, TILE_WIDTH, format_tile_index};
 use crate::reader::{
-    LogReader, SignedCheckpoint, TileHashes, prove_inclusion_with, read_bundle_file, read_tile_file,
+    LogReader, SignedCheckpoint, TILE_WIDTH, TileHashes, prove_inclusion_with, read_bundle_file,
+    read_tile_file,
 };
 
 /// Settings of a [`Log`].
@@ -82,6 +83,13 @@ struct Edge {
     tiles: Vec<Vec<Hash>>,
     /// The entries of the rightmost, partial entry bundle.
     bundle: Vec<Vec<u8>>,
+}
+
+/// The public file of bundle `index` holding `entries`.
+fn bundle_file(index: u64, entries: Vec<Vec<u8>>) -> Result<PublicFile, LogError> {
+    let b = EntryBundle::new(entries).map_err(LogError::Encode)?;
+    let id = BundleId::new(index, b.width()).map_err(LogError::Encode)?;
+    Ok((id.path(), b.to_bytes()))
 }
 
 /// The index of tile `(level, ·)` that holds the `count`-th hash of the level.
@@ -155,22 +163,16 @@ impl Edge {
             changed[0] = true;
             if e.bundle.len() as u64 == TILE_WIDTH {
                 let n = e.size / TILE_WIDTH - 1;
-                let bytes = layout::encode_bundle(&e.bundle).ok_or(LogError::EntryTooLarge {
-                    len: u16::MAX as usize + 1,
-                    max: u16::MAX as usize,
-                })?;
-                files.push((ReadPath::entries(n, 256).to_path(), bytes));
-                e.bundle.clear();
+                files.push(bundle_file(n, std::mem::take(&mut e.bundle))?);
             }
             let mut level = 0usize;
             while e.tiles[level].len() as u64 == TILE_WIDTH {
                 let (n, _) = edge_index(e.size, level);
-                let full = std::mem::take(&mut e.tiles[level]);
-                files.push((
-                    ReadPath::tile(level as u8, n - 1, 256).to_path(),
-                    layout::encode_tile(&full),
-                ));
-                let h = merkle::tree_hash(&full);
+                let full =
+                    HashTile::new(std::mem::take(&mut e.tiles[level])).map_err(LogError::Encode)?;
+                let id = TileId::full(level as u8, n - 1).map_err(LogError::Encode)?;
+                files.push((id.path(), full.to_bytes()));
+                let h = full.root();
                 if e.tiles.len() == level + 1 {
                     e.tiles.push(Vec::new());
                     changed.push(false);
@@ -183,19 +185,14 @@ impl Edge {
         for (level, tile) in e.tiles.iter().enumerate() {
             if changed[level] && !tile.is_empty() {
                 let (n, w) = edge_index(e.size, level);
-                files.push((
-                    ReadPath::tile(level as u8, n, w as u16).to_path(),
-                    layout::encode_tile(tile),
-                ));
+                let id = TileId::new(level as u8, n, w as u16).map_err(LogError::Encode)?;
+                let t = HashTile::new(tile.clone()).map_err(LogError::Encode)?;
+                files.push((id.path(), t.to_bytes()));
             }
         }
         if changed[0] && !e.bundle.is_empty() {
-            let (n, w) = edge_index(e.size, 0);
-            let bytes = layout::encode_bundle(&e.bundle).ok_or(LogError::EntryTooLarge {
-                len: u16::MAX as usize + 1,
-                max: u16::MAX as usize,
-            })?;
-            files.push((ReadPath::entries(n, w as u16).to_path(), bytes));
+            let (n, _) = edge_index(e.size, 0);
+            files.push(bundle_file(n, e.bundle.clone())?);
         }
         Ok((e, files))
     }
@@ -417,51 +414,55 @@ impl Log {
     /// published tree of `size` leaves before it failed: the rightmost
     /// tile's wider partial versions, and every later tile, at every level.
     fn remove_unpublished(&self, size: u64) -> Result<(), LogError> {
-        let mut dirs = Vec::new();
-        dirs.push((self.public.join("tile").join("entries"), 0usize));
-        let mut level = 0usize;
-        while level <= usize::from(layout::MAX_TILE_LEVEL) {
-            let d = self.public.join("tile").join(level.to_string());
-            if !d.is_dir() {
+        // (level, full path of tile n): entry bundles behave as level 0.
+        type PathOf = Box<dyn Fn(u64) -> Option<String>>;
+        let mut kinds: Vec<(usize, PathOf)> = vec![(
+            0,
+            Box::new(|n| BundleId::new(n, 256).ok().map(|b| b.path())),
+        )];
+        for level in 0..=MAX_TILE_LEVEL {
+            if !self.public.join("tile").join(level.to_string()).is_dir() {
                 break;
             }
-            dirs.push((d, level));
-            level += 1;
+            kinds.push((
+                usize::from(level),
+                Box::new(move |n| TileId::full(level, n).ok().map(|t| t.path())),
+            ));
         }
         let mut touched = Vec::new();
-        for (dir, level) in dirs {
+        for (level, path_of) in kinds {
             let (edge_n, edge_w) = edge_index(size, level);
-            let full = |n: u64| dir.join(format_tile_index(n));
-            let partials = |n: u64| dir.join(format!("{}.p", format_tile_index(n)));
+            let full = |n: u64| path_of(n).map(|p| self.public.join(p));
+            let partials = |n: u64| path_of(n).map(|p| self.public.join(format!("{p}.p")));
+            let exists = |p: Option<PathBuf>| p.is_some_and(|p| p.exists());
             let mut last = edge_n;
-            while full(last + 1).exists() || partials(last + 1).exists() {
+            while exists(full(last + 1)) || exists(partials(last + 1)) {
                 last += 1;
             }
             for n in (edge_n..=last).rev() {
-                let f = full(n);
-                if f.exists() {
+                if let Some(f) = full(n).filter(|f| f.exists()) {
                     fs::remove_file(&f).map_err(io_err("remove", &f))?;
                     touched.push(f);
                 }
-                let p = partials(n);
+                let Some(p) = partials(n).filter(|p| p.is_dir()) else {
+                    continue;
+                };
                 if n > edge_n {
-                    if p.exists() {
-                        fs::remove_dir_all(&p).map_err(io_err("remove", &p))?;
-                        touched.push(p);
-                    }
-                } else if p.is_dir() {
-                    for e in fs::read_dir(&p).map_err(io_err("list", &p))? {
-                        let e = e.map_err(io_err("list", &p))?;
-                        let keep = e
-                            .file_name()
-                            .to_str()
-                            .and_then(|w| w.parse::<u64>().ok())
-                            .is_some_and(|w| w <= edge_w);
-                        if !keep {
-                            let f = e.path();
-                            fs::remove_file(&f).map_err(io_err("remove", &f))?;
-                            touched.push(f);
-                        }
+                    fs::remove_dir_all(&p).map_err(io_err("remove", &p))?;
+                    touched.push(p);
+                    continue;
+                }
+                for e in fs::read_dir(&p).map_err(io_err("list", &p))? {
+                    let e = e.map_err(io_err("list", &p))?;
+                    let keep = e
+                        .file_name()
+                        .to_str()
+                        .and_then(|w| w.parse::<u64>().ok())
+                        .is_some_and(|w| w <= edge_w);
+                    if !keep {
+                        let f = e.path();
+                        fs::remove_file(&f).map_err(io_err("remove", &f))?;
+                        touched.push(f);
                     }
                 }
             }
@@ -645,4 +646,33 @@ pub(crate) fn check_entry(entry: &[u8], max: usize) -> Result<(), LogError> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn h(prefix: u8, rest: u8) -> Hash {
+        let mut b = [rest; 32];
+        b[..8].copy_from_slice(&[prefix; 8]);
+        Hash(b)
+    }
+
+    #[test]
+    fn dedup_tells_apart_hashes_sharing_the_8_byte_prefix() {
+        let stored = [h(1, 1), h(2, 2), h(1, 3)];
+        let leaf_at = |i: u64| Ok(stored[i as usize]);
+        let mut d = Dedup::default();
+        for (i, x) in stored.iter().enumerate() {
+            assert_eq!(d.lookup(x, leaf_at).unwrap(), None);
+            d.insert_new(*x, i as u64);
+        }
+        assert_eq!(d.lookup(&h(1, 1), leaf_at).unwrap(), Some(0));
+        assert_eq!(d.lookup(&h(2, 2), leaf_at).unwrap(), Some(1));
+        assert_eq!(d.lookup(&h(1, 3), leaf_at).unwrap(), Some(2));
+        assert_eq!(d.lookup(&h(1, 4), leaf_at).unwrap(), None);
+        assert_eq!(d.lookup(&h(3, 3), leaf_at).unwrap(), None);
+        assert_eq!(d.overflow.len(), 1);
+    }
 }

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use common::*;
 use tallyboard_core::note::{KeyKind, SignerKey};
+use tallyboard_core::tile::{BundleId, TileId, TilePath};
 use tallyboard_core::{SecretKey, leaf_hash};
-use tallyboard_log::layout::ReadPath;
 use tallyboard_log::{
     FaultHook, Log, LogError, Options, Sequencer, SequencerConfig, SignedCheckpoint, Step,
     SubmitError,
@@ -233,11 +233,13 @@ fn readers_never_see_unpublished_tiles() {
     let mut log = open(dir.path());
     log.append(&(0..10).map(entry).collect::<Vec<_>>()).unwrap();
     let r = log.reader();
-    assert!(r.read_path(&ReadPath::tile(0, 0, 10)).unwrap().is_some());
-    assert!(r.read_path(&ReadPath::entries(0, 10)).unwrap().is_some());
-    assert!(r.read_path(&ReadPath::tile(0, 0, 11)).unwrap().is_none());
-    assert!(r.read_path(&ReadPath::tile(0, 0, 256)).unwrap().is_none());
-    assert!(r.read_path(&ReadPath::tile(1, 0, 1)).unwrap().is_none());
+    let tile = |l, n, w| TilePath::Hashes(TileId::new(l, n, w).unwrap());
+    let bundle = BundleId::new(0, 10).unwrap();
+    assert!(r.read_path(&tile(0, 0, 10)).unwrap().is_some());
+    assert!(r.read_path(&TilePath::Entries(bundle)).unwrap().is_some());
+    assert!(r.read_path(&tile(0, 0, 11)).unwrap().is_none());
+    assert!(r.read_path(&tile(0, 0, 256)).unwrap().is_none());
+    assert!(r.read_path(&tile(1, 0, 1)).unwrap().is_none());
     assert!(matches!(r.entry(10), Err(LogError::NotPublished { .. })));
     assert!(r.prove_inclusion(3, 11).is_err());
 }

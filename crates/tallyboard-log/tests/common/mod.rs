@@ -5,8 +5,8 @@ use std::path::Path;
 use tallyboard_core::checkpoint::open_checkpoint;
 use tallyboard_core::merkle::{self, verify_consistency, verify_inclusion};
 use tallyboard_core::note::{KeyKind, SignerKey};
+use tallyboard_core::tile::TilePath;
 use tallyboard_core::{Hash, SecretKey, leaf_hash};
-use tallyboard_log::layout::{Kind, ReadPath};
 use tallyboard_log::{LogReader, SignedCheckpoint};
 
 pub const ORIGIN: &str = "example.com/tallyboard-test-log";
@@ -90,14 +90,13 @@ pub fn check_no_unpublished_files(dir: &Path, size: u64) {
                 .to_str()
                 .unwrap()
                 .to_owned();
-            let rp = ReadPath::parse(&rel).unwrap_or_else(|| panic!("bad file name {rel}"));
-            let level = match rp.kind {
-                Kind::Tile(l) => l,
-                Kind::Entries => 0,
+            let tile = match TilePath::parse(&rel).unwrap() {
+                TilePath::Hashes(t) => t,
+                TilePath::Entries(b) => b.tile(),
             };
-            let count = size >> (8 * u32::from(level));
+            let count = size >> (8 * u32::from(tile.level()));
             assert!(
-                rp.index * 256 + u64::from(rp.width) <= count,
+                tile.index() * 256 + u64::from(tile.width()) <= count,
                 "{rel} is beyond the published size {size}"
             );
         }
