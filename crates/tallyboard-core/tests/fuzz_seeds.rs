@@ -176,6 +176,18 @@ fn committed_seeds(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 #[test]
 fn fuzz_seeds_match_the_vectors() {
     let bless = std::env::var("TALLYBOARD_BLESS").is_ok_and(|v| v == "1");
+    // Seed directories of targets that take no seeds are stale.
+    for entry in fs::read_dir(root().join("fuzz/seeds")).unwrap() {
+        let dir = entry.unwrap().path();
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        if !TARGETS.iter().any(|t| t.target == name) {
+            if bless {
+                fs::remove_dir_all(&dir).unwrap();
+            } else {
+                panic!("fuzz/seeds/{name} is not a seeded target (run with TALLYBOARD_BLESS=1)");
+            }
+        }
+    }
     for Seeds {
         target,
         areas,
