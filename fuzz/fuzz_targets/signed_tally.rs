@@ -5,9 +5,13 @@
 //! around its canonical body (re-encoding gives the input bytes back), its
 //! fields pass `check_fields`, and the independent `ciborium` decoder reads
 //! the same body and signature; strict verification, batch verification
-//! and `SignedTally::from_bytes` give the same verdict; a tally we sign parses
-//! back to the same tally and bytes exactly when its fields are valid and it
-//! fits the size cap.
+//! and `SignedTally::from_bytes` give the same verdict; decoding with the
+//! manifest's key index gives the same tally as decoding alone;
+//! `rules::check_tally` finds no violation only when an independent
+//! re-statement of the rules (election, unit, contest, exact choice set,
+//! checked arithmetic, registered voters, listed signer) holds; a tally we
+//! sign parses back to the same tally and bytes exactly when its fields are
+//! valid and it fits the size cap.
 #![no_main]
 
 use std::collections::BTreeMap;
@@ -18,7 +22,10 @@ use tallyboard_core::cbor;
 use tallyboard_core::hash::{Hash, leaf_hash};
 use tallyboard_core::keys::{BatchVerifier, Context, SecretKey};
 use tallyboard_core::limits::MAX_SIGNED_TALLY;
+use tallyboard_core::manifest::Manifest;
+use tallyboard_core::rules::check_tally;
 use tallyboard_core::tally::{SignedTally, Tally, UnverifiedTally};
+use tallyboard_fuzz::vector_manifest;
 
 fuzz_target!(|data: &[u8]| {
     parse(data);
@@ -60,6 +67,11 @@ fn parse(data: &[u8]) {
     if let Err(f) = batch_verdict {
         assert_eq!(f.bad, vec![1]);
     }
+    if let Some(m) = vector_manifest() {
+        let with_index = UnverifiedTally::from_bytes_in(data, m).expect("decodes alone");
+        assert_eq!(with_index.tally(), u.tally());
+        rules(m, u.tally());
+    }
     let signed = SignedTally::from_bytes(data);
     assert_eq!(signed.is_ok(), strict);
     if let Ok(s) = signed {
@@ -67,6 +79,41 @@ fn parse(data: &[u8]) {
         assert_eq!(s.leaf_hash(), leaf_hash(data));
         assert_eq!(s.tally(), u.tally());
     }
+}
+
+/// `check_tally` passes only if the rules, written out again here, hold.
+fn rules(m: &Manifest, t: &Tally) {
+    let violations = check_tally(m, t);
+    let codes: Vec<&str> = violations.iter().map(|v| v.code()).collect();
+    let sum = t
+        .choices
+        .values()
+        .try_fold(0u64, |a, &n| a.checked_add(n))
+        .and_then(|s| s.checked_add(t.blank))
+        .and_then(|s| s.checked_add(t.invalid));
+    match sum {
+        None => assert!(codes.contains(&"count-overflow"), "{codes:?}"),
+        Some(s) if s != t.ballots_cast => {
+            assert!(codes.contains(&"arithmetic-mismatch"), "{codes:?}")
+        }
+        Some(_) => {}
+    }
+    if !violations.is_empty() {
+        return;
+    }
+    assert_eq!(t.election, m.election);
+    let unit = m.unit(&t.unit).expect("unit in the manifest");
+    assert!(unit.contests.contains(&t.contest));
+    let contest = m.contest(&t.contest).expect("contest in the manifest");
+    let mut want: Vec<&str> = contest.choices.iter().map(|c| c.id.as_str()).collect();
+    want.sort_unstable();
+    let got: Vec<&str> = t.choices.keys().map(String::as_str).collect();
+    assert_eq!(got, want, "choice set");
+    assert!(t.ballots_cast <= unit.registered);
+    let (centre, key) = m.key(&t.signer).expect("signer listed");
+    assert_eq!(centre.id, unit.centre);
+    assert!(key.valid_from <= t.counted_at && t.counted_at < key.valid_until);
+    assert!(key.revoked_at.is_none_or(|r| t.counted_at < r));
 }
 
 /// An id: usually from the allowed alphabet, sometimes anything.

@@ -5,6 +5,7 @@
 use std::sync::LazyLock;
 
 use tallyboard_core::keys::SecretKey;
+use tallyboard_core::manifest::{Manifest, SignedManifest};
 use tallyboard_core::note::{KeyKind, SignerKey, VerifierKey};
 
 /// Verifier keys of published examples (Go `sumdb/note` documentation and
@@ -70,4 +71,20 @@ pub fn signed_note_verifiers(keys: &[VerifierKey]) -> signed_note::VerifierList 
         .map(|v| Box::new(v) as Box<dyn signed_note::Verifier>)
         .collect();
     signed_note::VerifierList::new(list)
+}
+
+/// The signed manifest of the rules vectors: the tally seeds are signed by
+/// its count-centre keys.
+pub fn vector_manifest() -> Option<&'static Manifest> {
+    static M: LazyLock<Option<Manifest>> = LazyLock::new(|| {
+        let json = include_str!("../../spec/vectors/rules/ok-first-publication.json");
+        let v: serde_json::Value = serde_json::from_str(json).ok()?;
+        let bytes = hex::decode(v.get("signed_manifest_hex")?.as_str()?).ok()?;
+        Some(
+            SignedManifest::from_bytes(&bytes, None)
+                .ok()?
+                .into_manifest(),
+        )
+    });
+    M.as_ref()
 }
