@@ -87,8 +87,10 @@ use std::path::PathBuf;
 
 pub use fsio::{FaultHook, IoError, Step};
 pub use reader::{LogReader, SignedCheckpoint};
-pub use sequencer::{PendingReceipt, Receipt, Sequencer, SequencerConfig, Stats, SubmitError};
-pub use store::{Appended, Batch, Log, Options};
+pub use sequencer::{
+    Admission, AdmitAll, PendingReceipt, Receipt, Sequencer, SequencerConfig, Stats, SubmitError,
+};
+pub use store::{AdmittedBatch, Appended, Batch, Log, Options, Refusal};
 
 use tallyboard_core::checkpoint::CheckpointError;
 use tallyboard_core::merkle::TreeError;

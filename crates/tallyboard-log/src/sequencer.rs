@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 
 use crate::LogError;
 use crate::reader::{LogReader, SignedCheckpoint};
-use crate::store::{Log, check_entry};
+use crate::store::{Log, Refusal, check_entry};
 
 /// Settings of a [`Sequencer`].
 #[derive(Clone, Debug)]
@@ -54,10 +54,45 @@ pub struct Receipt {
     pub duplicate: bool,
 }
 
+/// Admission control, run by the sequencer thread on every entry that is
+/// not already in the log, in log order, just before it is given an index.
+///
+/// This is where checks that depend on the log itself belong (for
+/// tallies: a correction must supersede the latest revision in the log),
+/// because only the sequencer knows the order of entries. Entries admitted
+/// since the last [`Admission::committed`] or [`Admission::discard`] are
+/// *staged*: the commit that follows either publishes all of them or none.
+pub trait Admission: Send + 'static {
+    /// Whether `entry` may be appended after every entry admitted so far.
+    fn admit(&mut self, entry: &[u8]) -> Result<(), Refusal>;
+    /// The staged entries are published, at leaf indexes `first_index`,
+    /// `first_index + 1`, … in the order they were admitted, under
+    /// `checkpoint`.
+    fn committed(&mut self, first_index: u64, checkpoint: &Arc<SignedCheckpoint>);
+    /// The commit failed before its checkpoint was published: the staged
+    /// entries are not in the log.
+    fn discard(&mut self);
+}
+
+/// Admits every entry.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AdmitAll;
+
+impl Admission for AdmitAll {
+    fn admit(&mut self, _entry: &[u8]) -> Result<(), Refusal> {
+        Ok(())
+    }
+    fn committed(&mut self, _first_index: u64, _checkpoint: &Arc<SignedCheckpoint>) {}
+    fn discard(&mut self) {}
+}
+
 /// Why a submission was refused or not acknowledged.
-#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SubmitError {
+    /// The [`Admission`] check refused the entry; nothing was stored.
+    #[error("refused: {0}")]
+    Refused(Refusal),
     /// An entry must not be empty.
     #[error("the entry is empty")]
     EmptyEntry,
@@ -90,6 +125,22 @@ pub enum SubmitError {
     /// from; restart the process.
     #[error("the sequencer has stopped")]
     Stopped,
+}
+
+impl PartialEq for SubmitError {
+    fn eq(&self, other: &SubmitError) -> bool {
+        use SubmitError::*;
+        match (self, other) {
+            (Refused(a), Refused(b)) => Arc::ptr_eq(a, b),
+            (EmptyEntry, EmptyEntry) | (ShuttingDown, ShuttingDown) | (Stopped, Stopped) => true,
+            (EntryTooLarge { len: a, max: b }, EntryTooLarge { len: c, max: d }) => {
+                a == c && b == d
+            }
+            (PoolFull { capacity: a }, PoolFull { capacity: b }) => a == b,
+            (CommitFailed { reason: a }, CommitFailed { reason: b }) => a == b,
+            _ => false,
+        }
+    }
 }
 
 /// Counters of a running [`Sequencer`].
@@ -192,8 +243,17 @@ impl Future for PendingReceipt {
 }
 
 impl Sequencer {
-    /// Starts sequencing into `log`.
+    /// Starts sequencing into `log`, admitting every entry.
     pub fn start(log: Log, config: SequencerConfig) -> Result<Sequencer, LogError> {
+        Sequencer::start_with(log, config, Box::new(AdmitAll))
+    }
+
+    /// Starts sequencing into `log`, asking `admission` about every new entry.
+    pub fn start_with(
+        log: Log,
+        config: SequencerConfig,
+        admission: Box<dyn Admission>,
+    ) -> Result<Sequencer, LogError> {
         let reader = log.reader();
         let shared = Arc::new(Shared {
             pool: Mutex::new(Pool::default()),
@@ -211,7 +271,7 @@ impl Sequencer {
         let s = shared.clone();
         let thread = std::thread::Builder::new()
             .name("tallyboard-sequencer".to_owned())
-            .spawn(move || run(log, s, config))
+            .spawn(move || run(log, s, config, admission))
             .map_err(|e| {
                 LogError::Io(crate::fsio::IoError {
                     op: "spawn sequencer thread",
@@ -356,14 +416,20 @@ fn next_batch(shared: &Shared, next_tick: Instant, max_batch: usize) -> Option<V
     Some(batch)
 }
 
-fn run(mut log: Log, shared: Arc<Shared>, config: SequencerConfig) {
+fn run(
+    mut log: Log,
+    shared: Arc<Shared>,
+    config: SequencerConfig,
+    mut admission: Box<dyn Admission>,
+) {
     let mut next_tick = Instant::now();
     while let Some(batch) = next_batch(&shared, next_tick, config.max_batch) {
         let started = Instant::now();
         next_tick = started + config.interval;
         let (entries, waiters): (Vec<Vec<u8>>, Vec<Vec<Reply>>) =
             batch.into_iter().map(|p| (p.entry, p.waiters)).unzip();
-        let result = log.append(&entries);
+        let size_before = log.checkpoint().size;
+        let result = log.append_admitted(&entries, &mut |e| admission.admit(e));
         drop(entries);
         shared
             .last_commit_micros
@@ -371,14 +437,32 @@ fn run(mut log: Log, shared: Arc<Shared>, config: SequencerConfig) {
         match result {
             Ok(b) => {
                 shared.tree_size.store(b.checkpoint.size, Ordering::Relaxed);
-                let dups = b.entries.iter().filter(|a| a.duplicate).count() as u64;
-                let fresh = b.entries.len() as u64 - dups;
+                let fresh = b.checkpoint.size - size_before;
+                if fresh > 0 {
+                    admission.committed(size_before, &b.checkpoint);
+                } else {
+                    admission.discard();
+                }
+                let dups = b
+                    .entries
+                    .iter()
+                    .filter(|a| matches!(a, Ok(a) if a.duplicate))
+                    .count() as u64;
                 if fresh > 0 {
                     shared.batches.fetch_add(1, Ordering::Relaxed);
                 }
                 shared.appended.fetch_add(fresh, Ordering::Relaxed);
                 shared.duplicates.fetch_add(dups, Ordering::Relaxed);
                 for (appended, replies) in b.entries.into_iter().zip(waiters) {
+                    let appended = match appended {
+                        Ok(a) => a,
+                        Err(refusal) => {
+                            for r in replies {
+                                let _ = r.send(Err(SubmitError::Refused(refusal.clone())));
+                            }
+                            continue;
+                        }
+                    };
                     let receipt = Receipt {
                         index: appended.index,
                         proof: appended.proof,
@@ -403,7 +487,17 @@ fn run(mut log: Log, shared: Arc<Shared>, config: SequencerConfig) {
                         reason: reason.clone(),
                     }));
                 }
-                if let Err(e) = log.recover() {
+                let recovered = log.recover();
+                // The checkpoint is replaced atomically: the failed batch is
+                // published either whole (the failure came after the
+                // rename) or not at all.
+                let cp = log.checkpoint();
+                if recovered.is_ok() && cp.size > size_before {
+                    admission.committed(size_before, &cp);
+                } else {
+                    admission.discard();
+                }
+                if let Err(e) = recovered {
                     tracing::error!(error = %e, "recovery failed; the sequencer stops");
                     let mut pool = shared.pool();
                     pool.stopped = true;

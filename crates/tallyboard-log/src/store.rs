@@ -74,6 +74,20 @@ pub struct Batch {
 /// A file to write: path relative to `public/`, contents.
 type PublicFile = (String, Vec<u8>);
 
+/// Why an admission check refused an entry (see [`Log::append_admitted`]):
+/// any error, shared by every submitter of the same entry.
+pub type Refusal = Arc<dyn std::error::Error + Send + Sync>;
+
+/// The result of [`Log::append_admitted`]: the published checkpoint and,
+/// per submitted entry in order, where it is or why it was refused.
+#[derive(Clone, Debug)]
+pub struct AdmittedBatch {
+    /// The checkpoint that covers every admitted entry.
+    pub checkpoint: Arc<SignedCheckpoint>,
+    /// One result per submitted entry, in submission order.
+    pub entries: Vec<Result<Appended, Refusal>>,
+}
+
 /// The right edge of the tree: everything needed to extend it.
 #[derive(Clone, Debug, Default)]
 struct Edge {
@@ -551,6 +565,35 @@ impl Log {
     /// proof of every entry in the published checkpoint. On error nothing
     /// may be acknowledged; call [`Log::recover`] before appending again.
     pub fn append(&mut self, entries: &[Vec<u8>]) -> Result<Batch, LogError> {
+        let (checkpoint, results) = self.commit(entries, &mut |_| Ok(()))?;
+        Ok(Batch {
+            checkpoint,
+            entries: results.into_iter().filter_map(Result::ok).collect(),
+        })
+    }
+
+    /// As [`Log::append`], asking `admit` about every entry that is not
+    /// already in the log, in log order, just before it would be given the
+    /// next index; an entry it refuses is not stored and its result is the
+    /// refusal. Entries already in the log are not shown to `admit`.
+    pub fn append_admitted(
+        &mut self,
+        entries: &[Vec<u8>],
+        admit: &mut dyn FnMut(&[u8]) -> Result<(), Refusal>,
+    ) -> Result<AdmittedBatch, LogError> {
+        let (checkpoint, entries) = self.commit(entries, admit)?;
+        Ok(AdmittedBatch {
+            checkpoint,
+            entries,
+        })
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn commit(
+        &mut self,
+        entries: &[Vec<u8>],
+        admit: &mut dyn FnMut(&[u8]) -> Result<(), Refusal>,
+    ) -> Result<(Arc<SignedCheckpoint>, Vec<Result<Appended, Refusal>>), LogError> {
         if self.needs_recovery {
             return Err(LogError::NeedsRecovery);
         }
@@ -563,14 +606,16 @@ impl Log {
         for e in entries {
             let h = leaf_hash(e);
             if let Some(i) = self.dedup.lookup(&h, |i| self.leaf_hash_at(i))? {
-                slots.push((i, true));
+                slots.push(Ok((i, true)));
             } else if let Some(&i) = in_batch.get(&h) {
-                slots.push((i, true));
+                slots.push(Ok((i, true)));
+            } else if let Err(r) = admit(e) {
+                slots.push(Err(r));
             } else {
                 let i = self.edge.size + fresh.len() as u64;
                 in_batch.insert(h, i);
                 fresh.push(e);
-                slots.push((i, false));
+                slots.push(Ok((i, false)));
             }
         }
         if !fresh.is_empty() {
@@ -620,17 +665,17 @@ impl Log {
             }
         }
         let mut out = Vec::with_capacity(slots.len());
-        for (index, duplicate) in slots {
-            out.push(Appended {
-                index,
-                proof: prove_inclusion_with(&hashes, index, checkpoint.size)?,
-                duplicate,
+        for slot in slots {
+            out.push(match slot {
+                Ok((index, duplicate)) => Ok(Appended {
+                    index,
+                    proof: prove_inclusion_with(&hashes, index, checkpoint.size)?,
+                    duplicate,
+                }),
+                Err(r) => Err(r),
             });
         }
-        Ok(Batch {
-            checkpoint,
-            entries: out,
-        })
+        Ok((checkpoint, out))
     }
 }
 

@@ -483,3 +483,85 @@ fn receipts_can_be_awaited_in_async_code() {
     assert_eq!(r.index, 0);
     assert_eq!(r.checkpoint.size, 1);
 }
+
+/// Records what the sequencer tells it; refuses entries starting with "bad"
+/// and a second entry with the same first byte (a log-order rule).
+#[derive(Clone, Default)]
+struct Recorder {
+    seen_first_bytes: Arc<Mutex<Vec<u8>>>,
+    staged: Vec<u8>,
+    committed: Arc<Mutex<Vec<(u64, u8)>>>,
+}
+
+#[derive(Debug)]
+struct Refused(&'static str);
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+impl std::error::Error for Refused {}
+
+impl tallyboard_log::Admission for Recorder {
+    fn admit(&mut self, entry: &[u8]) -> Result<(), tallyboard_log::Refusal> {
+        if entry.starts_with(b"bad") {
+            return Err(Arc::new(Refused("bad entry")));
+        }
+        let first = entry[0];
+        let seen = self.seen_first_bytes.lock().unwrap();
+        if seen.contains(&first) || self.staged.contains(&first) {
+            return Err(Arc::new(Refused("first byte taken")));
+        }
+        drop(seen);
+        self.staged.push(first);
+        Ok(())
+    }
+    fn committed(&mut self, first_index: u64, _cp: &Arc<SignedCheckpoint>) {
+        for (i, b) in self.staged.drain(..).enumerate() {
+            self.seen_first_bytes.lock().unwrap().push(b);
+            self.committed
+                .lock()
+                .unwrap()
+                .push((first_index + i as u64, b));
+        }
+    }
+    fn discard(&mut self) {
+        self.staged.clear();
+    }
+}
+
+#[test]
+fn admission_refuses_in_log_order_and_stores_nothing_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = Recorder::default();
+    let committed = rec.committed.clone();
+    let cfg = SequencerConfig {
+        interval: Duration::from_millis(200),
+        ..SequencerConfig::default()
+    };
+    let mut seq = Sequencer::start_with(open(dir.path()), cfg, Box::new(rec)).unwrap();
+    let a = seq.submit(b"a1".to_vec()).unwrap().wait().unwrap();
+    assert_eq!(a.index, 0);
+    // One batch: "b1" admitted, "bad" refused, "b2" refused (after b1), "c".
+    let p: Vec<_> = [&b"b1"[..], b"bad", b"b2", b"c1"]
+        .iter()
+        .map(|e| seq.submit(e.to_vec()).unwrap())
+        .collect();
+    let r: Vec<_> = p.into_iter().map(|p| p.wait()).collect();
+    assert_eq!(r[0].as_ref().unwrap().index, 1);
+    assert!(matches!(&r[1], Err(SubmitError::Refused(e)) if e.to_string() == "bad entry"));
+    assert!(matches!(&r[2], Err(SubmitError::Refused(e)) if e.to_string() == "first byte taken"));
+    assert_eq!(r[3].as_ref().unwrap().index, 2);
+    // A resubmission of a published entry is answered without admission.
+    let again = seq.submit(b"a1".to_vec()).unwrap().wait().unwrap();
+    assert_eq!((again.index, again.duplicate), (0, true));
+    seq.shutdown();
+    assert_eq!(seq.checkpoint().size, 3);
+    assert_eq!(
+        *committed.lock().unwrap(),
+        vec![(0, b'a'), (1, b'b'), (2, b'c')]
+    );
+    let reader = seq.reader();
+    assert_eq!(reader.entry(1).unwrap(), b"b1");
+    assert_eq!(reader.entry(2).unwrap(), b"c1");
+}
