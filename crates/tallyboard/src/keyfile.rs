@@ -17,12 +17,33 @@ const MAX_KEY_FILE: usize = 4096;
 
 /// Reads a private key file. The error never contains the key material.
 pub(crate) fn read_signer(path: &Path) -> Result<SignerKey> {
+    warn_if_shared(path);
     let bytes = Zeroizing::new(read_capped(path, MAX_KEY_FILE)?);
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| anyhow!("{}: not a private key file (not UTF-8)", path.display()))?;
     let line = text.strip_suffix('\n').unwrap_or(text);
     SignerKey::parse(line.trim_end_matches('\r'))
         .map_err(|e| anyhow!("{}: not a private key file: {e}", path.display()))
+}
+
+/// Warns when a private key file can be read by other users (as `keygen`
+/// never creates it; a copy or a checkout may).
+fn warn_if_shared(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            tracing::warn!(
+                "private key file {} can be read by other users; restrict it with: chmod 600 {}",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 /// Parses a verifier key given on the command line: either the key string

@@ -344,3 +344,42 @@ fn a_different_tally_over_an_existing_file_is_refused() {
     assert!(r.stderr.contains("[already-signed]"), "{}", r.stderr);
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
+
+#[cfg(unix)]
+#[test]
+fn warns_when_the_key_file_is_readable_by_others() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let k = dir.path().join("c.key");
+    std::fs::copy(example().join("keys/EXAMPLE-ONLY.centre-C-NORTH.key"), &k).unwrap();
+    std::fs::set_permissions(&k, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let manifest = s(&example().join("manifest.signed"));
+    let sheet = s(&example().join("sheets/C-NORTH.csv"));
+    let args = [
+        "sign",
+        "--manifest",
+        &manifest,
+        "--key",
+        "c.key",
+        "--sheet",
+        &sheet,
+        "--out",
+        "t",
+    ];
+    let r = tallyboard_in(dir.path(), &args);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("can be read by other users"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !r.stderr.contains('\u{1b}'),
+        "no colour codes when stderr is not a terminal"
+    );
+
+    std::fs::set_permissions(&k, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let r = tallyboard_in(dir.path(), &args);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
+}
