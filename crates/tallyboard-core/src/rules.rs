@@ -774,7 +774,9 @@ impl Interner {
 /// The log-dependent state of every (unit, contest): which entries exist,
 /// which is the latest revision. Fed entry by entry in log order by the
 /// server (before sequencing a submission) and by the verifier (while
-/// reading the log). Memory: a few dozen bytes per accepted entry.
+/// reading the log). Apply only tallies that pass [`check_tally`]: a
+/// tally that violates any rule is not accepted and must not change the
+/// state. Memory: a few dozen bytes per accepted entry.
 #[derive(Debug, Clone, Default)]
 pub struct RevisionIndex {
     units: Interner,
