@@ -87,8 +87,8 @@ pub enum TotalsError {
     #[error("totals rows are not sorted by contest and region, or repeat one")]
     RowsNotSorted,
     /// A tally given to [`TotalsBuilder::add`] names a unit, contest or
-    /// choice the manifest does not have (it should have been rejected by
-    /// the rules first).
+    /// choice the manifest does not have, or a contest its unit does not
+    /// take part in (it should have been rejected by the rules first).
     #[error("unit {unit} contest {contest}: tally is not in the manifest")]
     NotInManifest {
         /// The unit.
@@ -476,7 +476,11 @@ impl<'m> TotalsBuilder<'m> {
             let k = m.choice_index(ci, choice).ok_or_else(not_in)?;
             new[4 + k] = n;
         }
-        let registered = m.units.get(ui).map_or(0, |u| u.registered);
+        let unit = m.units.get(ui).ok_or_else(not_in)?;
+        if !unit.contests.contains(&tally.contest) {
+            return Err(not_in());
+        }
+        let registered = unit.registered;
         let key = (ui as u32, ci as u32);
         match self.slots.get(&key).copied() {
             Some(off) => {
@@ -754,6 +758,19 @@ mod tests {
             b.add(&tally("P-999", 1, 1, 0, 0)).unwrap_err().code(),
             "not-in-manifest"
         );
+        // A contest the unit does not take part in.
+        let mut body = sample();
+        let mut senate = body.contests[0].clone();
+        senate.id = "senate".into();
+        body.contests.push(senate);
+        body.units[1].contests.push("senate".into());
+        let m = body.validate().unwrap();
+        let mut b = TotalsBuilder::new(&m);
+        let mut t = tally("P-017", 1, 1, 0, 0);
+        t.contest = "senate".into();
+        assert_eq!(b.add(&t).unwrap_err().code(), "not-in-manifest");
+        t.unit = "P-001".into();
+        assert_eq!(b.add(&t), Ok(()));
     }
 
     fn computed() -> TotalsBody {
