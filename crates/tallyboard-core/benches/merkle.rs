@@ -14,7 +14,7 @@ use tallyboard_core::merkle::{
     TreeBuilder, prove_consistency, prove_inclusion, tree_hash_from_reader, verify_consistency,
     verify_inclusion,
 };
-use tallyboard_core::tile::{EntryBundle, HashTile, TileId};
+use tallyboard_core::tile::{EntryBundle, HashTile, TileBuilder, TileId};
 
 const LEAVES: u64 = 1 << 20;
 
@@ -43,6 +43,16 @@ fn bench(c: &mut Criterion) {
                 t.push(*h).unwrap();
             }
             t.root()
+        })
+    });
+    g.bench_function("TileBuilder: push 2^20 leaf hashes, emit all tiles", |b| {
+        b.iter(|| {
+            let mut t = TileBuilder::new();
+            let mut tiles = 0usize;
+            for h in &leaves {
+                tiles += t.push(*h).unwrap().len();
+            }
+            (tiles, t.root())
         })
     });
     g.bench_function("push 2^20 leaf hashes, keep stored hashes", |b| {

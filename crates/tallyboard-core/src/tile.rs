@@ -717,6 +717,149 @@ impl HashTile {
     }
 }
 
+/// Streaming tile construction in bounded memory (at most 255 pending
+/// hashes per level, 8 levels below [`MAX_TREE_SIZE`]): feed leaf hashes in
+/// log order and receive every full tile as it completes, at any level.
+///
+/// A log writer publishes what [`TileBuilder::push`] returns plus
+/// [`TileBuilder::partial_tiles`] at each checkpoint; a verifier recomputes
+/// every tile of a log from its entry bundles and compares, without holding
+/// the log in memory. [`TileBuilder::root`] is the RFC 6962 root.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TileBuilder {
+    size: u64,
+    /// `pending[L]`: the hashes of the partial tile at level `L` (< 256).
+    pending: Vec<Vec<Hash>>,
+}
+
+impl TileBuilder {
+    /// An empty tree.
+    pub fn new() -> TileBuilder {
+        TileBuilder::default()
+    }
+
+    /// Resumes the tree of `size` leaves from its partial tiles (as
+    /// [`TileBuilder::partial_tiles`] or [`partial_tiles`] list them, in
+    /// any order). Each must be exactly the partial tile the tree of `size`
+    /// has at its level; `None` otherwise. The hashes are trusted: take them
+    /// from your own storage or from tiles authenticated against a
+    /// checkpoint.
+    pub fn from_partial_tiles(size: u64, tiles: &[(TileId, HashTile)]) -> Option<TileBuilder> {
+        if size > MAX_TREE_SIZE {
+            return None;
+        }
+        let expected = partial_tiles(size);
+        if tiles.len() != expected.len() {
+            return None;
+        }
+        let levels = expected.last().map_or(0, |t| usize::from(t.level) + 1);
+        let mut pending = vec![Vec::new(); levels];
+        for id in expected {
+            let (_, tile) = tiles.iter().find(|(t, _)| *t == id)?;
+            if tile.width() != id.width {
+                return None;
+            }
+            pending[usize::from(id.level)] = tile.hashes.clone();
+        }
+        Some(TileBuilder { size, pending })
+    }
+
+    /// Number of leaves pushed.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Appends a leaf hash; returns the full tiles it completes, lowest
+    /// level first (usually none, one in 256 pushes a level-0 tile, one in
+    /// 65536 also a level-1 tile, ...). `None` at [`MAX_TREE_SIZE`].
+    pub fn push(&mut self, leaf: Hash) -> Option<Vec<(TileId, HashTile)>> {
+        if self.size >= MAX_TREE_SIZE {
+            return None;
+        }
+        self.size += 1;
+        let mut done = Vec::new();
+        let mut hash = leaf;
+        let mut level = 0u8;
+        loop {
+            let l = usize::from(level);
+            if self.pending.len() <= l {
+                self.pending
+                    .push(Vec::with_capacity(usize::from(TILE_WIDTH)));
+            }
+            self.pending[l].push(hash);
+            if self.pending[l].len() < usize::from(TILE_WIDTH) {
+                break;
+            }
+            let hashes = core::mem::replace(
+                &mut self.pending[l],
+                Vec::with_capacity(usize::from(TILE_WIDTH)),
+            );
+            // The tile just completed is the last full one of its level.
+            let shift = TILE_HEIGHT * (u32::from(level) + 1);
+            let index = (self.size >> shift) - 1;
+            let tile = HashTile { hashes };
+            hash = tile.root();
+            done.push((
+                TileId {
+                    level,
+                    index,
+                    width: TILE_WIDTH,
+                },
+                tile,
+            ));
+            level += 1;
+        }
+        Some(done)
+    }
+
+    /// The partial tiles of the current tree, lowest level first (the
+    /// same tiles as [`partial_tiles`] of [`TileBuilder::size`]).
+    pub fn partial_tiles(&self) -> Vec<(TileId, HashTile)> {
+        self.pending
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| !h.is_empty())
+            .map(|(l, h)| {
+                let level = l as u8;
+                let count = self.size >> (TILE_HEIGHT * u32::from(level));
+                (
+                    TileId {
+                        level,
+                        index: count / u64::from(TILE_WIDTH),
+                        width: h.len() as u16,
+                    },
+                    HashTile { hashes: h.clone() },
+                )
+            })
+            .collect()
+    }
+
+    /// The RFC 6962 root of the current tree: the right-to-left fold of its
+    /// complete subtrees, all of which lie in the partial tiles.
+    pub fn root(&self) -> Hash {
+        let mut subtrees = Vec::new();
+        for hashes in self.pending.iter().rev() {
+            // Split the partial tile's hashes into complete subtrees,
+            // largest first (the binary decomposition of its width).
+            let mut start = 0usize;
+            let mut rest = hashes.len();
+            while rest > 0 {
+                let k = 1usize << (usize::BITS - 1 - rest.leading_zeros());
+                subtrees.push(tree_hash(&hashes[start..start + k]));
+                start += k;
+                rest -= k;
+            }
+        }
+        match subtrees.split_last() {
+            Some((last, rest)) => rest
+                .iter()
+                .rev()
+                .fold(*last, |acc, left| node_hash(left, &acc)),
+            None => Hash::EMPTY_TREE,
+        }
+    }
+}
+
 /// The entries of one level-0 tile. On the wire each entry is a 16-bit
 /// big-endian length followed by the entry bytes, entries concatenated in
 /// order with nothing before, between or after them.

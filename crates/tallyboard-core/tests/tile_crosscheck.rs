@@ -13,8 +13,8 @@ use tallyboard_core::merkle::{
     verify_consistency, verify_inclusion,
 };
 use tallyboard_core::tile::{
-    BundleId, EntryBundle, HashTile, TILE_WIDTH, TileHashReader, TileId, TilePath, TileReadError,
-    partial_tiles, tiles_between, tiles_for_size,
+    BundleId, EntryBundle, HashTile, TILE_WIDTH, TileBuilder, TileHashReader, TileId, TilePath,
+    TileReadError, partial_tiles, tiles_between, tiles_for_size,
 };
 use tallyboard_core::{Hash, leaf_hash};
 
@@ -301,4 +301,61 @@ fn tile_hash_reader_rejects_every_tampered_tile_it_reads() {
 
 fn reader_fetched(r: &TileHashReader<Server<'_>>) -> Vec<TileId> {
     r.fetcher().fetched.borrow().keys().copied().collect()
+}
+
+#[test]
+fn tile_builder_streams_exactly_the_tiles_of_the_tree() {
+    const N: u64 = 70_000;
+    let (stored, leaves) = build(N);
+    let mut b = TileBuilder::new();
+    assert_eq!(b.root(), Hash::EMPTY_TREE);
+    assert!(b.partial_tiles().is_empty());
+    let mut emitted = Vec::new();
+    let mut prev = 0u64;
+    for (i, h) in leaves.iter().enumerate() {
+        let n = i as u64 + 1;
+        let done = b.push(*h).unwrap();
+        // Full tiles arrive exactly when the tree grows past them.
+        let want: Vec<TileId> = tiles_between(prev, n).filter(|t| t.is_full()).collect();
+        let got: Vec<TileId> = done.iter().map(|(t, _)| *t).collect();
+        assert_eq!(got, want, "size {n}");
+        emitted.extend(done);
+        prev = n;
+        if n <= 1100 || n % 997 == 0 || n == N || n.is_multiple_of(256) {
+            assert_eq!(
+                b.root(),
+                tree_hash_from_reader(n, &stored).unwrap(),
+                "root at {n}"
+            );
+            let partial = b.partial_tiles();
+            let ids: Vec<TileId> = partial.iter().map(|(t, _)| *t).collect();
+            assert_eq!(ids, partial_tiles(n));
+            for (t, tile) in &partial {
+                assert_eq!(tile, &HashTile::from_reader(*t, &stored).unwrap());
+            }
+            // Resuming from the partial tiles continues identically.
+            let mut resumed = TileBuilder::from_partial_tiles(n, &partial).unwrap();
+            assert_eq!(resumed.root(), b.root());
+            if (n as usize) < leaves.len() {
+                let next = leaves[n as usize];
+                assert_eq!(resumed.push(next), b.clone().push(next));
+            }
+        }
+    }
+    let all_full: Vec<TileId> = tiles_for_size(N).filter(|t| t.is_full()).collect();
+    assert_eq!(emitted.len(), all_full.len());
+    for (t, tile) in &emitted {
+        assert_eq!(tile, &HashTile::from_reader(*t, &stored).unwrap(), "{t}");
+    }
+    // Wrong partial tiles are refused.
+    let partial = b.partial_tiles();
+    assert!(TileBuilder::from_partial_tiles(N + 1, &partial).is_none());
+    assert!(TileBuilder::from_partial_tiles(N, &partial[1..]).is_none());
+    assert!(TileBuilder::from_partial_tiles(u64::MAX, &[]).is_none());
+    assert_eq!(
+        TileBuilder::from_partial_tiles(0, &[]),
+        Some(TileBuilder::new())
+    );
+    // A tree of 65536 has one partial tile (level 2, width 1): none is not enough.
+    assert!(TileBuilder::from_partial_tiles(65_536, &[]).is_none());
 }
