@@ -10,7 +10,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use signed_note::{Signer as _, Verifier as _};
-use tallyboard_core::note::{KeyKind, KeyStringError, SignerKey, VerifierKey};
+use tallyboard_core::note::{KeyKind, KeyStringError, MAX_KEY_NAME_LEN, SignerKey, VerifierKey};
 
 fuzz_target!(|s: &str| {
     let ours = VerifierKey::parse(s);
@@ -60,11 +60,17 @@ fuzz_target!(|s: &str| {
 });
 
 /// Our extra rules: key ids in lower-case hex only, names without control
-/// characters and at most 256 bytes, no weak (small-order) public keys.
+/// characters and at most 256 bytes (the whole string capped accordingly),
+/// no weak (small-order) or non-canonically encoded public keys.
 fn allowed(e: &KeyStringError, s: &str) -> bool {
+    let name = s.strip_prefix("PRIVATE+KEY+").unwrap_or(s);
+    let name = name.split('+').next().unwrap_or("");
     match e {
         KeyStringError::BadKeyIdEncoding => s.bytes().any(|b| b.is_ascii_uppercase()),
-        KeyStringError::InvalidName | KeyStringError::Malformed => true,
+        KeyStringError::InvalidName => {
+            name.len() > MAX_KEY_NAME_LEN || name.chars().any(char::is_control)
+        }
+        KeyStringError::Malformed => s.len() > MAX_KEY_NAME_LEN + 64,
         KeyStringError::InvalidPublicKey => true,
         _ => false,
     }
