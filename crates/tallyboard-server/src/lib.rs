@@ -1,0 +1,623 @@
+//! # tallyboard-server: the publication server
+//!
+//! Takes signed tallies from count centres (`POST /submit`), checks them
+//! against the signed manifest and every tally rule, sequences them into the
+//! append-only log ([`tallyboard_log`]) and answers each, once it is durable,
+//! with a receipt (C2SP tlog-proof). Serves the read API of
+//! `spec/protocol.md` §3: `/checkpoint`, `/tile/...` (C2SP tlog-tiles),
+//! `/manifest`, `/totals`, `/units/<id>`, plus `/metrics` (Prometheus).
+//!
+//! ## What's in scope
+//!
+//! Validation (size cap, canonical encoding, signature, manifest rules,
+//! revision rules in log order), per-client rate limiting of submissions,
+//! load shedding (a full submission pool answers 503 with `Retry-After`
+//! while reads keep working), graceful shutdown that finishes the batch in
+//! flight.
+//!
+//! ## What's out of scope
+//!
+//! TLS (put a reverse proxy in front), witness cosigning, mirroring.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod election;
+mod metrics;
+mod ratelimit;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, FromRequestParts as _, Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use tallyboard_core::limits::MAX_SIGNED_TALLY;
+use tallyboard_core::manifest::{Manifest, SignedManifest};
+use tallyboard_core::note::SignerKey;
+use tallyboard_core::receipt::Receipt as ReceiptText;
+use tallyboard_core::rules::{Violation, check_tally};
+use tallyboard_core::tally::SignedTally;
+use tallyboard_core::tile::TilePath;
+use tallyboard_log::{Log, LogReader, Options, Sequencer, SequencerConfig, SubmitError};
+
+use crate::election::{Election, Views, Violations};
+use crate::metrics::Metrics;
+use crate::ratelimit::RateLimiter;
+
+pub use tallyboard_log::LogError;
+
+/// Settings of a [`Server`].
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The data directory of the log (see `spec/server.md`).
+    pub data_dir: PathBuf,
+    /// Sequencing: batch interval, pool size (load shedding), batch size.
+    pub sequencer: SequencerConfig,
+    /// Submissions per second allowed per client address (sustained).
+    pub rate_per_client: f64,
+    /// Submissions a client may send in a burst above the sustained rate.
+    pub burst_per_client: f64,
+}
+
+impl Config {
+    /// Defaults for `data_dir`: 1 s batches, 20,000 pending submissions,
+    /// 50 submissions per second per client with bursts of 200.
+    pub fn new(data_dir: PathBuf) -> Config {
+        Config {
+            data_dir,
+            sequencer: SequencerConfig::default(),
+            rate_per_client: 50.0,
+            burst_per_client: 200.0,
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The log key must be the one the manifest names for the log, with the
+    /// manifest's origin as its name.
+    #[error("the log key {key_name} does not match the manifest's log (origin {origin})")]
+    WrongLogKey {
+        /// The key's name.
+        key_name: String,
+        /// The manifest's log origin.
+        origin: String,
+    },
+    /// Opening or recovering the log failed.
+    #[error(transparent)]
+    Log(#[from] LogError),
+}
+
+/// A running publication server: the sequencer and the state the HTTP
+/// handlers share. [`Server::router`] gives the axum application. Clones
+/// share the same server.
+#[derive(Clone)]
+pub struct Server {
+    state: Arc<AppState>,
+}
+
+struct AppState {
+    manifest_bytes: Bytes,
+    manifest: &'static Manifest,
+    sequencer: RwLock<Option<Sequencer>>,
+    reader: LogReader,
+    views: Arc<RwLock<Views>>,
+    metrics: Metrics,
+    limiter: RateLimiter,
+}
+
+impl Server {
+    /// Opens (or creates) the log in `config.data_dir`, rebuilds the
+    /// election state from it, and starts the sequencer.
+    ///
+    /// The manifest lives as long as the process (it is leaked once, so that
+    /// the streaming totals can borrow it).
+    pub fn start(
+        manifest: SignedManifest,
+        log_key: SignerKey,
+        config: Config,
+    ) -> Result<Server, StartError> {
+        let origin = manifest.manifest().log.origin.clone();
+        if log_key.name() != origin
+            || *log_key.verifier().public_key() != manifest.manifest().log.key
+        {
+            return Err(StartError::WrongLogKey {
+                key_name: log_key.name().to_owned(),
+                origin,
+            });
+        }
+        let manifest_bytes = Bytes::from(manifest.to_bytes());
+        let manifest: &'static Manifest = Box::leak(Box::new(manifest.into_manifest()));
+        let secret = log_key.secret().clone();
+        let log = Log::open(&config.data_dir, log_key, Options::default())?;
+        let reader = log.reader();
+        let views = Arc::new(RwLock::new(Views::default()));
+        let election = Election::load(manifest, secret, origin, reader.clone(), views.clone())?;
+        let sequencer = Sequencer::start_with(log, config.sequencer.clone(), Box::new(election))?;
+        let state = AppState {
+            manifest_bytes,
+            manifest,
+            sequencer: RwLock::new(Some(sequencer)),
+            reader,
+            views,
+            metrics: Metrics::default(),
+            limiter: RateLimiter::new(config.rate_per_client, config.burst_per_client),
+        };
+        Ok(Server {
+            state: Arc::new(state),
+        })
+    }
+
+    /// The axum application (all routes).
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/checkpoint", get(checkpoint))
+            .route("/tile/{*path}", get(tile))
+            .route("/manifest", get(manifest))
+            .route("/totals", get(totals))
+            .route("/units/{id}", get(unit))
+            .route("/metrics", get(metrics))
+            .route("/submit", post(submit))
+            .with_state(self.state.clone())
+    }
+
+    /// A reader of the published log.
+    pub fn reader(&self) -> LogReader {
+        self.state.reader.clone()
+    }
+
+    /// Stops the sequencer after committing every pooled submission (their
+    /// submitters get their receipts). Call after the HTTP server has
+    /// stopped accepting requests. Blocks.
+    pub fn shutdown(&self) {
+        let seq = self
+            .state
+            .sequencer
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(mut s) = seq {
+            s.shutdown();
+        }
+    }
+
+    /// Serves on `listener` until `signal` completes, then finishes the
+    /// requests in flight and the batch in flight, and returns.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        signal: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let app = self
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let r = axum::serve(listener, app)
+            .with_graceful_shutdown(signal)
+            .await;
+        tokio::task::spawn_blocking(move || self.shutdown())
+            .await
+            .map_err(std::io::Error::other)?;
+        r
+    }
+}
+
+/// Cache-Control of mutable resources (checkpoint, totals, unit views, partial tiles).
+const SHORT_CACHE: &str = "public, max-age=2";
+/// Cache-Control of full tiles and bundles.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+fn bytes_response(
+    body: impl Into<Body>,
+    content_type: &'static str,
+    cache: &'static str,
+) -> Response {
+    let mut r = Response::new(body.into());
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    r
+}
+
+/// An error answer: `{"error": code, "message": ..., "violations": [...]}`.
+#[derive(Debug, Serialize)]
+struct ApiError {
+    #[serde(skip)]
+    status: StatusCode,
+    #[serde(skip)]
+    retry_after: Option<u64>,
+    error: String,
+    message: String,
+    violations: Vec<ViolationJson>,
+}
+
+#[derive(Debug, Serialize)]
+struct ViolationJson {
+    code: &'static str,
+    unit: String,
+    contest: String,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            retry_after: None,
+            error: code.to_owned(),
+            message: message.into(),
+            violations: Vec::new(),
+        }
+    }
+
+    fn rules(violations: &[Violation]) -> ApiError {
+        let code = violations.first().map_or("rule-violation", Violation::code);
+        let list: Vec<ViolationJson> = violations
+            .iter()
+            .map(|v| {
+                let (unit, contest) = v.unit_and_contest();
+                ViolationJson {
+                    code: v.code(),
+                    unit: unit.to_owned(),
+                    contest: contest.to_owned(),
+                    message: v.to_string(),
+                }
+            })
+            .collect();
+        let message = list
+            .iter()
+            .map(|v| v.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        ApiError {
+            violations: list,
+            ..ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+        }
+    }
+
+    fn retry_after(mut self, secs: u64) -> ApiError {
+        self.retry_after = Some(secs);
+        self
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut r = (self.status, body).into_response();
+        let h = r.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(s) = self.retry_after {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(s));
+        }
+        r
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "internal error");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "internal server error",
+    )
+}
+
+async fn checkpoint(State(s): State<Arc<AppState>>) -> Response {
+    let cp = s.reader.checkpoint();
+    bytes_response(cp.note.clone(), "text/plain; charset=utf-8", SHORT_CACHE)
+}
+
+async fn tile(State(s): State<Arc<AppState>>, Path(path): Path<String>) -> Response {
+    let full = format!("tile/{path}");
+    let Ok(p) = TilePath::parse(&full) else {
+        return ApiError::new(StatusCode::NOT_FOUND, "not-found", "not a tile path")
+            .into_response();
+    };
+    let reader = s.reader.clone();
+    let read = tokio::task::spawn_blocking(move || reader.read_path(&p)).await;
+    match read {
+        Ok(Ok(Some(bytes))) => {
+            let full_tile = match p {
+                TilePath::Hashes(t) => t.is_full(),
+                TilePath::Entries(b) => b.is_full(),
+            };
+            let cache = if full_tile { IMMUTABLE } else { SHORT_CACHE };
+            bytes_response(bytes, "application/octet-stream", cache)
+        }
+        Ok(Ok(None)) => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            "no such tile in the published tree",
+        )
+        .into_response(),
+        Ok(Err(e)) => internal(e).into_response(),
+        Err(e) => internal(e).into_response(),
+    }
+}
+
+async fn manifest(State(s): State<Arc<AppState>>) -> Response {
+    bytes_response(
+        s.manifest_bytes.clone(),
+        "application/cbor",
+        "public, max-age=60",
+    )
+}
+
+async fn totals(State(s): State<Arc<AppState>>) -> Response {
+    let t = s
+        .views
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .totals
+        .clone();
+    bytes_response(t.as_ref().clone(), "application/cbor", SHORT_CACHE)
+}
+
+/// One entry of a unit's history.
+#[derive(Debug, Serialize)]
+struct UnitEntryJson {
+    index: u64,
+    leaf_hash: String,
+    contest: String,
+    revision: u64,
+    supersedes: Option<String>,
+    reason: Option<String>,
+    /// Whether this is the latest revision for its contest (the one counted).
+    latest: bool,
+    /// The signed tally, hex.
+    entry: String,
+    /// Inclusion proof against `checkpoint`, hex hashes.
+    proof: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct UnitJson {
+    unit: String,
+    name: String,
+    checkpoint: CheckpointJson,
+    entries: Vec<UnitEntryJson>,
+}
+
+#[derive(Debug, Serialize)]
+struct CheckpointJson {
+    size: u64,
+    root: String,
+    note: String,
+}
+
+async fn unit(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+    let Some(ui) = s.manifest.unit_index(&id) else {
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown-unit",
+            "the manifest has no such reporting unit",
+        )
+        .into_response();
+    };
+    let cp = s.reader.checkpoint();
+    let indexes: Vec<u64> = s
+        .views
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .unit_entries
+        .get(ui)
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|&i| i < cp.size)
+        .collect();
+    let reader = s.reader.clone();
+    let manifest = s.manifest;
+    let name = manifest
+        .units
+        .get(ui)
+        .map(|u| u.name.clone())
+        .unwrap_or_default();
+    let built = tokio::task::spawn_blocking(move || -> Result<UnitJson, LogError> {
+        let mut entries = Vec::with_capacity(indexes.len());
+        for index in indexes {
+            let bytes = reader.entry(index)?;
+            let proof = reader.prove_inclusion(index, cp.size)?;
+            let Ok(t) = SignedTally::from_bytes_in(&bytes, manifest) else {
+                continue;
+            };
+            let tally = t.tally();
+            entries.push(UnitEntryJson {
+                index,
+                leaf_hash: t.leaf_hash().to_hex(),
+                contest: tally.contest.clone(),
+                revision: tally.revision,
+                supersedes: tally.supersedes.map(|h| h.to_hex()),
+                reason: tally.reason.clone(),
+                latest: false,
+                entry: hex::encode(&bytes),
+                proof: proof.iter().map(|h| h.to_hex()).collect(),
+            });
+        }
+        // The latest entry of each contest is the one counted.
+        let mut seen = std::collections::HashSet::new();
+        for e in entries.iter_mut().rev() {
+            if seen.insert(e.contest.clone()) {
+                e.latest = true;
+            }
+        }
+        Ok(UnitJson {
+            unit: id,
+            name,
+            checkpoint: CheckpointJson {
+                size: cp.size,
+                root: cp.root.to_hex(),
+                note: String::from_utf8_lossy(&cp.note).into_owned(),
+            },
+            entries,
+        })
+    })
+    .await;
+    match built {
+        Ok(Ok(u)) => match serde_json::to_vec_pretty(&u) {
+            Ok(body) => bytes_response(body, "application/json", SHORT_CACHE),
+            Err(e) => internal(e).into_response(),
+        },
+        Ok(Err(e)) => internal(e).into_response(),
+        Err(e) => internal(e).into_response(),
+    }
+}
+
+async fn metrics(State(s): State<Arc<AppState>>) -> Response {
+    let stats = s
+        .sequencer
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_ref()
+        .map(|q| q.stats());
+    let text = s.metrics.render(stats, s.reader.checkpoint().size);
+    bytes_response(text, "text/plain; version=0.0.4; charset=utf-8", "no-store")
+}
+
+/// The client's address, if the server knows it (served with connect
+/// info, or a `MockConnectInfo` layer in tests).
+async fn client_ip(parts: &mut axum::http::request::Parts) -> Option<IpAddr> {
+    ConnectInfo::<SocketAddr>::from_request_parts(parts, &())
+        .await
+        .ok()
+        .map(|c| c.0.ip())
+}
+
+async fn submit(State(s): State<Arc<AppState>>, req: Request) -> Response {
+    let started = Instant::now();
+    let r = submit_inner(&s, req).await;
+    match r {
+        Ok(body) => {
+            s.metrics.accepted(started.elapsed());
+            bytes_response(body, "text/plain; charset=utf-8", "no-store")
+        }
+        Err(e) => {
+            s.metrics.refused(&e.error);
+            e.into_response()
+        }
+    }
+}
+
+async fn submit_inner(s: &AppState, req: Request) -> Result<Vec<u8>, ApiError> {
+    let (mut parts, body) = req.into_parts();
+    if let Some(ip) = client_ip(&mut parts).await
+        && let Err(wait) = s.limiter.check(ip)
+    {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "too many submissions from this address; retry later",
+        )
+        .retry_after(wait.as_secs().max(1)));
+    }
+    let body = axum::body::to_bytes(body, MAX_SIGNED_TALLY)
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                format!("a signed tally is at most {MAX_SIGNED_TALLY} bytes"),
+            )
+        })?;
+    let manifest = s.manifest;
+    // Decoding and the signature check run off the async workers.
+    let checked = tokio::task::spawn_blocking(move || {
+        let tally = SignedTally::from_bytes_in(&body, manifest)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()))?;
+        let v = check_tally(manifest, tally.tally());
+        if !v.is_empty() {
+            return Err(ApiError::rules(&v));
+        }
+        Ok(tally)
+    })
+    .await
+    .map_err(internal)??;
+    let pending = {
+        let seq = s.sequencer.read().unwrap_or_else(PoisonError::into_inner);
+        let Some(seq) = seq.as_ref() else {
+            return Err(shutting_down());
+        };
+        seq.submit(checked.into_bytes()).map_err(submit_error)?
+    };
+    let receipt = pending.await.map_err(submit_error)?;
+    let text = ReceiptText::new(
+        receipt.index,
+        receipt.proof,
+        receipt.checkpoint.note.clone(),
+    )
+    .map_err(internal)?;
+    Ok(text.to_bytes())
+}
+
+fn shutting_down() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "shutting-down",
+        "the server is shutting down; retry later",
+    )
+    .retry_after(5)
+}
+
+fn submit_error(e: SubmitError) -> ApiError {
+    match e {
+        SubmitError::Refused(r) => match r.downcast_ref::<Violations>() {
+            Some(v) => ApiError::rules(&v.0),
+            None => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "not-a-tally", r.to_string()),
+        },
+        SubmitError::PoolFull { .. } => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "pool-full",
+            "too many submissions pending; retry later",
+        )
+        .retry_after(1),
+        SubmitError::ShuttingDown => shutting_down(),
+        SubmitError::CommitFailed { .. } => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "commit-failed",
+            "the batch could not be stored; submit again (the same tally keeps its place if it was stored)",
+        )
+        .retry_after(1),
+        SubmitError::EmptyEntry | SubmitError::EntryTooLarge { .. } => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "too-large",
+            e.to_string(),
+        ),
+        other => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "stopped", other.to_string())
+            .retry_after(30),
+    }
+}
+
+/// Waits for Ctrl-C or SIGTERM (the graceful-shutdown signal of `tallyboard serve`).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests and the batch in flight");
+}

@@ -1,0 +1,556 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The publication server's router, driven without a socket, on the
+//! example election of `keys-example/` (EXAMPLE ONLY keys).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::connect_info::MockConnectInfo;
+use axum::http::{Request, StatusCode, header};
+use axum::response::Response;
+use tallyboard_core::keys::SecretKey;
+use tallyboard_core::manifest::{Manifest, SignedManifest};
+use tallyboard_core::note::SignerKey;
+use tallyboard_core::receipt::Receipt;
+use tallyboard_core::tally::{SignedTally, Tally};
+use tallyboard_core::totals::SignedTotals;
+use tallyboard_core::{Hash, leaf_hash};
+use tallyboard_log::SequencerConfig;
+use tallyboard_server::{Config, Server};
+use tower::ServiceExt as _;
+
+fn example(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../keys-example")
+        .join(path)
+}
+
+fn signer(file: &str) -> SignerKey {
+    let s = std::fs::read_to_string(example(&format!("keys/{file}"))).unwrap();
+    SignerKey::parse(s.trim_end()).unwrap()
+}
+
+fn signed_manifest() -> SignedManifest {
+    SignedManifest::from_bytes(&std::fs::read(example("manifest.signed")).unwrap(), None).unwrap()
+}
+
+struct Election {
+    manifest: Manifest,
+    north: SecretKey,
+    coast: SecretKey,
+    log: SignerKey,
+}
+
+fn election() -> Election {
+    Election {
+        manifest: signed_manifest().into_manifest(),
+        north: signer("EXAMPLE-ONLY.centre-C-NORTH.key").secret().clone(),
+        coast: signer("EXAMPLE-ONLY.centre-C-COAST.key").secret().clone(),
+        log: signer("EXAMPLE-ONLY.log.key"),
+    }
+}
+
+impl Election {
+    /// The units of count centre `centre` taking part in `contest`.
+    fn units(&self, centre: &str, contest: &str) -> Vec<String> {
+        self.manifest
+            .units
+            .iter()
+            .filter(|u| u.centre == centre && u.contests.iter().any(|c| c == contest))
+            .map(|u| u.id.clone())
+            .collect()
+    }
+
+    /// A valid first tally of `unit` for `contest`, signed by `key`, with
+    /// `base` votes per choice (first choice gets one more).
+    fn tally(&self, key: &SecretKey, unit: &str, contest: &str, base: u64) -> Tally {
+        let c = self.manifest.contest(contest).unwrap();
+        let choices: Vec<(String, u64)> = c
+            .choices
+            .iter()
+            .enumerate()
+            .map(|(i, ch)| (ch.id.clone(), base + u64::from(i == 0)))
+            .collect();
+        let sum: u64 = choices.iter().map(|(_, v)| v).sum::<u64>() + 3;
+        let pk = key.public_key();
+        let (_, ck) = self.manifest.key(&pk).unwrap();
+        Tally::new(
+            &self.manifest.election,
+            contest,
+            unit,
+            choices,
+            2,
+            1,
+            sum,
+            ck.valid_from.max(1_778_443_200) + 60,
+            pk,
+        )
+    }
+}
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    server: Server,
+    app: Router,
+}
+
+fn config(dir: &std::path::Path) -> Config {
+    let mut c = Config::new(dir.to_path_buf());
+    c.sequencer = SequencerConfig {
+        interval: Duration::from_millis(20),
+        ..SequencerConfig::default()
+    };
+    c
+}
+
+fn start_in(dir: tempfile::TempDir, config: Config) -> Harness {
+    let e = election();
+    let server = Server::start(signed_manifest(), e.log.clone(), config).unwrap();
+    let app = server
+        .router()
+        .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
+    Harness {
+        _dir: dir,
+        server,
+        app,
+    }
+}
+
+fn start() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let c = config(dir.path());
+    start_in(dir, c)
+}
+
+async fn get(app: &Router, path: &str) -> (Response, Vec<u8>) {
+    let r = app
+        .clone()
+        .oneshot(Request::get(path).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    split(r).await
+}
+
+async fn post(app: &Router, body: Vec<u8>) -> (Response, Vec<u8>) {
+    let r = app
+        .clone()
+        .oneshot(
+            Request::post("/submit")
+                .header(header::CONTENT_TYPE, "application/cbor")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    split(r).await
+}
+
+async fn split(r: Response) -> (Response, Vec<u8>) {
+    let (parts, body) = r.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    (Response::from_parts(parts, Body::empty()), bytes.to_vec())
+}
+
+fn header_of(r: &Response, h: header::HeaderName) -> String {
+    r.headers()
+        .get(h)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+/// Submits and checks the receipt: log signature, origin, inclusion proof.
+async fn submit_ok(app: &Router, e: &Election, t: &SignedTally) -> Receipt {
+    let (r, body) = post(app, t.to_bytes()).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    let receipt = Receipt::parse(&body).unwrap();
+    receipt
+        .verify(t.as_bytes(), e.log.verifier(), &e.manifest.log.origin)
+        .unwrap();
+    receipt
+}
+
+async fn error_of(app: &Router, body: Vec<u8>) -> (StatusCode, serde_json::Value) {
+    let (r, b) = post(app, body).await;
+    assert_eq!(header_of(&r, header::CONTENT_TYPE), "application/json");
+    (r.status(), serde_json::from_slice(&b).unwrap())
+}
+
+async fn tree_size(app: &Router) -> u64 {
+    let (_, body) = get(app, "/checkpoint").await;
+    let text = String::from_utf8(body).unwrap();
+    text.lines().nth(1).unwrap().parse().unwrap()
+}
+
+async fn shutdown(h: Harness) {
+    let s = h.server.clone();
+    tokio::task::spawn_blocking(move || s.shutdown())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submitted_tally_is_served_by_every_read_path() {
+    let h = start();
+    let e = election();
+    let unit = e.units("C-NORTH", "mayor")[0].clone();
+    let t = e.tally(&e.north, &unit, "mayor", 100).sign(&e.north);
+    let receipt = submit_ok(&h.app, &e, &t).await;
+    assert_eq!(receipt.index, 0);
+
+    let (r, body) = get(&h.app, "/checkpoint").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        header_of(&r, header::CONTENT_TYPE),
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(header_of(&r, header::CACHE_CONTROL), "public, max-age=2");
+    assert_eq!(body, receipt.checkpoint_note);
+
+    let (r, body) = get(&h.app, "/tile/0/000.p/1").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        header_of(&r, header::CONTENT_TYPE),
+        "application/octet-stream"
+    );
+    assert_eq!(header_of(&r, header::CACHE_CONTROL), "public, max-age=2");
+    assert_eq!(body, leaf_hash(t.as_bytes()).as_bytes().to_vec());
+
+    let (r, body) = get(&h.app, "/tile/entries/000.p/1").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let mut bundle = (t.as_bytes().len() as u16).to_be_bytes().to_vec();
+    bundle.extend_from_slice(t.as_bytes());
+    assert_eq!(body, bundle);
+
+    for missing in [
+        "/tile/0/000",
+        "/tile/0/000.p/2",
+        "/tile/1/000.p/1",
+        "/tile/0/x000/000.p/1",
+    ] {
+        let (r, _) = get(&h.app, missing).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{missing}");
+    }
+
+    let (r, body) = get(&h.app, "/manifest").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(header_of(&r, header::CONTENT_TYPE), "application/cbor");
+    assert_eq!(body, std::fs::read(example("manifest.signed")).unwrap());
+
+    let (r, body) = get(&h.app, "/totals").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let totals = SignedTotals::from_bytes(&body, &e.manifest.log.key).unwrap();
+    let tb = totals.totals();
+    assert_eq!(tb.checkpoint.size, 1);
+    let row = tb.row("mayor", None).unwrap();
+    assert_eq!(row.units_reporting, 1);
+    assert_eq!(row.ballots_cast, t.tally().ballots_cast);
+    assert_eq!(row.choices, t.tally().choices);
+
+    let (r, body) = get(&h.app, &format!("/units/{unit}")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(header_of(&r, header::CONTENT_TYPE), "application/json");
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["unit"], unit.as_str());
+    let entries = v["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["index"], 0);
+    assert_eq!(entries[0]["latest"], true);
+    assert_eq!(entries[0]["entry"], hex::encode(t.as_bytes()));
+
+    let (r, _) = get(&h.app, "/units/no-such-unit").await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    let (r, body) = get(&h.app, "/metrics").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let text = String::from_utf8(body).unwrap();
+    assert!(
+        text.contains("tallyboard_submissions_accepted_total 1\n"),
+        "{text}"
+    );
+    assert!(text.contains("tallyboard_tree_size 1\n"), "{text}");
+    assert!(
+        text.contains("tallyboard_submit_latency_seconds_count 1\n"),
+        "{text}"
+    );
+    shutdown(h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_tally_twice_gets_the_same_index() {
+    let h = start();
+    let e = election();
+    let units = e.units("C-NORTH", "mayor");
+    let a = e.tally(&e.north, &units[0], "mayor", 10).sign(&e.north);
+    let b = e.tally(&e.north, &units[1], "mayor", 20).sign(&e.north);
+    assert_eq!(submit_ok(&h.app, &e, &a).await.index, 0);
+    assert_eq!(submit_ok(&h.app, &e, &b).await.index, 1);
+    assert_eq!(submit_ok(&h.app, &e, &a).await.index, 0);
+    assert_eq!(tree_size(&h.app).await, 2);
+    shutdown(h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_refusal_names_the_problem_and_stores_nothing() {
+    let h = start();
+    let e = election();
+    let units = e.units("C-NORTH", "mayor");
+    let first = e.tally(&e.north, &units[0], "mayor", 10).sign(&e.north);
+    submit_ok(&h.app, &e, &first).await;
+
+    let cases: Vec<(Vec<u8>, StatusCode, &str)> = vec![
+        (
+            vec![0u8; 20_000],
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+        ),
+        (b"not cbor".to_vec(), StatusCode::BAD_REQUEST, ""),
+        (
+            {
+                // A flipped byte in the signature.
+                let mut b = e
+                    .tally(&e.north, &units[1], "mayor", 10)
+                    .sign(&e.north)
+                    .to_bytes();
+                let n = b.len();
+                b[n - 1] ^= 1;
+                b
+            },
+            StatusCode::BAD_REQUEST,
+            "bad-signature",
+        ),
+        (
+            e.tally(&e.north, "no-such-unit", "mayor", 10)
+                .sign(&e.north)
+                .to_bytes(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown-unit",
+        ),
+        (
+            // C-COAST's key signing for a C-NORTH unit.
+            {
+                let mut t = e.tally(&e.north, &units[1], "mayor", 10);
+                t.signer = e.coast.public_key();
+                t.sign(&e.coast).to_bytes()
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "signer-not-responsible",
+        ),
+        (
+            {
+                let mut t = e.tally(&e.north, &units[1], "mayor", 10);
+                t.ballots_cast += 1;
+                t.sign(&e.north).to_bytes()
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "arithmetic-mismatch",
+        ),
+        (
+            // A second first revision for the same unit and contest.
+            e.tally(&e.north, &units[0], "mayor", 11)
+                .sign(&e.north)
+                .to_bytes(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "first-revision-exists",
+        ),
+    ];
+    for (body, status, code) in cases {
+        let (s, v) = error_of(&h.app, body).await;
+        assert_eq!(s, status, "{v}");
+        if !code.is_empty() {
+            assert_eq!(v["error"], code, "{v}");
+        }
+        assert!(v["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+        if status == StatusCode::UNPROCESSABLE_ENTITY {
+            assert_eq!(v["violations"][0]["code"], code, "{v}");
+        }
+    }
+    assert_eq!(tree_size(&h.app).await, 1, "nothing refused was stored");
+    let (_, body) = get(&h.app, "/metrics").await;
+    let text = String::from_utf8(body).unwrap();
+    assert!(
+        text.contains("tallyboard_submissions_refused_total{reason=\"first-revision-exists\"} 1"),
+        "{text}"
+    );
+    shutdown(h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn correction_replaces_the_counted_figures_and_stale_ones_are_refused() {
+    let h = start();
+    let e = election();
+    let unit = e.units("C-NORTH", "mayor")[0].clone();
+    let r1 = e.tally(&e.north, &unit, "mayor", 10).sign(&e.north);
+    submit_ok(&h.app, &e, &r1).await;
+    let leaf1: Hash = r1.leaf_hash();
+    let mut c = r1.tally().correction(leaf1, "transcription error");
+    let first_choice = c.choices.keys().next().unwrap().clone();
+    *c.choices.get_mut(&first_choice).unwrap() += 5;
+    c.ballots_cast += 5;
+    let r2 = c.sign(&e.north);
+    assert_eq!(submit_ok(&h.app, &e, &r2).await.index, 1);
+
+    let (_, body) = get(&h.app, "/totals").await;
+    let totals = SignedTotals::from_bytes(&body, &e.manifest.log.key).unwrap();
+    let row = totals.totals().row("mayor", None).unwrap();
+    assert_eq!(row.units_reporting, 1);
+    assert_eq!(row.ballots_cast, r2.tally().ballots_cast);
+
+    let (_, body) = get(&h.app, &format!("/units/{unit}")).await;
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let entries = v["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0]["latest"], false);
+    assert_eq!(entries[1]["latest"], true);
+    assert_eq!(entries[1]["supersedes"], leaf1.to_hex());
+    assert_eq!(entries[1]["reason"], "transcription error");
+
+    // Another correction of revision 1: stale.
+    let mut stale = r1.tally().correction(leaf1, "again");
+    stale.counted_at += 1;
+    let (s, v) = error_of(&h.app, stale.sign(&e.north).to_bytes()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["error"], "supersedes-stale-revision", "{v}");
+    assert_eq!(tree_size(&h.app).await, 2);
+    shutdown(h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_pool_refuses_submissions_while_reads_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.sequencer = SequencerConfig {
+        interval: Duration::from_secs(30),
+        max_pending: 1,
+        max_batch: 10,
+    };
+    let h = start_in(dir, c);
+    let e = election();
+    let units = e.units("C-NORTH", "mayor");
+    // The idle sequencer commits the first submission at once.
+    submit_ok(
+        &h.app,
+        &e,
+        &e.tally(&e.north, &units[0], "mayor", 1).sign(&e.north),
+    )
+    .await;
+    // The second waits for the next batch, 30 s later.
+    let app = h.app.clone();
+    let t2 = e.tally(&e.north, &units[1], "mayor", 2).sign(&e.north);
+    let waiting = tokio::spawn(async move { post(&app, t2.to_bytes()).await });
+    let mut refused = None;
+    for _ in 0..100 {
+        let (r, b) = post(
+            &h.app,
+            e.tally(&e.north, &units[2], "mayor", 3)
+                .sign(&e.north)
+                .to_bytes(),
+        )
+        .await;
+        if r.status() == StatusCode::SERVICE_UNAVAILABLE {
+            refused = Some((r, b));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (r, b) = refused.expect("the pool never filled");
+    assert_eq!(header_of(&r, header::RETRY_AFTER), "1");
+    let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(v["error"], "pool-full");
+    let (r, _) = get(&h.app, "/checkpoint").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    // Graceful shutdown commits the pooled submission and answers it.
+    shutdown(h).await;
+    let (r, body) = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    assert_eq!(Receipt::parse(&body).unwrap().index, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_applies_per_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.rate_per_client = 0.01;
+    c.burst_per_client = 1.0;
+    let h = start_in(dir, c);
+    let e = election();
+    let units = e.units("C-NORTH", "mayor");
+    submit_ok(
+        &h.app,
+        &e,
+        &e.tally(&e.north, &units[0], "mayor", 1).sign(&e.north),
+    )
+    .await;
+    let (r, b) = post(
+        &h.app,
+        e.tally(&e.north, &units[1], "mayor", 1)
+            .sign(&e.north)
+            .to_bytes(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(!header_of(&r, header::RETRY_AFTER).is_empty());
+    let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(v["error"], "rate-limited");
+    // Another client is not limited.
+    let other = h
+        .server
+        .router()
+        .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 2], 40000))));
+    submit_ok(
+        &other,
+        &e,
+        &e.tally(&e.north, &units[1], "mayor", 1).sign(&e.north),
+    )
+    .await;
+    shutdown(h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_rebuilds_totals_units_and_revision_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let e = election();
+    let units = e.units("C-NORTH", "mayor");
+    let a = e.tally(&e.north, &units[0], "mayor", 7).sign(&e.north);
+    let before_totals = {
+        let h = start_in(tempfile::tempdir().unwrap(), config(&path));
+        submit_ok(&h.app, &e, &a).await;
+        let (_, t) = get(&h.app, "/totals").await;
+        shutdown(h).await;
+        t
+    };
+    let h = start_in(dir, config(&path));
+    let (_, t) = get(&h.app, "/totals").await;
+    assert_eq!(t, before_totals);
+    let (_, body) = get(&h.app, &format!("/units/{}", units[0])).await;
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(v["entries"].as_array().unwrap().len(), 1);
+    // Resubmission: same index; a new first revision: refused.
+    assert_eq!(submit_ok(&h.app, &e, &a).await.index, 0);
+    let (s, v) = error_of(
+        &h.app,
+        e.tally(&e.north, &units[0], "mayor", 8)
+            .sign(&e.north)
+            .to_bytes(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["error"], "first-revision-exists");
+    shutdown(h).await;
+}
