@@ -9,6 +9,7 @@ use crate::status::EXIT_HELP;
 pub(crate) mod example;
 pub(crate) mod keygen;
 pub(crate) mod manifest;
+pub(crate) mod serve;
 pub(crate) mod sign;
 
 /// The subcommands.
@@ -50,6 +51,17 @@ pub(crate) enum Command {
     /// `tallyboard example --out keys-example --force`.
     #[command(after_help = EXIT_HELP)]
     Example(example::Args),
+    /// Run the publication server: accept signed tallies, log them, serve
+    /// the log, the manifest, the totals and the unit views.
+    ///
+    /// Submissions (POST /submit) are checked against the manifest and every
+    /// rule, sequenced in batches, and answered once durable with a receipt
+    /// (C2SP tlog-proof). Reads: /checkpoint, /tile/..., /manifest, /totals,
+    /// /units/<id>, /metrics. Prints the listening address on stdout. Stops
+    /// on Ctrl-C or SIGTERM after finishing the requests and the batch in
+    /// flight.
+    #[command(after_help = EXIT_HELP)]
+    Serve(serve::Args),
 }
 
 impl Command {
@@ -61,6 +73,7 @@ impl Command {
             Command::Manifest(a) => manifest::run(a),
             Command::Sign(a) => sign::run(a),
             Command::Example(a) => example::run(a),
+            Command::Serve(a) => serve::run(a),
         }
     }
 }

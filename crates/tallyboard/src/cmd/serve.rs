@@ -1,0 +1,92 @@
+//! `tallyboard serve`: the publication server.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use tallyboard_core::limits::MAX_SIGNED_MANIFEST;
+use tallyboard_core::manifest::SignedManifest;
+use tallyboard_log::SequencerConfig;
+use tallyboard_server::{Config, Server, shutdown_signal};
+
+use crate::fsutil::read_capped;
+use crate::keyfile::{read_signer, verifier_arg};
+
+/// Run the publication server.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The signed election manifest.
+    #[arg(long, value_name = "FILE")]
+    manifest: PathBuf,
+    /// The authority key the manifest must be signed by (verifier key
+    /// string, .pub file or 64 hex digits). Without it the manifest is only
+    /// checked against the key it names itself.
+    #[arg(long, value_name = "VKEY")]
+    authority: Option<String>,
+    /// The log's private key file (its name must be the manifest's log origin).
+    #[arg(long, value_name = "FILE")]
+    log_key: PathBuf,
+    /// Data directory of the log (created if missing; `public/` inside it is
+    /// the C2SP tlog-tiles tree, servable as static files).
+    #[arg(long, value_name = "DIR")]
+    data: PathBuf,
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Sequencing interval in milliseconds: under load, submissions are
+    /// committed in batches this far apart.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    interval_ms: u64,
+    /// Most submissions waiting for a batch; beyond, submissions get 503
+    /// with Retry-After (reads keep working).
+    #[arg(long, value_name = "N", default_value_t = 20_000)]
+    max_pending: usize,
+    /// Sustained submissions per second allowed per client address.
+    #[arg(long, value_name = "N", default_value_t = 50.0)]
+    rate: f64,
+    /// Submissions a client may send in a burst.
+    #[arg(long, value_name = "N", default_value_t = 200.0)]
+    burst: f64,
+}
+
+pub(crate) fn run(args: Args) -> Result<()> {
+    let bytes = read_capped(&args.manifest, MAX_SIGNED_MANIFEST)?;
+    let authority = args
+        .authority
+        .as_deref()
+        .map(verifier_arg)
+        .transpose()?
+        .map(|v| *v.public_key());
+    let manifest = SignedManifest::from_bytes(&bytes, authority.as_ref())
+        .with_context(|| format!("{}: not a valid signed manifest", args.manifest.display()))?;
+    let log_key = read_signer(&args.log_key)?;
+    let mut config = Config::new(args.data.clone());
+    config.sequencer = SequencerConfig {
+        interval: Duration::from_millis(args.interval_ms),
+        max_pending: args.max_pending,
+        max_batch: args.max_pending.max(1),
+    };
+    config.rate_per_client = args.rate;
+    config.burst_per_client = args.burst;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async move {
+        let server = Server::start(manifest, log_key, config)
+            .with_context(|| format!("opening the log in {}", args.data.display()))?;
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("listening on {}", args.listen))?;
+        let addr = listener.local_addr().context("listening address")?;
+        tracing::info!(%addr, size = server.reader().checkpoint().size, "serving");
+        // The bound address on stdout, for scripts that asked for port 0.
+        println!("listening on http://{addr}");
+        server
+            .serve(listener, shutdown_signal())
+            .await
+            .context("serving")?;
+        anyhow::Ok(())
+    })
+}

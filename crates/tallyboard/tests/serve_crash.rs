@@ -1,0 +1,248 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! `tallyboard serve` killed with SIGKILL at random moments while tallies
+//! stream in, then restarted: every acknowledged tally is in the log at its
+//! receipt's index, and every new checkpoint is consistent with every
+//! checkpoint seen before. Uses the EXAMPLE ONLY election of keys-example/.
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tallyboard_core::Hash;
+use tallyboard_core::checkpoint::open_checkpoint;
+use tallyboard_core::keys::SecretKey;
+use tallyboard_core::manifest::{Manifest, SignedManifest};
+use tallyboard_core::merkle::{prove_consistency, verify_consistency};
+use tallyboard_core::note::{SignerKey, VerifierKey};
+use tallyboard_core::receipt::Receipt;
+use tallyboard_core::tally::Tally;
+use tallyboard_core::tile::{TileHashReader, TileId};
+
+fn example(p: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../keys-example")
+        .join(p)
+}
+
+fn key(file: &str) -> SignerKey {
+    let s = std::fs::read_to_string(example(&format!("keys/{file}"))).unwrap();
+    SignerKey::parse(s.trim_end()).unwrap()
+}
+
+/// One valid first-revision tally per (unit, contest) of the example.
+fn all_tallies(m: &Manifest) -> Vec<Vec<u8>> {
+    let keys: Vec<SecretKey> = [
+        "EXAMPLE-ONLY.centre-C-NORTH.key",
+        "EXAMPLE-ONLY.centre-C-COAST.key",
+        "EXAMPLE-ONLY.centre-C-VALLEY.key",
+    ]
+    .iter()
+    .map(|f| key(f).secret().clone())
+    .collect();
+    let mut out = Vec::new();
+    for u in &m.units {
+        let centre = m.centre(&u.centre).unwrap();
+        let Some(k) = keys.iter().find(|k| {
+            centre
+                .keys
+                .iter()
+                .any(|ck| ck.key == k.public_key() && ck.revoked_at.is_none())
+        }) else {
+            continue;
+        };
+        let ck = centre
+            .keys
+            .iter()
+            .find(|ck| ck.key == k.public_key())
+            .unwrap();
+        for c in &u.contests {
+            let contest = m.contest(c).unwrap();
+            let choices: Vec<(String, u64)> = contest
+                .choices
+                .iter()
+                .map(|ch| (ch.id.clone(), 3))
+                .collect();
+            let cast = 3 * choices.len() as u64 + 1;
+            let t = Tally::new(
+                &m.election,
+                c,
+                &u.id,
+                choices,
+                1,
+                0,
+                cast,
+                ck.valid_from + 3600,
+                k.public_key(),
+            );
+            out.push(t.sign(k).to_bytes());
+        }
+    }
+    out
+}
+
+fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> std::io::Result<(u16, Vec<u8>)> {
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )?;
+    s.write_all(body)?;
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp)?;
+    let split = resp
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no header end"))?;
+    let head = String::from_utf8_lossy(&resp[..split]).into_owned();
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no status"))?;
+    Ok((status, resp[split + 4..].to_vec()))
+}
+
+fn start(data: &Path) -> (Child, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tallyboard"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--interval-ms", "20"])
+        .args(["--rate", "1000000", "--burst", "1000000"])
+        .arg("--manifest")
+        .arg(example("manifest.signed"))
+        .arg("--log-key")
+        .arg(example("keys/EXAMPLE-ONLY.log.key"))
+        .arg("--data")
+        .arg(data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .parse()
+        .unwrap();
+    (child, addr)
+}
+
+struct Seen {
+    /// (entry bytes, acknowledged index)
+    acked: Vec<(Vec<u8>, u64)>,
+    /// (size, root) of every checkpoint seen, in any order.
+    checkpoints: Vec<(u64, Hash)>,
+}
+
+fn check_log(addr: SocketAddr, log: &VerifierKey, origin: &str, seen: &mut Seen) {
+    let (status, note) = http(addr, "GET", "/checkpoint", b"").unwrap();
+    assert_eq!(status, 200);
+    let cp = open_checkpoint(&note, log, &[], 0).unwrap().checkpoint;
+    assert_eq!(cp.origin, origin);
+    let fetch = |t: TileId| -> Result<Vec<u8>, std::io::Error> {
+        let (s, b) = http(addr, "GET", &format!("/{}", t.path()), b"")?;
+        if s == 200 {
+            Ok(b)
+        } else {
+            Err(std::io::Error::other(format!("{} -> {s}", t.path())))
+        }
+    };
+    let reader = TileHashReader::new(cp.size, cp.root, fetch);
+    for &(size, root) in &seen.checkpoints {
+        assert!(size <= cp.size, "the log shrank from {size} to {}", cp.size);
+        if size == 0 {
+            continue;
+        }
+        let proof = prove_consistency(size, cp.size, &reader).unwrap();
+        verify_consistency(size, cp.size, &root, &cp.root, &proof)
+            .unwrap_or_else(|e| panic!("fork: {size} -> {}: {e}", cp.size));
+    }
+    seen.checkpoints.push((cp.size, cp.root));
+    // Every acknowledged tally is at its index: resubmitting it gives the
+    // same index, with a receipt that verifies.
+    for (entry, index) in &seen.acked {
+        assert!(*index < cp.size, "acknowledged entry {index} lost");
+        let (s, body) = http(addr, "POST", "/submit", entry).unwrap();
+        assert_eq!(s, 200, "{}", String::from_utf8_lossy(&body));
+        let r = Receipt::parse(&body).unwrap();
+        r.verify(entry, log, origin).unwrap();
+        assert_eq!(r.index, *index, "acknowledged entry moved");
+    }
+}
+
+#[test]
+fn sigkill_during_submissions_never_loses_or_forks() {
+    let manifest =
+        SignedManifest::from_bytes(&std::fs::read(example("manifest.signed")).unwrap(), None)
+            .unwrap()
+            .into_manifest();
+    let log = key("EXAMPLE-ONLY.log.key");
+    let origin = manifest.log.origin.clone();
+    let tallies = all_tallies(&manifest);
+    assert!(tallies.len() >= 60, "only {} tallies", tallies.len());
+    let dir = tempfile::tempdir().unwrap();
+    let mut seen = Seen {
+        acked: Vec::new(),
+        checkpoints: Vec::new(),
+    };
+    let rounds = 8;
+    let per_round = tallies.len() / rounds;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    for round in 0..rounds {
+        assert!(Instant::now() < deadline, "test took too long");
+        let (mut child, addr) = start(dir.path());
+        check_log(addr, log.verifier(), &origin, &mut seen);
+        let batch: Vec<Vec<u8>> = tallies[round * per_round..(round + 1) * per_round].to_vec();
+        let acked = Arc::new(Mutex::new(Vec::new()));
+        let mut threads = Vec::new();
+        for part in batch.chunks(per_round.div_ceil(4)).map(<[Vec<u8>]>::to_vec) {
+            let acked = acked.clone();
+            threads.push(std::thread::spawn(move || {
+                for e in part {
+                    // Killed mid-request, or refused while going down: not acknowledged.
+                    if let Ok((200, body)) = http(addr, "POST", "/submit", &e) {
+                        let r = Receipt::parse(&body).unwrap();
+                        acked.lock().unwrap().push((e, r.index, r.checkpoint_note));
+                    }
+                }
+            }));
+        }
+        // Kill at a pseudo-random moment within the stream.
+        let delay = [50u64, 120, 80, 250, 30, 400, 160, 100][round % 8];
+        std::thread::sleep(Duration::from_millis(delay));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let n = acked.lock().unwrap().len();
+        eprintln!("round {round}: killed after {delay} ms, {n} of {per_round} acknowledged");
+        for (e, i, note) in acked.lock().unwrap().drain(..) {
+            let cp = open_checkpoint(&note, log.verifier(), &[], 0)
+                .unwrap()
+                .checkpoint;
+            seen.checkpoints.push((cp.size, cp.root));
+            seen.acked.push((e, i));
+        }
+    }
+    let (mut child, addr) = start(dir.path());
+    check_log(addr, log.verifier(), &origin, &mut seen);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !seen.acked.is_empty(),
+        "no submission was ever acknowledged"
+    );
+}
