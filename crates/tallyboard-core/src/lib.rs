@@ -46,6 +46,6 @@ pub mod totals;
 pub use hash::{Hash, leaf_hash, node_hash};
 pub use keys::{BatchFailure, BatchVerifier, Context, KeyError, PublicKey, SecretKey, Signature};
 pub use manifest::{Manifest, ManifestBody, ManifestError, ManifestProblem, SignedManifest};
-pub use rules::{RevisionIndex, Violation, check_correction, check_tally};
+pub use rules::{RevisionIndex, Violation, check_all, check_correction, check_tally};
 pub use tally::{SignedTally, Tally, TallyError, UnverifiedTally};
 pub use totals::{SignedTotals, TotalsBody, TotalsBuilder, TotalsDifference, TotalsError};

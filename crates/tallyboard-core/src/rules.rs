@@ -640,6 +640,20 @@ pub fn check_tally(manifest: &Manifest, tally: &Tally) -> Vec<Violation> {
     v
 }
 
+/// Every rule at once, for a tally about to be appended to a log whose
+/// state is `index`: [`check_tally`] followed by [`RevisionIndex::check`].
+/// Empty: the tally may be appended (then call [`RevisionIndex::apply`]).
+pub fn check_all(
+    manifest: &Manifest,
+    index: &RevisionIndex,
+    tally: &Tally,
+    leaf: &Hash,
+) -> Vec<Violation> {
+    let mut v = check_tally(manifest, tally);
+    v.extend(index.check(tally, leaf));
+    v
+}
+
 /// What the log-dependent rules need to know about an entry already in the
 /// log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1107,6 +1121,16 @@ mod tests {
             codes(&ix.apply(&cross, leaf(&cross)).unwrap_err()),
             ["supersedes-other-contest"]
         );
+
+        // check_all adds the manifest rules.
+        let m = manifest_with(|_| {});
+        let mut wrong = r2.correction(h2, "typo");
+        wrong.ballots_cast += 1;
+        assert_eq!(
+            codes(&check_all(&m, &ix, &wrong, &leaf(&wrong))),
+            ["arithmetic-mismatch"]
+        );
+        assert_eq!(codes(&check_all(&m, &ix, &r2, &h2)), ["duplicate-entry"]);
 
         // Nothing failed was recorded.
         assert_eq!(ix.len(), 4);
