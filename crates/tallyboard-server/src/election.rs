@@ -7,7 +7,7 @@ use tallyboard_core::leaf_hash;
 use tallyboard_core::manifest::Manifest;
 use tallyboard_core::rules::{RevisionIndex, Violation};
 use tallyboard_core::tally::{SignedTally, UnverifiedTally};
-use tallyboard_core::totals::TotalsBuilder;
+use tallyboard_core::totals::{TotalsBody, TotalsBuilder};
 use tallyboard_log::{Admission, LogError, LogReader, Refusal, SignedCheckpoint};
 
 /// The log-dependent rules a submission broke (revision rules): the
@@ -36,6 +36,8 @@ pub(crate) struct NotATally(String);
 pub(crate) struct Views {
     /// Signed totals at the latest checkpoint.
     pub(crate) totals: Arc<Vec<u8>>,
+    /// The same totals, decoded (for the results page).
+    pub(crate) totals_body: Option<Arc<TotalsBody>>,
     /// Per manifest unit (by index): leaf indexes of its entries, in log order.
     pub(crate) unit_entries: Vec<Vec<u64>>,
 }
@@ -123,15 +125,17 @@ impl Election {
     }
 
     /// The signed totals of the entries counted so far, bound to `cp`.
-    fn signed_totals(&self, cp: &SignedCheckpoint) -> Arc<Vec<u8>> {
+    fn signed_totals(&self, cp: &SignedCheckpoint) -> (Arc<Vec<u8>>, Arc<TotalsBody>) {
         let body = self.totals.finish(&self.origin, cp.size, cp.root);
-        Arc::new(body.sign(&self.log_key).to_bytes())
+        let signed = Arc::new(body.sign(&self.log_key).to_bytes());
+        (signed, Arc::new(body))
     }
 
     fn publish_views(&self, cp: &SignedCheckpoint, units: Vec<Vec<u64>>) {
-        let totals = self.signed_totals(cp);
+        let (signed, body) = self.signed_totals(cp);
         let mut v = self.views.write().unwrap_or_else(PoisonError::into_inner);
-        v.totals = totals;
+        v.totals = signed;
+        v.totals_body = Some(body);
         v.unit_entries = units;
     }
 }
@@ -155,14 +159,15 @@ impl Admission for Election {
                 tracing::warn!(error = %e, "admitted tally not counted");
             }
         }
-        let totals = self.signed_totals(checkpoint);
+        let (signed, body) = self.signed_totals(checkpoint);
         let mut v = self.views.write().unwrap_or_else(PoisonError::into_inner);
         for (i, (unit, _)) in staged.into_iter().enumerate() {
             if let Some(u) = v.unit_entries.get_mut(unit) {
                 u.push(first_index + i as u64);
             }
         }
-        v.totals = totals;
+        v.totals = signed;
+        v.totals_body = Some(body);
     }
 
     fn discard(&mut self) {

@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod election;
+mod html;
 mod metrics;
 mod ratelimit;
 
@@ -159,6 +160,7 @@ impl Server {
     /// The axum application (all routes).
     pub fn router(&self) -> Router {
         Router::new()
+            .route("/", get(results))
             .route("/checkpoint", get(checkpoint))
             .route("/tile/{*path}", get(tile))
             .route("/manifest", get(manifest))
@@ -367,27 +369,35 @@ async fn totals(State(s): State<Arc<AppState>>) -> Response {
 
 /// One entry of a unit's history.
 #[derive(Debug, Serialize)]
-struct UnitEntryJson {
-    index: u64,
-    leaf_hash: String,
-    contest: String,
-    revision: u64,
-    supersedes: Option<String>,
-    reason: Option<String>,
+pub(crate) struct UnitEntryJson {
+    pub(crate) index: u64,
+    pub(crate) leaf_hash: String,
+    pub(crate) contest: String,
+    pub(crate) revision: u64,
+    pub(crate) supersedes: Option<String>,
+    pub(crate) reason: Option<String>,
     /// Whether this is the latest revision for its contest (the one counted).
-    latest: bool,
+    pub(crate) latest: bool,
     /// The signed tally, hex.
-    entry: String,
+    pub(crate) entry: String,
     /// Inclusion proof against `checkpoint`, hex hashes.
-    proof: Vec<String>,
+    pub(crate) proof: Vec<String>,
+    pub(crate) choices: std::collections::BTreeMap<String, u64>,
+    pub(crate) blank: u64,
+    pub(crate) invalid: u64,
+    pub(crate) ballots_cast: u64,
+    pub(crate) counted_at: u64,
+    /// The figures as a totals row, for the HTML page.
+    #[serde(skip)]
+    pub(crate) figures: Option<tallyboard_core::totals::TotalsRow>,
 }
 
 #[derive(Debug, Serialize)]
-struct UnitJson {
-    unit: String,
-    name: String,
-    checkpoint: CheckpointJson,
-    entries: Vec<UnitEntryJson>,
+pub(crate) struct UnitJson {
+    pub(crate) unit: String,
+    pub(crate) name: String,
+    pub(crate) checkpoint: CheckpointJson,
+    pub(crate) entries: Vec<UnitEntryJson>,
 }
 
 #[derive(Debug, Serialize)]
@@ -397,7 +407,41 @@ struct CheckpointJson {
     note: String,
 }
 
-async fn unit(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+/// Whether the client prefers HTML (a browser) to JSON.
+fn accepts_html(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
+}
+
+async fn results(State(s): State<Arc<AppState>>) -> Response {
+    let cp = s.reader.checkpoint();
+    let totals = s
+        .views
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .totals_body
+        .clone();
+    // The totals may be one commit behind the checkpoint for a moment: show
+    // the checkpoint they were computed at.
+    let shown = match &totals {
+        Some(t) if t.checkpoint.size != cp.size => Arc::new(tallyboard_log::SignedCheckpoint {
+            size: t.checkpoint.size,
+            root: t.checkpoint.root,
+            note: Vec::new(),
+        }),
+        _ => cp,
+    };
+    let page = html::results_page(s.manifest, totals.as_deref(), &shown);
+    bytes_response(page, "text/html; charset=utf-8", SHORT_CACHE)
+}
+
+async fn unit(
+    State(s): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Response {
     let Some(ui) = s.manifest.unit_index(&id) else {
         return ApiError::new(
             StatusCode::NOT_FOUND,
@@ -425,6 +469,8 @@ async fn unit(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> Respons
         .get(ui)
         .map(|u| u.name.clone())
         .unwrap_or_default();
+    let registered = manifest.units.get(ui).map_or(0, |u| u.registered);
+    let wants_html = accepts_html(&headers);
     let built = tokio::task::spawn_blocking(move || -> Result<UnitJson, LogError> {
         let mut entries = Vec::with_capacity(indexes.len());
         for index in indexes {
@@ -444,6 +490,22 @@ async fn unit(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> Respons
                 latest: false,
                 entry: hex::encode(&bytes),
                 proof: proof.iter().map(|h| h.to_hex()).collect(),
+                choices: tally.choices.clone(),
+                blank: tally.blank,
+                invalid: tally.invalid,
+                ballots_cast: tally.ballots_cast,
+                counted_at: tally.counted_at,
+                figures: Some(tallyboard_core::totals::TotalsRow {
+                    contest: tally.contest.clone(),
+                    region: None,
+                    choices: tally.choices.clone(),
+                    blank: tally.blank,
+                    invalid: tally.invalid,
+                    ballots_cast: tally.ballots_cast,
+                    registered,
+                    units_reporting: 1,
+                    units_expected: 1,
+                }),
             });
         }
         // The latest entry of each contest is the one counted.
@@ -466,8 +528,20 @@ async fn unit(State(s): State<Arc<AppState>>, Path(id): Path<String>) -> Respons
     })
     .await;
     match built {
+        Ok(Ok(u)) if wants_html => {
+            let page = html::unit_page(manifest, &u, &s.reader.checkpoint());
+            let mut r = bytes_response(page, "text/html; charset=utf-8", SHORT_CACHE);
+            r.headers_mut()
+                .insert(header::VARY, HeaderValue::from_static("Accept"));
+            r
+        }
         Ok(Ok(u)) => match serde_json::to_vec_pretty(&u) {
-            Ok(body) => bytes_response(body, "application/json", SHORT_CACHE),
+            Ok(body) => {
+                let mut r = bytes_response(body, "application/json", SHORT_CACHE);
+                r.headers_mut()
+                    .insert(header::VARY, HeaderValue::from_static("Accept"));
+                r
+            }
             Err(e) => internal(e).into_response(),
         },
         Ok(Err(e)) => internal(e).into_response(),

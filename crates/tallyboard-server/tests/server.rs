@@ -554,3 +554,61 @@ async fn restart_rebuilds_totals_units_and_revision_state() {
     assert_eq!(v["error"], "first-revision-exists");
     shutdown(h).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_page_and_unit_page_are_plain_html() {
+    let h = start();
+    let e = election();
+    let units = e.units("C-NORTH", "mayor");
+    let t = e.tally(&e.north, &units[0], "mayor", 40).sign(&e.north);
+    submit_ok(&h.app, &e, &t).await;
+
+    let (r, body) = get(&h.app, "/").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        header_of(&r, header::CONTENT_TYPE),
+        "text/html; charset=utf-8"
+    );
+    let page = String::from_utf8(body).unwrap();
+    assert!(!page.contains("<script"), "no JavaScript");
+    let mayor = e.manifest.contest("mayor").unwrap();
+    assert!(page.contains(&mayor.title), "contest title shown");
+    let expected = e
+        .manifest
+        .units
+        .iter()
+        .filter(|u| u.contests.iter().any(|c| c == "mayor"))
+        .count();
+    assert!(
+        page.contains(&format!("1 of {expected} reporting units")),
+        "units reporting shown"
+    );
+    assert!(
+        page.contains("tree size <strong>1</strong>"),
+        "checkpoint shown"
+    );
+    assert!(page.contains(&format!("href=\"/units/{}\"", units[0])));
+
+    let r = h
+        .app
+        .clone()
+        .oneshot(
+            Request::get(format!("/units/{}", units[0]))
+                .header(header::ACCEPT, "text/html,application/xhtml+xml")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let (r, body) = split(r).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        header_of(&r, header::CONTENT_TYPE),
+        "text/html; charset=utf-8"
+    );
+    assert_eq!(header_of(&r, header::VARY), "Accept");
+    let page = String::from_utf8(body).unwrap();
+    assert!(page.contains("revision 1 (counted)"), "{page}");
+    assert!(page.contains(&t.leaf_hash().to_hex()));
+    shutdown(h).await;
+}
