@@ -41,6 +41,7 @@ pub mod receipt;
 pub mod rules;
 pub mod tally;
 pub mod tile;
+pub mod time;
 pub mod totals;
 
 pub use hash::{Hash, leaf_hash, node_hash};

@@ -394,7 +394,9 @@ impl core::fmt::Display for Violation {
                 ..
             } => write!(
                 f,
-                "counted at {counted_at}, before the signing key became valid at {valid_from}"
+                "counted at {}, before the signing key became valid at {}",
+                crate::time::format_rfc3339(*counted_at),
+                crate::time::format_rfc3339(*valid_from)
             ),
             Violation::KeyExpired {
                 counted_at,
@@ -402,7 +404,9 @@ impl core::fmt::Display for Violation {
                 ..
             } => write!(
                 f,
-                "counted at {counted_at}, after the signing key expired at {valid_until}"
+                "counted at {}, when the signing key had expired (valid until {})",
+                crate::time::format_rfc3339(*counted_at),
+                crate::time::format_rfc3339(*valid_until)
             ),
             Violation::KeyRevoked {
                 counted_at,
@@ -410,7 +414,9 @@ impl core::fmt::Display for Violation {
                 ..
             } => write!(
                 f,
-                "counted at {counted_at}, after the signing key was revoked at {revoked_at}"
+                "counted at {}, when the signing key had been revoked (revoked at {})",
+                crate::time::format_rfc3339(*counted_at),
+                crate::time::format_rfc3339(*revoked_at)
             ),
             Violation::RevisionZero { .. } => {
                 f.write_str("revision 0 does not exist; the first publication is revision 1")
