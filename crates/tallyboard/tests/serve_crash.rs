@@ -246,3 +246,81 @@ fn sigkill_during_submissions_never_loses_or_forks() {
         "no submission was ever acknowledged"
     );
 }
+
+fn submit_cmd(server: &str, receipts: &Path, paths: &[&Path]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_tallyboard"))
+        .args(["submit", "--server", server, "--attempts", "1"])
+        .arg("--manifest")
+        .arg(example("manifest.signed"))
+        .arg("--receipts")
+        .arg(receipts)
+        .args(paths)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn submit_sends_a_directory_checks_and_keeps_receipts() {
+    let manifest =
+        SignedManifest::from_bytes(&std::fs::read(example("manifest.signed")).unwrap(), None)
+            .unwrap()
+            .into_manifest();
+    let log = key("EXAMPLE-ONLY.log.key");
+    let work = tempfile::tempdir().unwrap();
+    let tallies_dir = work.path().join("tallies");
+    let receipts = work.path().join("receipts");
+    std::fs::create_dir_all(&tallies_dir).unwrap();
+    let tallies = all_tallies(&manifest);
+    for (i, t) in tallies[..3].iter().enumerate() {
+        std::fs::write(tallies_dir.join(format!("t{i}.tally")), t).unwrap();
+    }
+    let data = work.path().join("data");
+    let (mut child, addr) = start(&data);
+    let url = format!("http://{addr}");
+
+    let out = submit_cmd(&url, &receipts, &[&tallies_dir]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("3 accepted, 0 refused, 0 pending"),
+        "{stdout}"
+    );
+    for (i, t) in tallies[..3].iter().enumerate() {
+        let r = Receipt::parse(
+            &std::fs::read(receipts.join(format!("t{i}.tally.tlog-proof"))).unwrap(),
+        )
+        .unwrap();
+        r.verify(t, log.verifier(), &manifest.log.origin).unwrap();
+    }
+    // Again: nothing is sent, the receipts are kept.
+    let out = submit_cmd(&url, &receipts, &[&tallies_dir]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("accepted earlier"));
+
+    // A tally the server refuses: exit 1, the reason printed.
+    let bad = work.path().join("bad.tally");
+    let mut b = tallies[3].clone();
+    let n = b.len();
+    b[n - 1] ^= 1;
+    std::fs::write(&bad, b).unwrap();
+    let out = submit_cmd(&url, &receipts, &[&bad]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("refused: HTTP 400 bad-signature"),
+        "{stdout}"
+    );
+
+    // Server gone: pending, exit 2.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let good = work.path().join("good.tally");
+    std::fs::write(&good, &tallies[4]).unwrap();
+    let out = submit_cmd(&url, &receipts, &[&good]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("0 accepted, 0 refused, 1 pending"),
+        "{stdout}"
+    );
+}

@@ -11,6 +11,7 @@ pub(crate) mod keygen;
 pub(crate) mod manifest;
 pub(crate) mod serve;
 pub(crate) mod sign;
+pub(crate) mod submit;
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -62,6 +63,19 @@ pub(crate) enum Command {
     /// flight.
     #[command(after_help = EXIT_HELP)]
     Serve(serve::Args),
+    /// Send signed tallies to a publication server and keep the checked
+    /// receipts.
+    ///
+    /// Each tally file (or each *.tally file of a directory, e.g. written by
+    /// `sign` while offline) is sent to POST /submit, retried with back-off
+    /// while the server is unreachable or busy (honouring Retry-After). Each
+    /// receipt is checked (log signature from the manifest, inclusion proof
+    /// of the exact tally) and written to DIR/<file>.tlog-proof; a tally
+    /// whose receipt is already there and verifies is not sent again.
+    /// Prints what was accepted, refused (and why) or is still pending.
+    /// Exit 1 if any tally was refused, 2 if any is still pending.
+    #[command(after_help = EXIT_HELP)]
+    Submit(submit::Args),
 }
 
 impl Command {
@@ -74,6 +88,7 @@ impl Command {
             Command::Sign(a) => sign::run(a),
             Command::Example(a) => example::run(a),
             Command::Serve(a) => serve::run(a),
+            Command::Submit(a) => submit::run(a),
         }
     }
 }
