@@ -50,7 +50,7 @@ impl Http {
     }
 
     /// Connect from `local` (e.g. 127.0.0.2) instead of the default address.
-    pub(crate) fn from_address(mut self, local: IpAddr) -> Http {
+    pub(crate) fn bind_to(mut self, local: IpAddr) -> Http {
         self.local = Some(local);
         self
     }

@@ -56,6 +56,9 @@ impl Entry {
     }
 }
 
+/// One count centre's `tallyboard submit`: centre, exit code, stdout, stderr.
+type CentreRun = (String, Option<i32>, String, String);
+
 /// Which subcommands of the other pieces this binary has.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Pieces {
@@ -385,26 +388,25 @@ impl Night {
                 by_centre.entry(e.centre.clone()).or_default().push(path);
             }
             let this = &*self;
-            let results: Vec<Result<(String, Option<i32>, String, String)>> =
-                std::thread::scope(|s| {
-                    let handles: Vec<_> = by_centre
-                        .iter()
-                        .map(|(centre, files)| {
-                            let url = url.clone();
-                            s.spawn(move || {
-                                let (code, out, err) = this.submit_files(&url, centre, files, 6)?;
-                                Ok((centre.clone(), code, out, err))
-                            })
+            let results: Vec<Result<CentreRun>> = std::thread::scope(|s| {
+                let handles: Vec<_> = by_centre
+                    .iter()
+                    .map(|(centre, files)| {
+                        let url = url.clone();
+                        s.spawn(move || {
+                            let (code, out, err) = this.submit_files(&url, centre, files, 6)?;
+                            Ok((centre.clone(), code, out, err))
                         })
-                        .collect();
-                    handles
-                        .into_iter()
-                        .map(|h| {
-                            h.join()
-                                .unwrap_or_else(|_| Err(anyhow!("a submitter panicked")))
-                        })
-                        .collect()
-                });
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join()
+                            .unwrap_or_else(|_| Err(anyhow!("a submitter panicked")))
+                    })
+                    .collect()
+            });
             let mut accepted = 0;
             let mut problems = Vec::new();
             for r in results {

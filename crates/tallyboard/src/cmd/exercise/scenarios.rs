@@ -1123,11 +1123,9 @@ fn origin_down(night: &mut Night) -> Result<Outcome> {
 fn submission_flood(night: &mut Night) -> Result<Outcome> {
     night.start_all(true)?;
     let url = night.origin_url()?;
-    let junk = night
-        .entries
-        .first()
-        .map(|e| e.signed.to_bytes())
-        .ok_or_else(|| anyhow!("no tally"))?;
+    // Junk as fast as it can: the rate limit is checked before anything
+    // else, so the flood costs the server little.
+    let junk = b"flood flood flood flood flood flood flood flood".to_vec();
     let stop = std::sync::atomic::AtomicBool::new(false);
     let limited = std::sync::atomic::AtomicUsize::new(0);
     let sent = std::sync::atomic::AtomicUsize::new(0);
@@ -1135,15 +1133,15 @@ fn submission_flood(night: &mut Night) -> Result<Outcome> {
     let failed_reads = std::sync::atomic::AtomicUsize::new(0);
     let slowest = std::sync::Mutex::new(Duration::ZERO);
     let flood = Http::parse(&url)?
-        .from_address("127.0.0.2".parse()?)
+        .bind_to("127.0.0.2".parse()?)
         .with_timeout(Duration::from_secs(10));
     let reader = Http::parse(&url)?
-        .from_address("127.0.0.3".parse()?)
+        .bind_to("127.0.0.3".parse()?)
         .with_timeout(Duration::from_secs(10));
     use std::sync::atomic::Ordering::Relaxed;
     let all = night.all();
     let result = std::thread::scope(|s| {
-        for _ in 0..8 {
+        for _ in 0..16 {
             s.spawn(|| {
                 let deadline = Instant::now() + Duration::from_secs(120);
                 while !stop.load(Relaxed) && Instant::now() < deadline {
@@ -1177,8 +1175,10 @@ fn submission_flood(night: &mut Night) -> Result<Outcome> {
             }
         });
         // Let the flood build up before the centres start.
-        std::thread::sleep(Duration::from_millis(500));
+        std::thread::sleep(Duration::from_millis(1000));
         let r = night.run_night(&all);
+        // Keep flooding while the verifier below reads, a little longer.
+        std::thread::sleep(Duration::from_millis(500));
         stop.store(true, Relaxed);
         r
     });
