@@ -7,6 +7,7 @@ use clap::Subcommand;
 use crate::status::EXIT_HELP;
 
 pub(crate) mod example;
+pub(crate) mod exercise;
 pub(crate) mod keygen;
 pub(crate) mod manifest;
 pub(crate) mod serve;
@@ -91,6 +92,20 @@ pub(crate) enum Command {
     /// listening address on stdout; stops on Ctrl-C or SIGTERM.
     #[command(after_help = EXIT_HELP)]
     Witness(witness::Args),
+    /// Run a whole election night on this machine and rehearse incidents:
+    /// the verifier's verdict must be the one the scenario expects.
+    ///
+    /// Generates the election (keys-example's by default, or --units N up to
+    /// 1,000,000), signs every unit's tallies, starts the publication server,
+    /// two witnesses and two mirrors (one following the other) on
+    /// 127.0.0.1, submits while a verifier watches, plays the scenario and
+    /// runs `tallyboard verify` over every source and backup channel.
+    /// Prints each phase with its time, then the verifier's report. Exit 0
+    /// when the verdict is the one the scenario expects (clean: every check
+    /// passes; an attack: it is detected and named), 1 when it is not, 2
+    /// when the exercise could not run. `--list` lists the scenarios.
+    #[command(after_help = EXIT_HELP)]
+    Exercise(exercise::Args),
 }
 
 impl Command {
@@ -105,6 +120,7 @@ impl Command {
             Command::Serve(a) => serve::run(a),
             Command::Submit(a) => submit::run(a),
             Command::Witness(a) => witness::run(a),
+            Command::Exercise(a) => exercise::run(a),
         }
     }
 }
