@@ -13,6 +13,7 @@ pub(crate) mod manifest;
 pub(crate) mod serve;
 pub(crate) mod sign;
 pub(crate) mod submit;
+pub(crate) mod witness;
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -77,6 +78,20 @@ pub(crate) enum Command {
     /// Exit 1 if any tally was refused, 2 if any is still pending.
     #[command(after_help = EXIT_HELP)]
     Submit(submit::Args),
+    /// Run a witness (C2SP tlog-witness): cosign the log's checkpoints,
+    /// each only if it is consistent with the last one cosigned.
+    ///
+    /// Serves POST /add-checkpoint for the log the manifest names (and any
+    /// --log key): the body is the old size, a consistency proof and the
+    /// signed checkpoint; the answer is a cosignature (C2SP tlog-cosignature,
+    /// Ed25519 with timestamp), or 404 unknown log, 403 bad log signature,
+    /// 409 with the size the witness holds, 422 inconsistent checkpoint, 400
+    /// malformed. The latest cosigned checkpoint of each log is stored in
+    /// --data before answering; refused forks are kept in --data/refused/.
+    /// GET /witness/<sha256(origin) hex>/checkpoint serves it. Prints the
+    /// listening address on stdout; stops on Ctrl-C or SIGTERM.
+    #[command(after_help = EXIT_HELP)]
+    Witness(witness::Args),
     /// Run a whole election night on this machine and rehearse incidents:
     /// the verifier's verdict must be the one the scenario expects.
     ///
@@ -104,6 +119,7 @@ impl Command {
             Command::Example(a) => example::run(a),
             Command::Serve(a) => serve::run(a),
             Command::Submit(a) => submit::run(a),
+            Command::Witness(a) => witness::run(a),
             Command::Exercise(a) => exercise::run(a),
         }
     }
