@@ -16,16 +16,56 @@ use std::time::{Duration, Instant};
 const EXPECTED: &[(&str, &str, &[&str], &[&str])] = &[
     ("clean", "pass", &[], &[]),
     ("correction", "pass", &[], &[]),
-    ("tampered-mirror", "findings", &["source-bad-data"], &["source-bad-data"]),
-    ("equivocating-origin", "findings", &["split-view"], &["split-view"]),
+    (
+        "tampered-mirror",
+        "findings",
+        &["source-bad-data"],
+        &["source-bad-data"],
+    ),
+    (
+        "equivocating-origin",
+        "findings",
+        &["split-view"],
+        &["split-view"],
+    ),
     ("frozen-mirror", "findings", &["source-stale"], &[]),
-    ("stolen-key", "findings", &["signer-not-responsible"], &["signer-not-responsible"]),
-    ("revoked-key", "findings", &["key-revoked"], &["key-revoked"]),
-    ("bad-arithmetic", "findings", &["arithmetic-mismatch"], &["arithmetic-mismatch"]),
-    ("replay", "findings", &["supersedes-stale-revision"], &["supersedes-stale-revision"]),
-    ("inflated-totals", "findings", &["totals-mismatch"], &["totals-mismatch"]),
+    (
+        "stolen-key",
+        "findings",
+        &["signer-not-responsible"],
+        &["signer-not-responsible"],
+    ),
+    (
+        "revoked-key",
+        "findings",
+        &["key-revoked"],
+        &["key-revoked"],
+    ),
+    (
+        "bad-arithmetic",
+        "findings",
+        &["arithmetic-mismatch"],
+        &["arithmetic-mismatch"],
+    ),
+    (
+        "replay",
+        "findings",
+        &["supersedes-stale-revision"],
+        &["supersedes-stale-revision"],
+    ),
+    (
+        "inflated-totals",
+        "findings",
+        &["totals-mismatch"],
+        &["totals-mismatch"],
+    ),
     ("missing-units", "findings", &["units-missing"], &[]),
-    ("backup-mismatch", "findings", &["backup-contradicts-log"], &["backup-contradicts-log"]),
+    (
+        "backup-mismatch",
+        "findings",
+        &["backup-contradicts-log"],
+        &["backup-contradicts-log"],
+    ),
     ("observer-mismatch", "findings", &["observer-mismatch"], &[]),
     ("origin-down", "findings", &["source-unreachable"], &[]),
     ("submission-flood", "pass", &[], &[]),
@@ -129,7 +169,8 @@ fn scenario(name: &str) {
         let f: Vec<&serde_json::Value> = findings.iter().filter(|f| f["code"] == *code).collect();
         assert!(!f.is_empty(), "no {code} finding: {context}");
         assert!(
-            f.iter().all(|f| f["message"].as_str().is_some_and(|m| !m.is_empty())),
+            f.iter()
+                .all(|f| f["message"].as_str().is_some_and(|m| !m.is_empty())),
             "{code} finding without a message: {context}"
         );
         if evidence.contains(code) {
@@ -170,7 +211,11 @@ fn list_names_every_scenario() {
 fn an_unknown_scenario_is_a_usage_error_naming_the_scenarios() {
     let r = tallyboard(&["exercise", "--scenario", "nope"], Duration::from_secs(30));
     assert_eq!(r.status, Some(2));
-    assert!(r.stderr.contains("there is no scenario \"nope\""), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("there is no scenario \"nope\""),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains("equivocating-origin"), "{}", r.stderr);
 }
 
@@ -217,7 +262,10 @@ fn interrupting_the_exercise_stops_everything_it_started() {
         if let Some(s) = child.try_wait().unwrap() {
             break s;
         }
-        assert!(Instant::now() < deadline, "the exercise did not stop on SIGINT");
+        assert!(
+            Instant::now() < deadline,
+            "the exercise did not stop on SIGINT"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     assert_eq!(status.code(), Some(130));
@@ -227,7 +275,10 @@ fn interrupting_the_exercise_stops_everything_it_started() {
         if left.is_empty() {
             break;
         }
-        assert!(Instant::now() < deadline, "processes left running: {left:?}");
+        assert!(
+            Instant::now() < deadline,
+            "processes left running: {left:?}"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
