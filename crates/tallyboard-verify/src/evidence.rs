@@ -1,0 +1,544 @@
+//! Self-contained evidence files: what a verifier or a mirror keeps when a
+//! log or a source misbehaves, so that anyone holding the log's public key
+//! can re-check the finding without trusting tallyboard (`tallyboard verify
+//! --recheck FILE`, or another implementation of `spec/verify.md` §6).
+//!
+//! Two kinds, both JSON (`tallyboard-evidence/v1`):
+//!
+//! - **split view**: two checkpoints signed by the log key that cannot both
+//!   be true of one append-only log. Equal sizes with different roots prove
+//!   it alone; otherwise the file carries the root that the larger tree
+//!   gives to the smaller size and the consistency proof of that root in
+//!   the larger tree, and the root differs from the smaller checkpoint's.
+//!   Being signed, this is proof against the log itself.
+//! - **bad data**: a signed checkpoint, the path of a tile or entry bundle,
+//!   the bytes a source served for it and the tiles needed to show what they
+//!   should hash to. Either the tiles authenticate against the checkpoint's
+//!   root and the served bundle does not match them, or the tiles as served
+//!   do not hash to the root. (Served bytes carry no signature: the file
+//!   proves that these bytes contradict the signed checkpoint; that the
+//!   named source served them is the verifier's testimony, which anyone can
+//!   confirm by fetching the same immutable path.)
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use tallyboard_core::Hash;
+use tallyboard_core::checkpoint::{OpenedCheckpoint, open_checkpoint};
+use tallyboard_core::hash::leaf_hash;
+use tallyboard_core::limits::MAX_PROOF_HASHES;
+use tallyboard_core::merkle::{TreeError, verify_consistency};
+use tallyboard_core::note::VerifierKey;
+use tallyboard_core::tile::{
+    BundleId, EntryBundle, HashTile, TileHashReader, TileId, TilePath, TileReadError,
+};
+
+use crate::source::{MapFetcher, TileNotHeld};
+
+/// The `format` of every evidence file of this version.
+pub const EVIDENCE_FORMAT: &str = "tallyboard-evidence/v1";
+
+/// Largest evidence file read back, in bytes (a bad-data file holds one
+/// bundle of at most `MAX_ENTRY_BUNDLE` bytes and a few dozen tiles, in
+/// base64).
+pub const MAX_EVIDENCE: usize = 16 * 1024 * 1024;
+
+/// Most tiles one evidence file may hold.
+pub const MAX_EVIDENCE_TILES: usize = 256;
+
+fn b64() -> base64::engine::GeneralPurpose {
+    base64::engine::general_purpose::STANDARD
+}
+
+/// A signed checkpoint and where it was read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourcedNote {
+    /// The source (base URL or directory) that served it.
+    pub source: String,
+    /// The signed note, exactly as served (C2SP signed notes are UTF-8).
+    pub note: String,
+}
+
+/// Bytes served at a path.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServedFile {
+    /// The read-API path (`tile/0/000`, `tile/entries/000.p/7`).
+    pub path: String,
+    /// The bytes, base64 (RFC 4648, padded).
+    pub data: String,
+}
+
+/// Two signed checkpoints that cannot both be true.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SplitView {
+    /// The checkpoint of the smaller (or equal) tree size.
+    pub first: SourcedNote,
+    /// The checkpoint of the larger (or equal) tree size.
+    pub second: SourcedNote,
+    /// When the sizes differ: the root (hex) that the second tree gives to
+    /// the first size; it differs from the first checkpoint's root.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub implied_root: Option<String>,
+    /// When the sizes differ: the RFC 6962 consistency proof (hex hashes)
+    /// from (first size, `implied_root`) to the second checkpoint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consistency_proof: Vec<String>,
+}
+
+/// A tile or bundle that contradicts a signed checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BadData {
+    /// The checkpoint the data was read against.
+    pub checkpoint: SourcedNote,
+    /// The path at fault and the bytes served for it.
+    pub served: ServedFile,
+    /// The full URL (or file) the bytes came from.
+    pub served_from: String,
+    /// Tiles (as served) that show what the data should hash to: the tiles
+    /// core's `TileHashReader` reads to authenticate the level-0 tile of a
+    /// bundle, or the tiles that fail to authenticate.
+    pub tiles: Vec<ServedFile>,
+}
+
+/// What the evidence is of.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum EvidenceBody {
+    /// Two conflicting signed checkpoints.
+    SplitView(SplitView),
+    /// Served data that does not hash to a signed checkpoint.
+    BadData(BadData),
+}
+
+/// An evidence file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Always [`EVIDENCE_FORMAT`].
+    pub format: String,
+    /// What happened, in plain words (informative; [`check`] does not read it).
+    pub summary: String,
+    /// The log's origin (the key name of the log key).
+    pub origin: String,
+    /// The log's verifier key (C2SP key string) as the writer knew it
+    /// (informative: [`check`] uses the key its caller trusts).
+    pub log_key: String,
+    /// The evidence proper.
+    #[serde(flatten)]
+    pub body: EvidenceBody,
+}
+
+/// Why an evidence file does not prove what it claims.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EvidenceError {
+    /// Not JSON of the evidence format, or over [`MAX_EVIDENCE`] bytes.
+    #[error("not a tallyboard evidence file: {0}")]
+    Malformed(String),
+    /// A checkpoint in the file does not verify under the log key.
+    #[error("the checkpoint from {from} is not signed by the log key {key}: {reason}")]
+    BadCheckpoint {
+        /// Where the file says it came from.
+        from: String,
+        /// The log key name.
+        key: String,
+        /// Why it does not open.
+        reason: String,
+    },
+    /// The file's contents do not show a contradiction.
+    #[error("the evidence does not prove a fault: {0}")]
+    NotProven(String),
+}
+
+impl EvidenceError {
+    /// A stable, kebab-case code (vectors, JSON reports).
+    pub fn code(&self) -> &'static str {
+        match self {
+            EvidenceError::Malformed(_) => "malformed",
+            EvidenceError::BadCheckpoint { .. } => "bad-checkpoint",
+            EvidenceError::NotProven(_) => "not-proven",
+        }
+    }
+}
+
+/// The data at fault in bad-data evidence.
+#[derive(Clone, Copy, Debug)]
+pub struct Served<'a> {
+    /// The read-API path.
+    pub path: &'a str,
+    /// The full URL or file it was read from.
+    pub url: &'a str,
+    /// The bytes served.
+    pub bytes: &'a [u8],
+}
+
+/// What a checked evidence file proves.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proven {
+    /// `split-view` or `source-bad-data`.
+    pub code: &'static str,
+    /// The fault in plain words.
+    pub statement: String,
+}
+
+impl Evidence {
+    /// Parses an evidence file (at most [`MAX_EVIDENCE`] bytes).
+    pub fn from_json(bytes: &[u8]) -> Result<Evidence, EvidenceError> {
+        if bytes.len() > MAX_EVIDENCE {
+            return Err(EvidenceError::Malformed(format!(
+                "{} bytes, more than the limit of {MAX_EVIDENCE}",
+                bytes.len()
+            )));
+        }
+        let e: Evidence =
+            serde_json::from_slice(bytes).map_err(|e| EvidenceError::Malformed(e.to_string()))?;
+        if e.format != EVIDENCE_FORMAT {
+            return Err(EvidenceError::Malformed(format!(
+                "format {:?}, expected {EVIDENCE_FORMAT:?}",
+                e.format
+            )));
+        }
+        Ok(e)
+    }
+
+    /// The file's bytes (pretty JSON with a final newline).
+    pub fn to_json(&self) -> Vec<u8> {
+        // Serializing plain strings and vectors cannot fail.
+        let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
+        v.push(b'\n');
+        v
+    }
+
+    /// The finding code this evidence backs.
+    pub fn code(&self) -> &'static str {
+        match self.body {
+            EvidenceBody::SplitView(_) => "split-view",
+            EvidenceBody::BadData(_) => "source-bad-data",
+        }
+    }
+
+    /// A file name for the evidence: the code and the first 12 hex digits of
+    /// the SHA-256 of the content (so identical evidence gets one file).
+    pub fn file_name(&self) -> String {
+        let h = Hash::sha256(&self.to_json()).to_hex();
+        format!("{}-{}.json", self.code(), &h[..12])
+    }
+
+    /// Writes the file into `dir` (created if needed) under
+    /// [`Evidence::file_name`], atomically (temporary file and rename).
+    /// Returns the file name.
+    pub fn write_to_dir(&self, dir: &Path) -> std::io::Result<String> {
+        std::fs::create_dir_all(dir)?;
+        let name = self.file_name();
+        let tmp = dir.join(format!(".{name}.tmp"));
+        std::fs::write(&tmp, self.to_json())?;
+        std::fs::rename(&tmp, dir.join(&name))?;
+        Ok(name)
+    }
+
+    /// Split-view evidence from two signed checkpoints of one log (in any
+    /// order). `implied_root` and `proof` are needed when the sizes differ:
+    /// the root the larger tree gives to the smaller size and its
+    /// consistency proof (see [`crate::follow::implied_root`]).
+    pub fn split_view(
+        log_key: &VerifierKey,
+        a: (&str, &OpenedCheckpoint),
+        b: (&str, &OpenedCheckpoint),
+        implied: Option<(Hash, Vec<Hash>)>,
+    ) -> Evidence {
+        let (first, second) = if a.1.checkpoint.size <= b.1.checkpoint.size {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        let sourced = |(s, c): (&str, &OpenedCheckpoint)| SourcedNote {
+            source: s.to_owned(),
+            note: String::from_utf8_lossy(&c.note).into_owned(),
+        };
+        let (fs, ss) = (first.1.checkpoint.size, second.1.checkpoint.size);
+        let summary = if fs == ss {
+            format!(
+                "The log signed two different trees of the same size {fs}: {} served root {} and {} served root {}.",
+                first.0, first.1.checkpoint.root, second.0, second.1.checkpoint.root
+            )
+        } else {
+            format!(
+                "The log signed a tree of size {fs} ({} served it) and a tree of size {ss} ({} served it) that does not extend it: the larger tree's first {fs} entries hash to a different root.",
+                first.0, second.0
+            )
+        };
+        let (implied_root, consistency_proof) = match (fs == ss, implied) {
+            (false, Some((r, p))) => (Some(r.to_hex()), p.iter().map(Hash::to_hex).collect()),
+            _ => (None, Vec::new()),
+        };
+        Evidence {
+            format: EVIDENCE_FORMAT.to_owned(),
+            summary,
+            origin: log_key.name().to_owned(),
+            log_key: log_key.to_string(),
+            body: EvidenceBody::SplitView(SplitView {
+                first: sourced(first),
+                second: sourced(second),
+                implied_root,
+                consistency_proof,
+            }),
+        }
+    }
+
+    /// Bad-data evidence: what `source` served (see [`Served`]) under
+    /// checkpoint `cp`, with the `tiles` (as served) that show the
+    /// contradiction.
+    pub fn bad_data(
+        log_key: &VerifierKey,
+        source: &str,
+        cp: &OpenedCheckpoint,
+        served: Served<'_>,
+        tiles: &[(TileId, Vec<u8>)],
+        summary: String,
+    ) -> Evidence {
+        let Served { path, url, bytes } = served;
+        Evidence {
+            format: EVIDENCE_FORMAT.to_owned(),
+            summary,
+            origin: log_key.name().to_owned(),
+            log_key: log_key.to_string(),
+            body: EvidenceBody::BadData(BadData {
+                checkpoint: SourcedNote {
+                    source: source.to_owned(),
+                    note: String::from_utf8_lossy(&cp.note).into_owned(),
+                },
+                served: ServedFile {
+                    path: path.to_owned(),
+                    data: b64().encode(bytes),
+                },
+                served_from: url.to_owned(),
+                tiles: tiles
+                    .iter()
+                    .map(|(t, b)| ServedFile {
+                        path: t.path(),
+                        data: b64().encode(b),
+                    })
+                    .collect(),
+            }),
+        }
+    }
+}
+
+fn open(note: &SourcedNote, log_key: &VerifierKey) -> Result<OpenedCheckpoint, EvidenceError> {
+    open_checkpoint(note.note.as_bytes(), log_key, &[], 0).map_err(|e| {
+        EvidenceError::BadCheckpoint {
+            from: note.source.clone(),
+            key: log_key.name().to_owned(),
+            reason: e.to_string(),
+        }
+    })
+}
+
+fn hex_hash(s: &str, what: &str) -> Result<Hash, EvidenceError> {
+    Hash::from_hex(s)
+        .ok_or_else(|| EvidenceError::Malformed(format!("{what} is not 64 hex digits")))
+}
+
+/// Re-verifies `evidence` against the log key the caller trusts (from the
+/// manifest signed by the authority), independently of whoever wrote it.
+/// Returns what it proves, or why it proves nothing.
+pub fn check(evidence: &Evidence, log_key: &VerifierKey) -> Result<Proven, EvidenceError> {
+    match &evidence.body {
+        EvidenceBody::SplitView(sv) => check_split_view(sv, log_key),
+        EvidenceBody::BadData(bd) => check_bad_data(bd, log_key),
+    }
+}
+
+fn check_split_view(sv: &SplitView, log_key: &VerifierKey) -> Result<Proven, EvidenceError> {
+    let a = open(&sv.first, log_key)?;
+    let b = open(&sv.second, log_key)?;
+    let (ca, cb) = (&a.checkpoint, &b.checkpoint);
+    if ca.size == cb.size {
+        if ca.root == cb.root {
+            return Err(EvidenceError::NotProven(format!(
+                "both checkpoints have size {} and the same root",
+                ca.size
+            )));
+        }
+        return Ok(Proven {
+            code: "split-view",
+            statement: format!(
+                "the log signed two different roots for tree size {}: {} (from {}) and {} (from {})",
+                ca.size, ca.root, sv.first.source, cb.root, sv.second.source
+            ),
+        });
+    }
+    if ca.size > cb.size {
+        return Err(EvidenceError::NotProven(
+            "the first checkpoint must have the smaller tree size".to_owned(),
+        ));
+    }
+    let implied = match &sv.implied_root {
+        Some(r) => hex_hash(r, "implied_root")?,
+        None => {
+            return Err(EvidenceError::NotProven(
+                "checkpoints of different sizes need implied_root and consistency_proof".to_owned(),
+            ));
+        }
+    };
+    if sv.consistency_proof.len() > MAX_PROOF_HASHES {
+        return Err(EvidenceError::Malformed(format!(
+            "consistency proof of {} hashes, more than {MAX_PROOF_HASHES}",
+            sv.consistency_proof.len()
+        )));
+    }
+    let proof = sv
+        .consistency_proof
+        .iter()
+        .map(|h| hex_hash(h, "a consistency proof hash"))
+        .collect::<Result<Vec<_>, _>>()?;
+    verify_consistency(ca.size, cb.size, &implied, &cb.root, &proof).map_err(|e| {
+        EvidenceError::NotProven(format!(
+            "the consistency proof does not link implied_root to the second checkpoint: {e}"
+        ))
+    })?;
+    if implied == ca.root {
+        return Err(EvidenceError::NotProven(
+            "the second tree extends the first: they are consistent".to_owned(),
+        ));
+    }
+    Ok(Proven {
+        code: "split-view",
+        statement: format!(
+            "the log signed a tree of size {} with root {} (from {}) and a tree of size {} (from {}) whose first {} entries have root {}: the second does not extend the first",
+            ca.size, ca.root, sv.first.source, cb.size, sv.second.source, ca.size, implied
+        ),
+    })
+}
+
+fn decode(f: &ServedFile) -> Result<Vec<u8>, EvidenceError> {
+    b64()
+        .decode(f.data.as_bytes())
+        .map_err(|e| EvidenceError::Malformed(format!("{}: data is not base64: {e}", f.path)))
+}
+
+/// Whether a reader error is an authentication failure of served tiles (as
+/// opposed to the evidence lacking a tile).
+fn auth_failure(e: &TreeError<TileReadError<TileNotHeld>>) -> Option<String> {
+    match e {
+        TreeError::Read(
+            r @ (TileReadError::RootMismatch { .. }
+            | TileReadError::InconsistentTile(_)
+            | TileReadError::BadTile { .. }),
+        ) => Some(r.to_string()),
+        _ => None,
+    }
+}
+
+fn check_bad_data(bd: &BadData, log_key: &VerifierKey) -> Result<Proven, EvidenceError> {
+    let cp = open(&bd.checkpoint, log_key)?;
+    let (size, root) = (cp.checkpoint.size, cp.checkpoint.root);
+    if bd.tiles.len() > MAX_EVIDENCE_TILES {
+        return Err(EvidenceError::Malformed(format!(
+            "{} tiles, more than {MAX_EVIDENCE_TILES}",
+            bd.tiles.len()
+        )));
+    }
+    let path = TilePath::parse(&bd.served.path).map_err(|e| {
+        EvidenceError::Malformed(format!("{:?} is not a tile path: {e}", bd.served.path))
+    })?;
+    let served = decode(&bd.served)?;
+    let mut tiles: HashMap<TileId, Vec<u8>> = HashMap::new();
+    for f in &bd.tiles {
+        let id = TileId::parse(&f.path).map_err(|e| {
+            EvidenceError::Malformed(format!("{:?} is not a hash tile path: {e}", f.path))
+        })?;
+        tiles.insert(id, decode(f)?);
+    }
+    let origin = &bd.checkpoint.source;
+    match path {
+        TilePath::Entries(bundle) => {
+            if BundleId::in_tree(bundle.index(), size) != Some(bundle) {
+                return Err(EvidenceError::NotProven(format!(
+                    "{} is not an entry bundle of the tree of size {size}",
+                    bundle.path()
+                )));
+            }
+            if let Err(e) = EntryBundle::from_bytes(&served, bundle.width()) {
+                return Ok(Proven {
+                    code: "source-bad-data",
+                    statement: format!(
+                        "{} as served by {origin} is not a well-formed bundle of {} entries: {e}",
+                        bundle.path(),
+                        bundle.width()
+                    ),
+                });
+            }
+            let tile0 = bundle.tile();
+            let reader = TileHashReader::new(size, root, MapFetcher(&tiles));
+            let expected = match HashTile::from_reader(tile0, &reader) {
+                Ok(t) => t,
+                Err(e) => {
+                    return match auth_failure(&e) {
+                        Some(why) => Ok(Proven {
+                            code: "source-bad-data",
+                            statement: format!(
+                                "the tiles served by {origin} do not hash to the checkpoint of size {size}: {why}"
+                            ),
+                        }),
+                        None => Err(EvidenceError::NotProven(format!(
+                            "the tiles in the evidence do not give the hashes of {tile0}: {e}"
+                        ))),
+                    };
+                }
+            };
+            let entries = EntryBundle::from_bytes(&served, bundle.width())
+                .map(|b| b.entries().to_vec())
+                .unwrap_or_default();
+            let bad = entries
+                .iter()
+                .zip(expected.hashes())
+                .position(|(e, h)| leaf_hash(e) != *h);
+            match bad {
+                Some(i) => Ok(Proven {
+                    code: "source-bad-data",
+                    statement: format!(
+                        "entry {} (leaf {}) of {} as served by {origin} does not hash to the leaf hash {} that the checkpoint of size {size} commits to",
+                        i,
+                        bundle.index() * 256 + i as u64,
+                        bundle.path(),
+                        expected.hashes()[i]
+                    ),
+                }),
+                None => Err(EvidenceError::NotProven(format!(
+                    "every entry of {} hashes to the checkpoint's tiles",
+                    bundle.path()
+                ))),
+            }
+        }
+        TilePath::Hashes(tile) => {
+            if TileId::in_tree(tile.level(), tile.index(), size) != Some(tile) {
+                return Err(EvidenceError::NotProven(format!(
+                    "{} is not a tile of the tree of size {size}",
+                    tile.path()
+                )));
+            }
+            tiles.insert(tile, served);
+            let reader = TileHashReader::new(size, root, MapFetcher(&tiles));
+            match HashTile::from_reader(tile, &reader) {
+                Ok(_) => Err(EvidenceError::NotProven(format!(
+                    "{} as served hashes to the checkpoint",
+                    tile.path()
+                ))),
+                Err(e) => match auth_failure(&e) {
+                    Some(why) => Ok(Proven {
+                        code: "source-bad-data",
+                        statement: format!(
+                            "{} as served by {origin} does not hash to the checkpoint of size {size}: {why}",
+                            tile.path()
+                        ),
+                    }),
+                    None => Err(EvidenceError::NotProven(format!(
+                        "the tiles in the evidence are incomplete: {e}"
+                    ))),
+                },
+            }
+        }
+    }
+}
