@@ -41,6 +41,16 @@ pub(crate) struct Outcome {
     pub(crate) checks: Vec<(String, bool)>,
 }
 
+impl Outcome {
+    /// A verdict and no check of the scenario's own.
+    fn of(report: Report) -> Outcome {
+        Outcome {
+            report,
+            checks: Vec::new(),
+        }
+    }
+}
+
 /// The verifier's JSON report (`tallyboard verify --json`).
 pub(crate) struct Report {
     pub(crate) json: serde_json::Value,
@@ -661,10 +671,7 @@ fn tampered_mirror(night: &mut Night) -> Result<Outcome> {
         &[Src::Url(night.origin_url()?), Src::Url(url)],
         false,
     )?;
-    Ok(Outcome {
-        report,
-        checks: vec![],
-    })
+    Ok(Outcome::of(report))
 }
 
 /// Writes a log of `entries` signed with the night's log key in `dir`
@@ -729,10 +736,7 @@ fn equivocating_origin(night: &mut Night) -> Result<Outcome> {
         sources.push(Src::Url(night.origin_url()?));
     }
     let report = verify(night, "equivocating-origin", &sources, false)?;
-    Ok(Outcome {
-        report,
-        checks: vec![],
-    })
+    Ok(Outcome::of(report))
 }
 
 fn frozen_mirror(night: &mut Night) -> Result<Outcome> {
@@ -1008,10 +1012,7 @@ fn inflated_totals(night: &mut Night) -> Result<Outcome> {
         &format!("totals re-signed with {contest} {choice} +1000 votes, served at {url}"),
     );
     let report = verify(night, "inflated-totals", &[Src::Url(url)], false)?;
-    Ok(Outcome {
-        report,
-        checks: vec![],
-    })
+    Ok(Outcome::of(report))
 }
 
 fn missing_units(night: &mut Night) -> Result<Outcome> {
@@ -1038,10 +1039,7 @@ fn missing_units(night: &mut Night) -> Result<Outcome> {
     base(night, &skip, false)?;
     let sources = all_sources(night)?;
     let report = verify(night, "missing-units", &sources, false)?;
-    Ok(Outcome {
-        report,
-        checks: vec![],
-    })
+    Ok(Outcome::of(report))
 }
 
 fn backup_mismatch(night: &mut Night) -> Result<Outcome> {
@@ -1070,10 +1068,7 @@ fn backup_mismatch(night: &mut Night) -> Result<Outcome> {
     );
     let sources = all_sources(night)?;
     let report = verify(night, "backup-mismatch", &sources, true)?;
-    Ok(Outcome {
-        report,
-        checks: vec![],
-    })
+    Ok(Outcome::of(report))
 }
 
 fn observer_mismatch(night: &mut Night) -> Result<Outcome> {
@@ -1103,10 +1098,7 @@ fn observer_mismatch(night: &mut Night) -> Result<Outcome> {
     );
     let sources = all_sources(night)?;
     let report = verify(night, "observer-mismatch", &sources, true)?;
-    Ok(Outcome {
-        report,
-        checks: vec![],
-    })
+    Ok(Outcome::of(report))
 }
 
 fn origin_down(night: &mut Night) -> Result<Outcome> {
