@@ -52,3 +52,10 @@ pub const MAX_TILE_PATH: usize = 64;
 
 /// Longest mirror base URL listed in a manifest, in bytes.
 pub const MAX_MIRROR_URL_LEN: usize = 1024;
+
+/// Largest observers' CSV file (`unit,contest,choice,count` rows) the
+/// verifier reads, in bytes: room for every figure of a national election.
+pub const MAX_OBSERVER_CSV: usize = 256 * 1024 * 1024;
+
+/// Most files read from a directory of backup tallies or receipts.
+pub const MAX_BACKUP_FILES: usize = 4_000_000;
