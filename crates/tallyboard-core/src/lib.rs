@@ -16,6 +16,8 @@
 //! - [`keys`]: Ed25519 keys, domain-separated signatures, strict verification.
 //! - [`note`], [`checkpoint`], [`cosignature`], [`receipt`]: C2SP signed-note,
 //!   tlog-checkpoint, tlog-cosignature and tlog-proof.
+//! - [`witness`]: the C2SP tlog-witness `add-checkpoint` request and
+//!   response bodies.
 //! - [`cbor`]: the canonical CBOR subset every tallyboard object uses.
 //! - [`manifest`], [`tally`], [`rules`], [`totals`]: the election manifest,
 //!   signed tallies, the rules a tally must satisfy, and signed totals.
@@ -43,6 +45,7 @@ pub mod tally;
 pub mod tile;
 pub mod time;
 pub mod totals;
+pub mod witness;
 
 pub use hash::{Hash, leaf_hash, node_hash};
 pub use keys::{BatchFailure, BatchVerifier, Context, KeyError, PublicKey, SecretKey, Signature};

@@ -59,3 +59,18 @@ pub const MAX_OBSERVER_CSV: usize = 256 * 1024 * 1024;
 
 /// Most files read from a directory of backup tallies or receipts.
 pub const MAX_BACKUP_FILES: usize = 4_000_000;
+
+/// Most consistency proof lines in a C2SP tlog-witness `add-checkpoint`
+/// request (the spec's limit: a client must not send more than 63).
+pub const MAX_ADD_CHECKPOINT_PROOF_LINES: usize = 63;
+
+/// Largest `add-checkpoint` request body, in bytes: the old size line
+/// (`old ` + at most 20 digits + newline), 63 proof lines of 44 base64
+/// characters and a newline, the blank line and a checkpoint note of at most
+/// [`MAX_NOTE`] bytes.
+pub const MAX_ADD_CHECKPOINT_REQUEST: usize =
+    25 + MAX_ADD_CHECKPOINT_PROOF_LINES * 45 + 1 + MAX_NOTE;
+
+/// Largest `add-checkpoint` success response (the witness's cosignature
+/// lines), in bytes.
+pub const MAX_ADD_CHECKPOINT_RESPONSE: usize = 8 * 1024;

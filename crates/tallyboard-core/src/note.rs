@@ -466,7 +466,9 @@ impl NoteSignature {
         format!("{SIG_PREFIX}{} {}\n", self.name, b64_encode(&raw))
     }
 
-    fn parse_line(line: &str) -> Result<NoteSignature, NoteError> {
+    /// Parses one signature line (without its final newline):
+    /// `— <name> <canonical base64(key id || signature)>`.
+    pub fn parse_line(line: &str) -> Result<NoteSignature, NoteError> {
         let rest = line
             .strip_prefix(SIG_PREFIX)
             .ok_or(NoteError::MalformedSignatureLine)?;

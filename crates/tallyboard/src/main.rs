@@ -8,6 +8,7 @@
 
 mod cmd;
 mod fsutil;
+mod http;
 mod keyfile;
 mod manifest_input;
 mod sheet;

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use tallyboard_core::manifest::{Manifest, ManifestError};
+use tallyboard_core::manifest::{Manifest, ManifestError, SignedManifest};
 use tallyboard_core::note::{KeyKind, SignerKey};
 use tallyboard_core::{Hash, SecretKey};
 
@@ -31,8 +31,11 @@ pub(crate) struct Args {
     force: bool,
 }
 
-/// Prefix of every seed label. Changing it changes every key.
+/// Prefix of every seed label of the example. Changing it changes every key.
 const SEED_LABEL: &str = "tallyboard keys-example v1 EXAMPLE ONLY NOT FOR REAL ELECTIONS: ";
+
+/// Prefix of every seed label of a generated (scaled) exercise election.
+const SCALED_SEED_LABEL: &str = "tallyboard exercise v1 EXAMPLE ONLY NOT FOR REAL ELECTIONS: ";
 
 /// The loud marker in key names and file names.
 pub(crate) const MARK: &str = "EXAMPLE-ONLY";
@@ -45,26 +48,17 @@ pub(crate) const LOG_ORIGIN: &str = "log.example.invalid/EXAMPLE-ONLY-2026-munic
 /// The signed manifest's file name inside the example directory.
 pub(crate) const MANIFEST_FILE: &str = "manifest.signed";
 
-fn seed(role: &str) -> [u8; 32] {
-    Hash::sha256(format!("{SEED_LABEL}{role}").as_bytes()).0
-}
-
-fn signer(role: &str, name: &str, kind: KeyKind) -> Result<SignerKey> {
-    SignerKey::new(name, kind, SecretKey::from_seed(&seed(role)))
-        .map_err(|e| anyhow!("example key {name}: {e}"))
-}
-
 /// A small deterministic generator (SplitMix64) for the example's figures.
-struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn new(label: &str) -> Rng {
-        let h = Hash::sha256(format!("{SEED_LABEL}figures {label}").as_bytes()).0;
+    fn new(seed_label: &str, label: &str) -> Rng {
+        let h = Hash::sha256(format!("{seed_label}figures {label}").as_bytes()).0;
         Rng(u64::from_be_bytes([
             h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7],
         ]))
     }
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -72,102 +66,76 @@ impl Rng {
         z ^ (z >> 31)
     }
     /// Uniform in `lo..=hi` (the tiny modulo bias does not matter here).
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
+    pub(crate) fn range(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.next() % (hi - lo + 1)
     }
 }
 
-struct KeySpec {
+/// A generated key: its file stem under keys/ and the key.
+pub(crate) struct KeySpec {
     /// File stem under keys/.
-    file: String,
-    signer: SignerKey,
+    pub(crate) file: String,
+    pub(crate) signer: SignerKey,
 }
 
-struct CentreKeySpec {
-    centre: &'static str,
-    key: KeySpec,
+/// A count-centre key with the validity the manifest gives it.
+pub(crate) struct CentreKeySpec {
+    pub(crate) centre: String,
+    pub(crate) key: KeySpec,
+    pub(crate) valid_from: u64,
+    pub(crate) valid_until: u64,
+    pub(crate) revoked_at: Option<u64>,
+}
+
+impl CentreKeySpec {
+    /// Whether the manifest lets this key sign a count made at `t`.
+    pub(crate) fn usable_at(&self, t: u64) -> bool {
+        self.valid_from <= t && t < self.valid_until && self.revoked_at.is_none_or(|r| t < r)
+    }
+}
+
+/// A contest of a plan.
+#[derive(Clone)]
+pub(crate) struct ContestSpec {
+    pub(crate) id: String,
+    pub(crate) title: String,
+    pub(crate) choices: Vec<(String, String)>,
+    /// Relative popularity of each choice.
+    pub(crate) weights: Vec<u64>,
+    /// Only units of these top-level regions take part (empty: all).
+    pub(crate) only_in: Vec<String>,
+}
+
+/// A count-centre key of a plan: (centre, file label suffix, valid from,
+/// valid until, revoked at).
+struct CentreKeyPlan {
+    centre: String,
+    suffix: String,
     valid_from: u64,
     valid_until: u64,
     revoked_at: Option<u64>,
 }
 
-struct ContestSpec {
-    id: &'static str,
-    title: &'static str,
-    choices: &'static [(&'static str, &'static str)],
-    /// Relative popularity of each choice.
-    weights: &'static [u64],
-    /// Only units of these top-level regions take part (empty: all).
-    only_in: &'static [&'static str],
+/// What to generate: the example election, or a scaled election of the
+/// same kind for the exercise.
+pub(crate) struct Plan {
+    seed_label: &'static str,
+    /// Whether this is the committed example (README, broken sheet).
+    example: bool,
+    election_id: String,
+    title: String,
+    log_origin: String,
+    contests: Vec<ContestSpec>,
+    /// (id, name, parent)
+    regions: Vec<(String, String, String)>,
+    /// (district, centre, number of units)
+    districts: Vec<(String, String, usize)>,
+    /// (id, name)
+    centres: Vec<(String, String)>,
+    keys: Vec<CentreKeyPlan>,
+    /// Digits of the unit number in unit ids (P-001, P-0000001).
+    unit_digits: usize,
 }
-
-const CONTESTS: &[ContestSpec] = &[
-    ContestSpec {
-        id: "mayor",
-        title: "Mayor of Exampleton (EXAMPLE)",
-        choices: &[
-            ("ada", "Ada Lindqvist"),
-            ("bruno", "Bruno Okafor"),
-            ("chen", "Chen Wei"),
-            ("dina", "Dina Haddad"),
-        ],
-        weights: &[34, 31, 22, 13],
-        only_in: &[],
-    },
-    ContestSpec {
-        id: "council",
-        title: "Municipal council (EXAMPLE)",
-        choices: &[
-            ("green", "Green List"),
-            ("labour", "Labour and Cooperative"),
-            ("liberal", "Liberal Union"),
-            ("civic", "Civic Alliance"),
-            ("local", "Local Independents"),
-        ],
-        weights: &[18, 27, 21, 24, 10],
-        only_in: &[],
-    },
-    ContestSpec {
-        id: "harbour-referendum",
-        title: "Referendum on the harbour extension (EXAMPLE, southern province only)",
-        choices: &[("yes", "Yes"), ("no", "No")],
-        weights: &[52, 48],
-        only_in: &["south"],
-    },
-];
-
-/// (id, name, parent)
-const REGIONS: &[(&str, &str, &str)] = &[
-    ("north", "Northern Province (EXAMPLE)", ""),
-    ("south", "Southern Province (EXAMPLE)", ""),
-    ("north-hills", "Hills District", "north"),
-    ("north-lakes", "Lakes District", "north"),
-    ("south-coast", "Coast District", "south"),
-    ("south-valley", "Valley District", "south"),
-];
-
-/// (district, centre): which count centre counts each district's units.
-const DISTRICT_CENTRE: &[(&str, &str)] = &[
-    ("north-hills", "C-NORTH"),
-    ("north-lakes", "C-NORTH"),
-    ("south-coast", "C-COAST"),
-    ("south-valley", "C-VALLEY"),
-];
-
-const UNITS_PER_DISTRICT: usize = 9;
-
-/// (id, name)
-const CENTRES: &[(&str, &str)] = &[
-    ("C-NORTH", "Northern count centre (EXAMPLE)"),
-    (
-        "C-COAST",
-        "Coast count centre (EXAMPLE), key rotated at noon on election day",
-    ),
-    (
-        "C-VALLEY",
-        "Valley count centre (EXAMPLE), old key revoked before election day",
-    ),
-];
 
 const YEAR_START: &str = "2026-01-01T00:00:00Z";
 const YEAR_END: &str = "2027-01-01T00:00:00Z";
@@ -178,56 +146,359 @@ const REVOCATION: &str = "2026-05-01T00:00:00Z";
 /// Counting starts; each unit's count is dated a few minutes later.
 const COUNT_START: &str = "2026-05-10T19:00:00Z";
 
-struct Unit {
-    id: String,
-    district: &'static str,
-    centre: &'static str,
-    registered: u64,
-    contests: Vec<&'static ContestSpec>,
+const UNITS_PER_DISTRICT: usize = 9;
+
+/// Units per district of a scaled election.
+const SCALED_UNITS_PER_DISTRICT: usize = 500;
+/// Districts per province of a scaled election.
+const SCALED_DISTRICTS_PER_PROVINCE: usize = 10;
+
+fn t(s: &str) -> Result<u64> {
+    parse_rfc3339(s).map_err(|e| anyhow!("{e}"))
 }
 
-fn units() -> Vec<Unit> {
-    let mut rng = Rng::new("units");
-    let mut out = Vec::new();
-    for &(district, centre) in DISTRICT_CENTRE {
-        let top = REGIONS.iter().find(|r| r.0 == district).map_or("", |r| r.2);
-        for _ in 0..UNITS_PER_DISTRICT {
+fn strings(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+/// The example's three contests.
+fn example_contests() -> Vec<ContestSpec> {
+    vec![
+        ContestSpec {
+            id: "mayor".into(),
+            title: "Mayor of Exampleton (EXAMPLE)".into(),
+            choices: strings(&[
+                ("ada", "Ada Lindqvist"),
+                ("bruno", "Bruno Okafor"),
+                ("chen", "Chen Wei"),
+                ("dina", "Dina Haddad"),
+            ]),
+            weights: vec![34, 31, 22, 13],
+            only_in: vec![],
+        },
+        ContestSpec {
+            id: "council".into(),
+            title: "Municipal council (EXAMPLE)".into(),
+            choices: strings(&[
+                ("green", "Green List"),
+                ("labour", "Labour and Cooperative"),
+                ("liberal", "Liberal Union"),
+                ("civic", "Civic Alliance"),
+                ("local", "Local Independents"),
+            ]),
+            weights: vec![18, 27, 21, 24, 10],
+            only_in: vec![],
+        },
+        ContestSpec {
+            id: "harbour-referendum".into(),
+            title: "Referendum on the harbour extension (EXAMPLE, southern province only)".into(),
+            choices: strings(&[("yes", "Yes"), ("no", "No")]),
+            weights: vec![52, 48],
+            only_in: vec!["south".into()],
+        },
+    ]
+}
+
+impl Plan {
+    /// The committed example election (keys-example/).
+    pub(crate) fn example() -> Result<Plan> {
+        let (year_start, year_end) = (t(YEAR_START)?, t(YEAR_END)?);
+        let (rotation, revocation) = (t(ROTATION)?, t(REVOCATION)?);
+        let regions = [
+            ("north", "Northern Province (EXAMPLE)", ""),
+            ("south", "Southern Province (EXAMPLE)", ""),
+            ("north-hills", "Hills District", "north"),
+            ("north-lakes", "Lakes District", "north"),
+            ("south-coast", "Coast District", "south"),
+            ("south-valley", "Valley District", "south"),
+        ];
+        let districts = [
+            ("north-hills", "C-NORTH"),
+            ("north-lakes", "C-NORTH"),
+            ("south-coast", "C-COAST"),
+            ("south-valley", "C-VALLEY"),
+        ];
+        let key = |centre: &str, suffix: &str, from: u64, until: u64, revoked: Option<u64>| {
+            CentreKeyPlan {
+                centre: centre.into(),
+                suffix: suffix.into(),
+                valid_from: from,
+                valid_until: until,
+                revoked_at: revoked,
+            }
+        };
+        Ok(Plan {
+            seed_label: SEED_LABEL,
+            example: true,
+            election_id: ELECTION_ID.into(),
+            title: "Exampleton municipal election 2026 — EXAMPLE ONLY, NOT A REAL ELECTION".into(),
+            log_origin: LOG_ORIGIN.into(),
+            contests: example_contests(),
+            regions: regions
+                .iter()
+                .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+                .collect(),
+            districts: districts
+                .iter()
+                .map(|(d, c)| (d.to_string(), c.to_string(), UNITS_PER_DISTRICT))
+                .collect(),
+            centres: strings(&[
+                ("C-NORTH", "Northern count centre (EXAMPLE)"),
+                (
+                    "C-COAST",
+                    "Coast count centre (EXAMPLE), key rotated at noon on election day",
+                ),
+                (
+                    "C-VALLEY",
+                    "Valley count centre (EXAMPLE), old key revoked before election day",
+                ),
+            ]),
+            keys: vec![
+                key("C-NORTH", "", year_start, year_end, None),
+                key(
+                    "C-COAST",
+                    ".rotated-out-at-noon",
+                    year_start,
+                    rotation,
+                    None,
+                ),
+                key("C-COAST", "", rotation, year_end, None),
+                key(
+                    "C-VALLEY",
+                    ".REVOKED",
+                    year_start,
+                    year_end,
+                    Some(revocation),
+                ),
+                key("C-VALLEY", "", revocation, year_end, None),
+            ],
+            unit_digits: 3,
+        })
+    }
+
+    /// An election of the example's kind with `units` reporting units and
+    /// `contests` contests (the example's three first, then generated
+    /// ones): provinces of districts of about 500 units, one count centre
+    /// per district; the first centre also holds a key revoked before
+    /// election day (as C-VALLEY does in the example). The example itself
+    /// is `Plan::example()`.
+    pub(crate) fn scaled(units: usize, contests: usize) -> Result<Plan> {
+        if units == 0 || contests == 0 {
+            bail!("an election needs at least one unit and one contest");
+        }
+        let (year_start, year_end, revocation) = (t(YEAR_START)?, t(YEAR_END)?, t(REVOCATION)?);
+        let n_districts = units.div_ceil(SCALED_UNITS_PER_DISTRICT).max(2).min(units);
+        let n_provinces = n_districts
+            .div_ceil(SCALED_DISTRICTS_PER_PROVINCE)
+            .max(2)
+            .min(n_districts);
+        let mut regions = Vec::new();
+        for p in 1..=n_provinces {
+            regions.push((
+                format!("prov-{p:03}"),
+                format!("Province {p} (EXAMPLE)"),
+                String::new(),
+            ));
+        }
+        let mut districts = Vec::new();
+        let mut centres = Vec::new();
+        let mut keys = Vec::new();
+        for d in 0..n_districts {
+            // Districts are spread evenly over the provinces, units evenly
+            // over the districts.
+            let province = d * n_provinces / n_districts + 1;
+            let id = format!("dist-{:04}", d + 1);
+            regions.push((
+                id.clone(),
+                format!("District {} (EXAMPLE)", d + 1),
+                format!("prov-{province:03}"),
+            ));
+            let centre = format!("C-{:04}", d + 1);
+            let n = units * (d + 1) / n_districts - units * d / n_districts;
+            districts.push((id, centre.clone(), n));
+            centres.push((centre.clone(), format!("Count centre {} (EXAMPLE)", d + 1)));
+            if d == 0 {
+                keys.push(CentreKeyPlan {
+                    centre: centre.clone(),
+                    suffix: ".REVOKED".into(),
+                    valid_from: year_start,
+                    valid_until: year_end,
+                    revoked_at: Some(revocation),
+                });
+            }
+            keys.push(CentreKeyPlan {
+                centre,
+                suffix: String::new(),
+                valid_from: year_start,
+                valid_until: year_end,
+                revoked_at: None,
+            });
+        }
+        let mut specs = example_contests();
+        specs.truncate(contests);
+        for spec in specs.iter_mut() {
+            if !spec.only_in.is_empty() {
+                spec.only_in = vec![format!("prov-{n_provinces:03}")];
+            }
+        }
+        for k in specs.len() + 1..=contests {
+            specs.push(ContestSpec {
+                id: format!("contest-{k}"),
+                title: format!("Contest {k} (EXAMPLE)"),
+                choices: strings(&[("a", "Choice A"), ("b", "Choice B"), ("c", "Choice C")]),
+                weights: vec![40, 35, 25],
+                only_in: vec![],
+            });
+        }
+        let election_id = format!("{MARK}-exercise-{units}u-{contests}c");
+        Ok(Plan {
+            seed_label: SCALED_SEED_LABEL,
+            example: false,
+            title: format!(
+                "Exercise election, {units} units, {contests} contests — EXAMPLE ONLY, NOT A REAL ELECTION"
+            ),
+            log_origin: format!("log.example.invalid/{election_id}"),
+            election_id,
+            contests: specs,
+            regions,
+            districts,
+            centres,
+            keys,
+            unit_digits: (units.to_string().len()).max(3),
+        })
+    }
+
+    fn seed(&self, role: &str) -> [u8; 32] {
+        Hash::sha256(format!("{}{role}", self.seed_label).as_bytes()).0
+    }
+
+    fn signer(&self, role: &str, name: &str, kind: KeyKind) -> Result<SignerKey> {
+        SignerKey::new(name, kind, SecretKey::from_seed(&self.seed(role)))
+            .map_err(|e| anyhow!("example key {name}: {e}"))
+    }
+
+    /// A deterministic generator for `label` under this plan's seed.
+    pub(crate) fn rng(&self, label: &str) -> Rng {
+        Rng::new(self.seed_label, label)
+    }
+}
+
+/// A reporting unit of a generated election.
+pub(crate) struct Unit {
+    pub(crate) id: String,
+    pub(crate) district: String,
+    pub(crate) centre: String,
+    pub(crate) registered: u64,
+    /// Indexes into the election's contests.
+    pub(crate) contests: Vec<usize>,
+}
+
+fn units(plan: &Plan) -> Vec<Unit> {
+    let mut rng = plan.rng("units");
+    let total: usize = plan.districts.iter().map(|d| d.2).sum();
+    let mut out = Vec::with_capacity(total);
+    for (district, centre, n) in &plan.districts {
+        let top = plan
+            .regions
+            .iter()
+            .find(|r| &r.0 == district)
+            .map_or("", |r| r.2.as_str());
+        let contests: Vec<usize> = plan
+            .contests
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.only_in.is_empty() || c.only_in.iter().any(|r| r == top))
+            .map(|(i, _)| i)
+            .collect();
+        for _ in 0..*n {
             let n = out.len() + 1;
             out.push(Unit {
-                id: format!("P-{n:03}"),
-                district,
-                centre,
+                id: format!("P-{n:0width$}", width = plan.unit_digits),
+                district: district.clone(),
+                centre: centre.clone(),
                 registered: rng.range(420, 1350),
-                contests: CONTESTS
-                    .iter()
-                    .filter(|c| c.only_in.is_empty() || c.only_in.contains(&top))
-                    .collect(),
+                contests: contests.clone(),
             });
         }
     }
     out
 }
 
-/// One unit's figures for one contest: (choice counts, blank, invalid, ballots cast).
-fn figures(unit: &Unit, contest: &ContestSpec) -> (Vec<u64>, u64, u64, u64) {
-    let mut rng = Rng::new(&format!("{} {}", unit.id, contest.id));
-    let turnout = rng.range(52, 81);
-    let cast = unit.registered * turnout / 100;
-    let blank = rng.range(0, cast / 60 + 1);
-    let invalid = rng.range(0, cast / 80 + 1);
-    let valid = cast - blank - invalid;
-    // Jittered weights, then votes proportional to them; the remainder goes
-    // to the first choice so that the sum is exact.
-    let w: Vec<u64> = contest
-        .weights
-        .iter()
-        .map(|&w| w * 100 + rng.range(0, 40 * w))
-        .collect();
-    let total: u64 = w.iter().sum();
-    let mut votes: Vec<u64> = w.iter().map(|&x| valid * x / total).collect();
-    let assigned: u64 = votes.iter().sum();
-    votes[0] += valid - assigned;
-    (votes, blank, invalid, cast)
+/// One unit's figures for one contest.
+pub(crate) struct Figures {
+    /// Votes per choice, in the contest's order.
+    pub(crate) votes: Vec<u64>,
+    pub(crate) blank: u64,
+    pub(crate) invalid: u64,
+    pub(crate) cast: u64,
+}
+
+/// A whole generated election: the files of `tallyboard example`, the
+/// keys, the signed manifest, and what is needed to produce every tally.
+pub(crate) struct Generated {
+    pub(crate) plan: Plan,
+    /// (relative path, contents, private)
+    pub(crate) files: Vec<(String, Vec<u8>, bool)>,
+    pub(crate) authority: KeySpec,
+    pub(crate) log: KeySpec,
+    pub(crate) witnesses: Vec<KeySpec>,
+    pub(crate) centre_keys: Vec<CentreKeySpec>,
+    pub(crate) manifest: SignedManifest,
+    pub(crate) units: Vec<Unit>,
+    count_start: u64,
+}
+
+impl Generated {
+    /// The contests of the election.
+    pub(crate) fn contests(&self) -> &[ContestSpec] {
+        &self.plan.contests
+    }
+
+    /// The figures of unit `unit` for contest `contest` (an index into
+    /// [`Generated::contests`]).
+    pub(crate) fn figures(&self, unit: &Unit, contest: usize) -> Figures {
+        let c = &self.plan.contests[contest];
+        let mut rng = self.plan.rng(&format!("{} {}", unit.id, c.id));
+        let turnout = rng.range(52, 81);
+        let cast = unit.registered * turnout / 100;
+        let blank = rng.range(0, cast / 60 + 1);
+        let invalid = rng.range(0, cast / 80 + 1);
+        let valid = cast - blank - invalid;
+        // Jittered weights, then votes proportional to them; the remainder
+        // goes to the first choice so that the sum is exact.
+        let w: Vec<u64> = c
+            .weights
+            .iter()
+            .map(|&w| w * 100 + rng.range(0, 40 * w))
+            .collect();
+        let total: u64 = w.iter().sum();
+        let mut votes: Vec<u64> = w.iter().map(|&x| valid * x / total).collect();
+        let assigned: u64 = votes.iter().sum();
+        if let Some(first) = votes.first_mut() {
+            *first += valid - assigned;
+        }
+        Figures {
+            votes,
+            blank,
+            invalid,
+            cast,
+        }
+    }
+
+    /// When unit number `i` (0-based, in manifest order) was counted.
+    pub(crate) fn counted_at(&self, i: usize) -> u64 {
+        self.count_start + 60 * (7 * i as u64 % 180) + 240
+    }
+
+    /// The key of `centre` the manifest accepts for a count made at `t`
+    /// (the current key, not a rotated-out or revoked one).
+    pub(crate) fn centre_key(&self, centre: &str, t: u64) -> Option<&CentreKeySpec> {
+        self.centre_keys
+            .iter()
+            .find(|k| k.centre == centre && k.usable_at(t))
+    }
 }
 
 fn csv_field(s: &str) -> String {
@@ -240,23 +511,27 @@ fn csv_field(s: &str) -> String {
 
 /// All files of the example: (relative path, contents, private).
 fn generate() -> Result<Vec<(String, Vec<u8>, bool)>> {
-    let t = |s: &str| parse_rfc3339(s).map_err(|e| anyhow!("{e}"));
-    let (year_start, year_end) = (t(YEAR_START)?, t(YEAR_END)?);
-    let (rotation, revocation, count_start) = (t(ROTATION)?, t(REVOCATION)?, t(COUNT_START)?);
+    Ok(generate_plan(Plan::example()?, true)?.files)
+}
+
+/// Generates `plan`: keys, manifest input, signed manifest and, with
+/// `sheets`, one tally sheet per count centre.
+pub(crate) fn generate_plan(plan: Plan, sheets: bool) -> Result<Generated> {
+    let count_start = t(COUNT_START)?;
 
     let authority = KeySpec {
         file: format!("{MARK}.authority"),
-        signer: signer("authority", &format!("{MARK}-authority"), KeyKind::Ed25519)?,
+        signer: plan.signer("authority", &format!("{MARK}-authority"), KeyKind::Ed25519)?,
     };
     let log = KeySpec {
         file: format!("{MARK}.log"),
-        signer: signer("log", LOG_ORIGIN, KeyKind::Ed25519)?,
+        signer: plan.signer("log", &plan.log_origin, KeyKind::Ed25519)?,
     };
     let witnesses = (1..=2)
         .map(|i| {
             Ok(KeySpec {
                 file: format!("{MARK}.witness-{i}"),
-                signer: signer(
+                signer: plan.signer(
                     &format!("witness-{i}"),
                     &format!("witness-{i}.{MARK}.example.invalid"),
                     KeyKind::CosignatureV1,
@@ -264,43 +539,23 @@ fn generate() -> Result<Vec<(String, Vec<u8>, bool)>> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let centre_key = |centre: &'static str,
-                      suffix: &str,
-                      valid_from: u64,
-                      valid_until: u64,
-                      revoked_at: Option<u64>|
-     -> Result<CentreKeySpec> {
-        let label = format!("centre-{centre}{suffix}");
-        Ok(CentreKeySpec {
-            centre,
-            key: KeySpec {
-                file: format!("{MARK}.{label}"),
-                signer: signer(&label, &format!("{MARK}-{label}"), KeyKind::Ed25519)?,
-            },
-            valid_from,
-            valid_until,
-            revoked_at,
+    let centre_keys = plan
+        .keys
+        .iter()
+        .map(|k| {
+            let label = format!("centre-{}{}", k.centre, k.suffix);
+            Ok(CentreKeySpec {
+                centre: k.centre.clone(),
+                key: KeySpec {
+                    file: format!("{MARK}.{label}"),
+                    signer: plan.signer(&label, &format!("{MARK}-{label}"), KeyKind::Ed25519)?,
+                },
+                valid_from: k.valid_from,
+                valid_until: k.valid_until,
+                revoked_at: k.revoked_at,
+            })
         })
-    };
-    let centre_keys = [
-        centre_key("C-NORTH", "", year_start, year_end, None)?,
-        centre_key(
-            "C-COAST",
-            ".rotated-out-at-noon",
-            year_start,
-            rotation,
-            None,
-        )?,
-        centre_key("C-COAST", "", rotation, year_end, None)?,
-        centre_key(
-            "C-VALLEY",
-            ".REVOKED",
-            year_start,
-            year_end,
-            Some(revocation),
-        )?,
-        centre_key("C-VALLEY", "", revocation, year_end, None)?,
-    ];
+        .collect::<Result<Vec<_>>>()?;
 
     let mut files: Vec<(String, Vec<u8>, bool)> = Vec::new();
     let mut add = |path: String, data: Vec<u8>, private: bool| files.push((path, data, private));
@@ -323,10 +578,10 @@ fn generate() -> Result<Vec<(String, Vec<u8>, bool)>> {
 
     // Manifest input.
     let election = ElectionJson {
-        id: ELECTION_ID.to_string(),
-        title: "Exampleton municipal election 2026 — EXAMPLE ONLY, NOT A REAL ELECTION".to_string(),
+        id: plan.election_id.clone(),
+        title: plan.title.clone(),
         log: LogJson {
-            origin: LOG_ORIGIN.to_string(),
+            origin: plan.log_origin.clone(),
             key: log.signer.verifier().to_string(),
         },
         witnesses: WitnessesJson {
@@ -340,17 +595,18 @@ fn generate() -> Result<Vec<(String, Vec<u8>, bool)>> {
             "https://mirror-1.example.invalid/EXAMPLE-ONLY/".to_string(),
             "https://mirror-2.example.invalid/EXAMPLE-ONLY/".to_string(),
         ],
-        contests: CONTESTS
+        contests: plan
+            .contests
             .iter()
             .map(|c| ContestJson {
-                id: c.id.to_string(),
-                title: c.title.to_string(),
+                id: c.id.clone(),
+                title: c.title.clone(),
                 choices: c
                     .choices
                     .iter()
                     .map(|(id, name)| ChoiceJson {
-                        id: id.to_string(),
-                        name: name.to_string(),
+                        id: id.clone(),
+                        name: name.clone(),
                     })
                     .collect(),
             })
@@ -361,11 +617,11 @@ fn generate() -> Result<Vec<(String, Vec<u8>, bool)>> {
     election_json.push('\n');
 
     let mut regions_csv = String::from("id,name,parent\n");
-    for (id, name, parent) in REGIONS {
+    for (id, name, parent) in &plan.regions {
         let _ = writeln!(regions_csv, "{id},{},{parent}", csv_field(name));
     }
     let mut centres_csv = String::from("id,name\n");
-    for (id, name) in CENTRES {
+    for (id, name) in &plan.centres {
         let _ = writeln!(centres_csv, "{id},{}", csv_field(name));
     }
     let mut keys_csv = String::from("centre,verifier_key,valid_from,valid_until,revoked_at\n");
@@ -380,10 +636,15 @@ fn generate() -> Result<Vec<(String, Vec<u8>, bool)>> {
             k.revoked_at.map(format_rfc3339).unwrap_or_default()
         );
     }
-    let units = units();
-    let mut units_csv = String::from("id,name,region,registered,contests,centre\n");
+    let units = units(&plan);
+    let mut units_csv = String::with_capacity(80 * units.len() + 64);
+    units_csv.push_str("id,name,region,registered,contests,centre\n");
     for u in &units {
-        let contests: Vec<&str> = u.contests.iter().map(|c| c.id).collect();
+        let contests: Vec<&str> = u
+            .contests
+            .iter()
+            .map(|&c| plan.contests[c].id.as_str())
+            .collect();
         let _ = writeln!(
             units_csv,
             "{},Polling station {} (EXAMPLE),{},{},{},{}",
@@ -434,51 +695,70 @@ fn generate() -> Result<Vec<(String, Vec<u8>, bool)>> {
     add(format!("input/{UNITS_CSV}"), units_csv.into_bytes(), false);
     add(MANIFEST_FILE.to_string(), signed.to_bytes(), false);
 
+    let mut generated = Generated {
+        plan,
+        files: Vec::new(),
+        authority,
+        log,
+        witnesses,
+        centre_keys,
+        manifest: signed,
+        units,
+        count_start,
+    };
+
     // Tally sheets, one per count centre.
-    let mut broken = String::new();
-    for (centre, _) in CENTRES {
-        let mut sheet = format!(
-            "# Tally sheet of count centre {centre}: EXAMPLE ONLY, NOT A REAL ELECTION.\n\
-             # Sign: tallyboard sign --manifest keys-example/{MANIFEST_FILE} \\\n\
-             #   --key keys-example/keys/{MARK}.centre-{centre}.key \\\n\
-             #   --sheet keys-example/sheets/{centre}.csv --out tallies/\n\
-             unit,contest,line,count\n"
-        );
-        for (i, u) in units
-            .iter()
-            .enumerate()
-            .filter(|(_, u)| u.centre == *centre)
-        {
-            let counted_at = count_start + 60 * (7 * i as u64 % 180) + 240;
-            for c in &u.contests {
-                let (votes, blank, invalid, cast) = figures(u, c);
-                for ((choice, _), v) in c.choices.iter().zip(&votes) {
-                    let _ = writeln!(sheet, "{},{},{choice},{v}", u.id, c.id);
+    if sheets {
+        let mut broken = String::new();
+        for (centre, _) in &generated.plan.centres {
+            let mut sheet = format!(
+                "# Tally sheet of count centre {centre}: EXAMPLE ONLY, NOT A REAL ELECTION.\n\
+                 # Sign: tallyboard sign --manifest keys-example/{MANIFEST_FILE} \\\n\
+                 #   --key keys-example/keys/{MARK}.centre-{centre}.key \\\n\
+                 #   --sheet keys-example/sheets/{centre}.csv --out tallies/\n\
+                 unit,contest,line,count\n"
+            );
+            for (i, u) in generated
+                .units
+                .iter()
+                .enumerate()
+                .filter(|(_, u)| &u.centre == centre)
+            {
+                let counted_at = generated.counted_at(i);
+                for &c in &u.contests {
+                    let f = generated.figures(u, c);
+                    let spec = &generated.plan.contests[c];
+                    for ((choice, _), v) in spec.choices.iter().zip(&f.votes) {
+                        let _ = writeln!(sheet, "{},{},{choice},{v}", u.id, spec.id);
+                    }
+                    let _ = writeln!(sheet, "{},{},blank,{}", u.id, spec.id, f.blank);
+                    let _ = writeln!(sheet, "{},{},invalid,{}", u.id, spec.id, f.invalid);
+                    let _ = writeln!(sheet, "{},{},ballots_cast,{}", u.id, spec.id, f.cast);
+                    let _ = writeln!(
+                        sheet,
+                        "{},{},counted_at,{}",
+                        u.id,
+                        spec.id,
+                        format_rfc3339(counted_at)
+                    );
                 }
-                let _ = writeln!(sheet, "{},{},blank,{blank}", u.id, c.id);
-                let _ = writeln!(sheet, "{},{},invalid,{invalid}", u.id, c.id);
-                let _ = writeln!(sheet, "{},{},ballots_cast,{cast}", u.id, c.id);
-                let _ = writeln!(
-                    sheet,
-                    "{},{},counted_at,{}",
-                    u.id,
-                    c.id,
-                    format_rfc3339(counted_at)
-                );
             }
+            if generated.plan.example && centre == "C-NORTH" {
+                broken = break_sheet(&sheet);
+            }
+            add(format!("sheets/{centre}.csv"), sheet.into_bytes(), false);
         }
-        if *centre == "C-NORTH" {
-            broken = break_sheet(&sheet);
+        if generated.plan.example {
+            add(
+                "broken/C-NORTH-does-not-add-up.csv".to_string(),
+                broken.into_bytes(),
+                false,
+            );
+            add("README.md".to_string(), readme().into_bytes(), false);
         }
-        add(format!("sheets/{centre}.csv"), sheet.into_bytes(), false);
     }
-    add(
-        "broken/C-NORTH-does-not-add-up.csv".to_string(),
-        broken.into_bytes(),
-        false,
-    );
-    add("README.md".to_string(), readme().into_bytes(), false);
-    Ok(files)
+    generated.files = files;
+    Ok(generated)
 }
 
 /// The broken sheet for the README demo: C-NORTH's sheet with three
@@ -572,7 +852,7 @@ Signing C-VALLEY's sheet with `{MARK}.centre-C-VALLEY.REVOKED.key` is refused
 too (`key-revoked`), and so is signing C-COAST's sheet with the key rotated
 out at noon (`key-expired`).
 ",
-        n = DISTRICT_CENTRE.len() * UNITS_PER_DISTRICT
+        n = 4 * UNITS_PER_DISTRICT
     )
 }
 
@@ -587,7 +867,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-fn write_all(out: &Path, files: &[(String, Vec<u8>, bool)], force: bool) -> Result<()> {
+pub(crate) fn write_all(out: &Path, files: &[(String, Vec<u8>, bool)], force: bool) -> Result<()> {
     if out.exists() {
         let non_empty = std::fs::read_dir(out)
             .with_context(|| format!("cannot read {}", out.display()))?

@@ -7,12 +7,14 @@ use clap::Subcommand;
 use crate::status::EXIT_HELP;
 
 pub(crate) mod example;
+pub(crate) mod exercise;
 pub(crate) mod keygen;
 pub(crate) mod manifest;
 pub(crate) mod serve;
 pub(crate) mod sign;
 pub(crate) mod submit;
 pub(crate) mod verify;
+pub(crate) mod witness;
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -94,6 +96,34 @@ pub(crate) enum Command {
     /// not verify (bad arguments, nothing reachable, unreadable input).
     #[command(after_help = EXIT_HELP)]
     Verify(verify::Args),
+    /// Run a witness (C2SP tlog-witness): cosign the log's checkpoints,
+    /// each only if it is consistent with the last one cosigned.
+    ///
+    /// Serves POST /add-checkpoint for the log the manifest names (and any
+    /// --log key): the body is the old size, a consistency proof and the
+    /// signed checkpoint; the answer is a cosignature (C2SP tlog-cosignature,
+    /// Ed25519 with timestamp), or 404 unknown log, 403 bad log signature,
+    /// 409 with the size the witness holds, 422 inconsistent checkpoint, 400
+    /// malformed. The latest cosigned checkpoint of each log is stored in
+    /// --data before answering; refused forks are kept in --data/refused/.
+    /// GET /witness/<sha256(origin) hex>/checkpoint serves it. Prints the
+    /// listening address on stdout; stops on Ctrl-C or SIGTERM.
+    #[command(after_help = EXIT_HELP)]
+    Witness(witness::Args),
+    /// Run a whole election night on this machine and rehearse incidents:
+    /// the verifier's verdict must be the one the scenario expects.
+    ///
+    /// Generates the election (keys-example's by default, or --units N up to
+    /// 1,000,000), signs every unit's tallies, starts the publication server,
+    /// two witnesses and two mirrors (one following the other) on
+    /// 127.0.0.1, submits while a verifier watches, plays the scenario and
+    /// runs `tallyboard verify` over every source and backup channel.
+    /// Prints each phase with its time, then the verifier's report. Exit 0
+    /// when the verdict is the one the scenario expects (clean: every check
+    /// passes; an attack: it is detected and named), 1 when it is not, 2
+    /// when the exercise could not run. `--list` lists the scenarios.
+    #[command(after_help = EXIT_HELP)]
+    Exercise(exercise::Args),
 }
 
 impl Command {
@@ -108,6 +138,8 @@ impl Command {
             Command::Serve(a) => serve::run(a),
             Command::Submit(a) => submit::run(a),
             Command::Verify(a) => verify::run(a),
+            Command::Witness(a) => witness::run(a),
+            Command::Exercise(a) => exercise::run(a),
         }
     }
 }

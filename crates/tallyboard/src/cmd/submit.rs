@@ -1,10 +1,12 @@
 //! `tallyboard submit`: send signed tallies to a publication server and keep
 //! the checked receipts.
 
-use std::io::{Read as _, Write as _};
-use std::net::{TcpStream, ToSocketAddrs as _};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
+
+use crate::http::Http;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use tallyboard_core::limits::{MAX_RECEIPT, MAX_SIGNED_MANIFEST, MAX_SIGNED_TALLY};
@@ -36,6 +38,11 @@ pub(crate) struct Args {
     /// Attempts per tally while the server is unreachable or busy.
     #[arg(long, value_name = "N", default_value_t = 6)]
     attempts: u32,
+    /// Tallies sent at the same time (each waits for a sequencing batch, so
+    /// a centre with many units needs several in flight).
+    #[arg(long, value_name = "N", default_value_t = 32,
+          value_parser = clap::value_parser!(u32).range(1..=1024))]
+    parallel: u32,
     /// Signed tally files, or directories of `*.tally` files.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
@@ -44,75 +51,7 @@ pub(crate) struct Args {
 /// Largest response read from the server.
 const MAX_RESPONSE: usize = MAX_RECEIPT + 64 * 1024;
 
-struct Http {
-    host: String,
-    port: u16,
-    prefix: String,
-}
-
-impl Http {
-    fn parse(url: &str) -> Result<Http> {
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| anyhow!("{url}: only http:// URLs are supported"))?;
-        let (hostport, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) => (h, p.parse().with_context(|| format!("{url}: bad port"))?),
-            None => (hostport, 80),
-        };
-        if host.is_empty() {
-            bail!("{url}: no host");
-        }
-        Ok(Http {
-            host: host.to_owned(),
-            port,
-            prefix: prefix.trim_end_matches('/').to_owned(),
-        })
-    }
-
-    /// POSTs `body` to `path`; returns status, `Retry-After` and body.
-    fn post(&self, path: &str, body: &[u8]) -> std::io::Result<(u16, Option<u64>, Vec<u8>)> {
-        let addr = (self.host.as_str(), self.port)
-            .to_socket_addrs()?
-            .next()
-            .ok_or_else(|| std::io::Error::other("no address"))?;
-        let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-        s.set_read_timeout(Some(Duration::from_secs(30)))?;
-        let full = if self.prefix.is_empty() {
-            path.to_owned()
-        } else {
-            format!("/{}{path}", self.prefix)
-        };
-        write!(
-            s,
-            "POST {full} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/cbor\r\n\
-             Content-Length: {}\r\nConnection: close\r\n\r\n",
-            self.host,
-            body.len()
-        )?;
-        s.write_all(body)?;
-        let mut resp = Vec::new();
-        s.take(MAX_RESPONSE as u64).read_to_end(&mut resp)?;
-        let end = resp
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .ok_or_else(|| std::io::Error::other("malformed HTTP response"))?;
-        let head = String::from_utf8_lossy(&resp[..end]).into_owned();
-        let mut lines = head.lines();
-        let status = lines
-            .next()
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| std::io::Error::other("malformed HTTP status"))?;
-        let retry = lines
-            .filter_map(|l| l.split_once(':'))
-            .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
-            .and_then(|(_, v)| v.trim().parse().ok());
-        Ok((status, retry, resp[end + 4..].to_vec()))
-    }
-}
-
-enum Outcome {
+pub(crate) enum Outcome {
     Accepted(Receipt),
     Refused(String),
     Pending(String),
@@ -136,7 +75,7 @@ fn tally_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn submit_one(http: &Http, log: &VerifierKey, entry: &[u8], attempts: u32) -> Outcome {
+pub(crate) fn submit_one(http: &Http, log: &VerifierKey, entry: &[u8], attempts: u32) -> Outcome {
     let mut wait = Duration::from_millis(500);
     let mut last = String::new();
     for attempt in 0..attempts.max(1) {
@@ -144,7 +83,10 @@ fn submit_one(http: &Http, log: &VerifierKey, entry: &[u8], attempts: u32) -> Ou
             std::thread::sleep(wait);
             wait = (wait * 2).min(Duration::from_secs(30));
         }
-        match http.post("/submit", entry) {
+        match http
+            .post("/submit", entry, MAX_RESPONSE)
+            .map(|r| (r.status, r.retry_after, r.body))
+        {
             Ok((200, _, body)) => {
                 let checked = Receipt::parse(&body)
                     .map_err(|e| e.to_string())
@@ -178,6 +120,53 @@ fn submit_one(http: &Http, log: &VerifierKey, entry: &[u8], attempts: u32) -> Ou
     Outcome::Pending(last)
 }
 
+enum Counted {
+    Accepted,
+    Refused,
+    Pending,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Sends one tally file (unless its receipt is already there and verifies)
+/// and prints what happened to it on one line.
+fn submit_file(http: &Http, log: &VerifierKey, args: &Args, file: &Path) -> Result<Counted> {
+    let entry = read_capped(file, MAX_SIGNED_TALLY)?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let receipt_path = args.receipts.join(format!("{name}.tlog-proof"));
+    if let Ok(old) = std::fs::read(&receipt_path)
+        && let Ok(r) = Receipt::parse(&old)
+        && r.verify(&entry, log, log.name()).is_ok()
+    {
+        println!("{name}: accepted earlier (index {}, receipt kept)", r.index);
+        return Ok(Counted::Accepted);
+    }
+    Ok(match submit_one(http, log, &entry, args.attempts) {
+        Outcome::Accepted(r) => {
+            write_atomic(&receipt_path, &r.to_bytes(), false)?;
+            println!(
+                "{name}: accepted at index {}; receipt {}",
+                r.index,
+                receipt_path.display()
+            );
+            Counted::Accepted
+        }
+        Outcome::Refused(why) => {
+            println!("{name}: refused: {why}");
+            Counted::Refused
+        }
+        Outcome::Pending(why) => {
+            println!("{name}: pending (not acknowledged): {why}");
+            Counted::Pending
+        }
+    })
+}
+
 pub(crate) fn run(args: Args) -> Result<()> {
     let bytes = read_capped(&args.manifest, MAX_SIGNED_MANIFEST)?;
     let authority = args
@@ -194,42 +183,42 @@ pub(crate) fn run(args: Args) -> Result<()> {
     let http = Http::parse(&args.server)?;
     std::fs::create_dir_all(&args.receipts)
         .with_context(|| format!("creating {}", args.receipts.display()))?;
-    let (mut accepted, mut refused, mut pending) = (0, 0, 0);
-    for file in tally_files(&args.paths)? {
-        let entry = read_capped(&file, MAX_SIGNED_TALLY)?;
-        let name = file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let receipt_path = args.receipts.join(format!("{name}.tlog-proof"));
-        if let Ok(old) = std::fs::read(&receipt_path)
-            && let Ok(r) = Receipt::parse(&old)
-            && r.verify(&entry, &log, log.name()).is_ok()
-        {
-            println!("{name}: accepted earlier (index {}, receipt kept)", r.index);
-            accepted += 1;
-            continue;
+    let files = tally_files(&args.paths)?;
+    let next = AtomicUsize::new(0);
+    let counts = Mutex::new((0usize, 0usize, 0usize));
+    let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    let workers = (args.parallel as usize).min(files.len()).max(1);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(file) = files.get(i) else { break };
+                    if lock(&failure).is_some() {
+                        break;
+                    }
+                    match submit_file(&http, &log, &args, file) {
+                        Ok(outcome) => {
+                            let mut c = lock(&counts);
+                            match outcome {
+                                Counted::Accepted => c.0 += 1,
+                                Counted::Refused => c.1 += 1,
+                                Counted::Pending => c.2 += 1,
+                            }
+                        }
+                        Err(e) => {
+                            lock(&failure).get_or_insert(e);
+                            break;
+                        }
+                    }
+                }
+            });
         }
-        match submit_one(&http, &log, &entry, args.attempts) {
-            Outcome::Accepted(r) => {
-                write_atomic(&receipt_path, &r.to_bytes(), false)?;
-                println!(
-                    "{name}: accepted at index {}; receipt {}",
-                    r.index,
-                    receipt_path.display()
-                );
-                accepted += 1;
-            }
-            Outcome::Refused(why) => {
-                println!("{name}: refused: {why}");
-                refused += 1;
-            }
-            Outcome::Pending(why) => {
-                println!("{name}: pending (not acknowledged): {why}");
-                pending += 1;
-            }
-        }
+    });
+    if let Some(e) = lock(&failure).take() {
+        return Err(e);
     }
+    let (accepted, refused, pending) = *lock(&counts);
     println!("{accepted} accepted, {refused} refused, {pending} pending");
     if refused > 0 {
         return Err(Refused::new(format!("{refused} tallies refused")).into());
