@@ -592,8 +592,8 @@ impl Night {
         (0..self.entries.len()).collect()
     }
 
-    /// The backup channels: `backup/` (every tally the count centres
-    /// signed, as their files), `receipts/` (each tally with the receipt its
+    /// The backup channels: `backup/` (the latest tally of every unit and
+    /// contest, as its count centre keeps it), `receipts/` (each tally with the receipt its
     /// centre kept) and `observers.csv` (the figures of the sheets posted at
     /// the polling stations, latest revision), all from `entries`.
     pub(crate) fn write_backup_channels(&self, entries: &[Entry]) -> Result<()> {
@@ -607,7 +607,6 @@ impl Night {
         }
         let mut latest: BTreeMap<(String, String), &Entry> = BTreeMap::new();
         for e in entries {
-            std::fs::write(backup.join(&e.file), e.signed.as_bytes())?;
             let r = self
                 .dir
                 .join("centres")
@@ -629,6 +628,8 @@ impl Night {
         }
         let mut csv = String::from("unit,contest,choice,count\n");
         for e in latest.values() {
+            // The centres' backup: what each says is its unit's latest tally.
+            std::fs::write(backup.join(&e.file), e.signed.as_bytes())?;
             let t = e.tally();
             for (choice, n) in &t.choices {
                 let _ = writeln!(csv, "{},{},{choice},{n}", t.unit, t.contest);
