@@ -41,6 +41,7 @@ fn fix_sources(ev: &mut Evidence, map: &[(&str, &str)]) {
             fix(&mut bd.checkpoint.source);
             fix(&mut bd.served_from);
         }
+        EvidenceBody::LogEntry(le) => fix(&mut le.checkpoint.source),
     }
     for (from, to) in map {
         ev.summary = ev.summary.replace(from, to);

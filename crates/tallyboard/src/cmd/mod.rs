@@ -14,6 +14,7 @@ pub(crate) mod mirror;
 pub(crate) mod serve;
 pub(crate) mod sign;
 pub(crate) mod submit;
+pub(crate) mod verify;
 pub(crate) mod witness;
 
 /// The subcommands.
@@ -79,6 +80,23 @@ pub(crate) enum Command {
     /// Exit 1 if any tally was refused, 2 if any is still pending.
     #[command(after_help = EXIT_HELP)]
     Submit(submit::Args),
+    /// Verify the log independently: every signature, tile, rule and total,
+    /// across the server, mirrors and local copies, with backup channels.
+    ///
+    /// Trusts only the election authority's key (--authority). Reads the
+    /// manifest, checkpoints (log signature, witness quorum), detects split
+    /// views between sources, reads every entry bundle and recomputes every
+    /// tile and the root, checks every tally (count centre's signature,
+    /// every rule, correction chains), recomputes the totals and compares
+    /// them figure by figure with each source's signed totals, cross-checks
+    /// backup tallies, observers' counts and receipts, and reports units
+    /// not reporting. Prints the verdict first, then each finding in plain
+    /// words with what to do about it. --json FILE writes the report,
+    /// --evidence DIR the files that prove each finding (re-check one with
+    /// --recheck FILE). Exit 0: every check passed; 1: findings; 2: could
+    /// not verify (bad arguments, nothing reachable, unreadable input).
+    #[command(after_help = EXIT_HELP)]
+    Verify(verify::Args),
     /// Run a witness (C2SP tlog-witness): cosign the log's checkpoints,
     /// each only if it is consistent with the last one cosigned.
     ///
@@ -139,6 +157,7 @@ impl Command {
             Command::Example(a) => example::run(a),
             Command::Serve(a) => serve::run(a),
             Command::Submit(a) => submit::run(a),
+            Command::Verify(a) => verify::run(a),
             Command::Witness(a) => witness::run(a),
             Command::Mirror(a) => mirror::run(a),
             Command::Exercise(a) => exercise::run(a),
