@@ -19,6 +19,8 @@ pub struct BadEntry {
     pub code: String,
     /// What is wrong, in words.
     pub message: String,
+    /// The entry's bytes (for the evidence file).
+    pub entry: Vec<u8>,
 }
 
 /// The election state of the entries checked so far.
@@ -86,6 +88,7 @@ impl Checker {
                     index,
                     code: first_v.code().to_owned(),
                     message,
+                    entry: t.as_bytes().to_vec(),
                 });
             }
             if let Err(v) = self.revisions.apply(t.tally(), leaf) {
@@ -98,6 +101,7 @@ impl Checker {
                     index,
                     code: v.first().map_or("rule-violation", |x| x.code()).to_owned(),
                     message,
+                    entry: t.as_bytes().to_vec(),
                 });
             }
             if let Err(e) = self.totals.add(t.tally()) {
@@ -105,6 +109,7 @@ impl Checker {
                     index,
                     code: e.code().to_owned(),
                     message: e.to_string(),
+                    entry: t.as_bytes().to_vec(),
                 });
             }
             units.push(d.unit);
@@ -147,6 +152,7 @@ fn decode_and_verify(
                         index: first,
                         code: "internal".to_owned(),
                         message: "a checking thread failed".to_owned(),
+                        entry: Vec::new(),
                     })
                 })
             })
@@ -172,6 +178,7 @@ fn decode_part(
             index,
             code: "bad-entry".to_owned(),
             message: format!("entry {index} is not a signed tally of this election: {err}"),
+            entry: e.clone(),
         })?;
         let unit = manifest
             .unit_index(&tally.tally().unit)
@@ -182,6 +189,7 @@ fn decode_part(
                     "entry {index} is a tally for unit {}, which the manifest does not list",
                     tally.tally().unit
                 ),
+                entry: e.clone(),
             })?;
         out.push(Decoded { tally, unit });
     }
@@ -198,12 +206,14 @@ fn decode_part(
                 .get(i)
                 .map(|d| d.tally.tally().unit.clone())
                 .unwrap_or_default();
+            let entry = entries.get(i).cloned().unwrap_or_default();
             return Err(BadEntry {
                 index,
                 code: "bad-signature".to_owned(),
                 message: format!(
                     "entry {index} (a tally for unit {unit}) does not carry a valid signature by the key it names"
                 ),
+                entry,
             });
         }
     }

@@ -767,15 +767,7 @@ impl Mirror {
             Err(e) => return self.abandon(st, e),
         };
         if let Some(b) = bad {
-            let outcome = Outcome::Misbehaved(problem(
-                &b.code,
-                format!(
-                    "{} serves a log whose signed checkpoint of size {new_size} commits to entry {}, which breaks the tally rules: {}",
-                    inner.source.label(),
-                    b.index,
-                    b.message
-                ),
-            ));
+            let outcome = self.bad_entry(&opened, b).await;
             return self.abandon_with(st, outcome);
         }
         // The upstream's hash tiles must be the recomputed ones.
@@ -840,6 +832,56 @@ impl Mirror {
             other => Outcome::CouldNotSync(problem("internal", other.to_string())),
         };
         self.abandon_with(st, outcome)
+    }
+
+    /// The upstream's checkpoint commits to an entry that breaks the rules:
+    /// evidence of the entry with its inclusion proof (from the upstream's
+    /// tiles, authenticated against the checkpoint).
+    async fn bad_entry(&self, cp: &OpenedCheckpoint, b: BadEntry) -> Outcome {
+        let inner = &self.inner;
+        let (n, root) = (cp.checkpoint.size, cp.checkpoint.root);
+        let message = format!(
+            "{} serves a log whose signed checkpoint of size {n} commits to entry {}, which breaks the tally rules: {}. The mirror does not serve this log",
+            inner.source.label(),
+            b.index,
+            b.message
+        );
+        let mut cache = TileCache::new();
+        let proof = inner
+            .source
+            .read_tiles(&mut cache, n, root, |r| {
+                tallyboard_core::merkle::prove_inclusion(n, b.index, r)
+            })
+            .await;
+        let evidence = match proof {
+            Ok(proof) => {
+                let e = Evidence::log_entry(
+                    &inner.log_key,
+                    inner.source.label(),
+                    cp,
+                    b.index,
+                    &b.entry,
+                    &proof,
+                    format!("{message}."),
+                );
+                match e.write_to_dir(&inner.evidence_dir) {
+                    Ok(name) => Some(name),
+                    Err(err) => {
+                        tracing::error!(error = %err, "writing the evidence file");
+                        None
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "no inclusion proof for the bad entry");
+                None
+            }
+        };
+        Outcome::Misbehaved(Problem {
+            code: b.code,
+            message,
+            evidence,
+        })
     }
 
     /// Fetches the upstream's version of every tile recomputed for the new

@@ -279,6 +279,12 @@ async fn an_invalid_tally_in_the_log_stops_the_mirror() {
         Outcome::Misbehaved(p) => {
             assert_ne!(p.code, "split-view");
             assert!(p.message.contains("entry 5"), "{}", p.message);
+            // The entry, proved to be in the signed log.
+            let file = p.evidence.as_ref().expect("an evidence file");
+            let bytes = std::fs::read(m.public_dir().join("evidence").join(file)).unwrap();
+            let e = Evidence::from_json(&bytes).unwrap();
+            assert_eq!(check(&e, &log_verifier()).unwrap().code, "log-entry");
+            assert_eq!(e.entry_bytes().unwrap(), entries[5]);
         }
         other => panic!("expected the mirror to stop, got {other:?}"),
     }
