@@ -305,7 +305,7 @@ async fn a_checkpoint_without_the_required_cosignatures_is_not_served() {
     assert_eq!(m.status().state, "not-synced");
     // A checkpoint signed by another key is ignored, not evidence.
     let other = tallyboard_core::note::SignerKey::new(
-        &log_verifier().name().to_owned(),
+        log_verifier().name(),
         tallyboard_core::note::KeyKind::Ed25519,
         tallyboard_core::SecretKey::from_seed(&[1; 32]),
     )
