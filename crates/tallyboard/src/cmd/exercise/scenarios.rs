@@ -992,7 +992,14 @@ fn inflated_totals(night: &mut Night) -> Result<Outcome> {
     let copy = night.dir.join("inflated-origin");
     copy_tree(&night.dir.join("origin/public"), &copy)?;
     let m = night.election.manifest.manifest();
-    let bytes = std::fs::read(copy.join("totals")).context("the origin's totals file")?;
+    // The origin serves its totals and manifest from memory; a static copy
+    // holds them as files.
+    let http = Http::parse(&night.origin_url()?)?;
+    let r = http.get("/totals", tallyboard_core::limits::MAX_SIGNED_TOTALS)?;
+    if r.status != 200 {
+        bail!("GET /totals of the origin: HTTP {}", r.status);
+    }
+    let bytes = r.body;
     let signed = SignedTotals::from_bytes(&bytes, &m.log.key).context("the origin's totals")?;
     let mut body: TotalsBody = signed.totals().clone();
     let (contest, choice) = {
@@ -1013,9 +1020,7 @@ fn inflated_totals(night: &mut Night) -> Result<Outcome> {
         copy.join("totals"),
         body.sign(night.election.log.signer.secret()).as_bytes(),
     )?;
-    if !copy.join("manifest").exists() {
-        std::fs::write(copy.join("manifest"), night.election.manifest.as_bytes())?;
-    }
+    std::fs::write(copy.join("manifest"), night.election.manifest.as_bytes())?;
     let server = FileServer::start(copy)?;
     let url = server.url.clone();
     night.file_servers.push(server);
