@@ -81,10 +81,26 @@
 //! ahead of memory); the [`Sequencer`] recovers at once and carries on, or
 //! stops if recovery fails.
 //!
+//! ## Mirror mode
+//!
+//! [`Log::open_mirror`] opens a copy of another log with the same layout,
+//! durability contract and recovery, but no log key: the mirror appends
+//! entries it fetched and checked with [`Log::stage`] (full tiles and
+//! bundles are written durably as they complete, nothing is published),
+//! then publishes the upstream's own signed checkpoint with
+//! [`Log::publish_verified`], which checks that the note verifies under the
+//! log key and that the stored tree has exactly its size and root before
+//! writing the partial tiles and then the checkpoint. Recovery verifies the
+//! checkpoint under the log key and removes what staging left beyond it,
+//! so an interrupted sync resumes from the last published checkpoint and a
+//! mirror never goes backwards. The resulting `public/` is byte for byte
+//! the origin's (same checkpoint note, same tiles).
+//!
 //! ## Idempotence
 //!
 //! The same entry bytes submitted twice (in one batch or in different ones)
-//! get the same leaf index and are stored once.
+//! get the same leaf index and are stored once. (A mirror stores what the
+//! log holds, entry for entry, and keeps no deduplication index.)
 //!
 //! ## What's out of scope
 //!
@@ -202,6 +218,22 @@ pub enum LogError {
     /// A Merkle computation over the tiles failed.
     #[error("Merkle tree: {0}")]
     Tree(#[source] Box<TreeError<LogError>>),
+    /// A mirror publishes only checkpoints signed by the log it copies
+    /// ([`Log::stage`], [`Log::publish_verified`]); it cannot sign.
+    #[error("this is a mirror: it holds no log key and publishes only checkpoints the log signed")]
+    Mirror,
+    /// [`Log::stage`] is for mirrors; a log that signs its own checkpoints
+    /// appends with [`Log::append`].
+    #[error("this log signs its own checkpoints: entries are appended with append, not staged")]
+    NotMirror,
+    /// A checkpoint to publish must cover exactly the entries stored.
+    #[error("the checkpoint is for tree size {checkpoint} but {stored} entries are stored")]
+    SizeMismatch {
+        /// The checkpoint's size.
+        checkpoint: u64,
+        /// Published plus staged entries.
+        stored: u64,
+    },
     /// After a failed append the log must be recovered before appending again.
     #[error("a previous commit failed: the log must be recovered first")]
     NeedsRecovery,

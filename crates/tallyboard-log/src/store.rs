@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tallyboard_core::checkpoint::{Checkpoint, open_checkpoint, sign_checkpoint};
 use tallyboard_core::limits::{MAX_NOTE, MAX_SIGNED_TALLY};
 use tallyboard_core::merkle::TreeBuilder;
-use tallyboard_core::note::SignerKey;
+use tallyboard_core::note::{SignerKey, VerifierKey};
 use tallyboard_core::tile::{BundleId, EntryBundle, HashTile, MAX_TILE_LEVEL, TileId};
 use tallyboard_core::{Hash, leaf_hash};
 
@@ -218,6 +218,34 @@ impl Edge {
     }
 }
 
+impl Edge {
+    /// The partial tiles and the partial bundle of the right edge (the
+    /// files a checkpoint of exactly this size needs besides full ones).
+    fn partial_files(&self) -> Result<Vec<PublicFile>, LogError> {
+        let mut files = Vec::new();
+        for (level, tile) in self.tiles.iter().enumerate() {
+            if tile.is_empty() {
+                continue;
+            }
+            let (n, w) = edge_index(self.size, level);
+            let id = TileId::new(level as u8, n, w as u16).map_err(LogError::Encode)?;
+            let t = HashTile::new(tile.clone()).map_err(LogError::Encode)?;
+            files.push((id.path(), t.to_bytes()));
+        }
+        if !self.bundle.is_empty() {
+            let (n, _) = edge_index(self.size, 0);
+            files.push(bundle_file(n, self.bundle.clone())?);
+        }
+        Ok(files)
+    }
+}
+
+/// Whether a public path names a full tile or bundle (immutable once
+/// written) rather than a partial one.
+fn is_full_path(path: &str) -> bool {
+    !path.contains(".p/")
+}
+
 /// Leaf hash → leaf index, for every entry of the published log.
 ///
 /// Memory: the primary map is keyed by the first 8 bytes of the leaf hash
@@ -274,10 +302,17 @@ impl Dedup {
 pub struct Log {
     public: PathBuf,
     tmp: PathBuf,
-    signer: SignerKey,
+    /// The log key, for a log that signs its own checkpoints; `None` for a
+    /// mirror, which publishes checkpoints signed by the log it copies.
+    signer: Option<SignerKey>,
+    /// The key every published checkpoint must verify under.
+    verifier: VerifierKey,
     opts: Options,
     _lock: File,
     edge: Edge,
+    /// A mirror's entries appended beyond the published tree, waiting for
+    /// the checkpoint that covers them ([`Log::stage`]).
+    staged: Option<Edge>,
     dedup: Dedup,
     reader: LogReader,
     /// Set while a commit is in progress and left set if it fails: the
@@ -303,6 +338,7 @@ impl std::fmt::Debug for Log {
         f.debug_struct("Log")
             .field("public", &self.public)
             .field("size", &self.edge.size)
+            .field("mirror", &self.signer.is_none())
             .field("needs_recovery", &self.needs_recovery)
             .finish_non_exhaustive()
     }
@@ -319,6 +355,29 @@ impl Log {
     /// unfinished batch left beyond the checkpoint are removed; the
     /// deduplication index is rebuilt from the level-0 tiles.
     pub fn open(dir: &Path, signer: SignerKey, opts: Options) -> Result<Log, LogError> {
+        let verifier = signer.verifier().clone();
+        Log::open_with(dir, Some(signer), verifier, opts)
+    }
+
+    /// Opens (or creates) a *mirror* of the log whose checkpoints verify
+    /// under `log_key`: a copy in the same layout, with the same durability
+    /// contract, that never signs anything. Entries are appended with
+    /// [`Log::stage`] and published with [`Log::publish_verified`], which
+    /// takes a checkpoint signed by the log itself. A new directory has no
+    /// checkpoint until the first one is published (the reader's checkpoint
+    /// is then of size 0 with an empty note). Recovery is as for
+    /// [`Log::open`], the checkpoint verifying under `log_key`. A mirror
+    /// keeps no deduplication index: it copies the log entry for entry.
+    pub fn open_mirror(dir: &Path, log_key: VerifierKey, opts: Options) -> Result<Log, LogError> {
+        Log::open_with(dir, None, log_key, opts)
+    }
+
+    fn open_with(
+        dir: &Path,
+        signer: Option<SignerKey>,
+        verifier: VerifierKey,
+        opts: Options,
+    ) -> Result<Log, LogError> {
         if opts.max_entry_size > usize::from(u16::MAX) {
             return Err(LogError::EntryTooLarge {
                 len: opts.max_entry_size,
@@ -353,9 +412,11 @@ impl Log {
             public,
             tmp,
             signer,
+            verifier,
             opts,
             _lock: lock,
             edge: Edge::default(),
+            staged: None,
             dedup: Dedup::default(),
             needs_recovery: true,
             publish_lock: Arc::new(std::sync::Mutex::new(true)),
@@ -368,6 +429,7 @@ impl Log {
     /// [`Log::open`] runs, also needed after a failed [`Log::append`].
     pub fn recover(&mut self) -> Result<(), LogError> {
         self.needs_recovery = true;
+        self.staged = None;
         // Temporary files of an unfinished commit are garbage.
         let entries = fs::read_dir(&self.tmp).map_err(io_err("list", &self.tmp))?;
         for e in entries {
@@ -378,7 +440,7 @@ impl Log {
         let cp_path = self.public.join("checkpoint");
         let cp = match read_optional(&cp_path, MAX_NOTE)? {
             Some(note) => {
-                let opened = open_checkpoint(&note, self.signer.verifier(), &[], 0)
+                let opened = open_checkpoint(&note, &self.verifier, &[], 0)
                     .map_err(LogError::BadCheckpoint)?;
                 SignedCheckpoint {
                     size: opened.checkpoint.size,
@@ -387,6 +449,22 @@ impl Log {
                 }
             }
             None => {
+                if self.signer.is_none() {
+                    // A new mirror: nothing is published until the first
+                    // checkpoint of the log it copies. Tiles without a
+                    // checkpoint are what an interrupted first sync
+                    // staged: unverified copies, removed.
+                    self.remove_unpublished(0)?;
+                    self.edge = Edge::default();
+                    self.reader.publish(Arc::new(SignedCheckpoint {
+                        size: 0,
+                        root: Hash::EMPTY_TREE,
+                        note: Vec::new(),
+                    }));
+                    self.dedup = Dedup::default();
+                    self.needs_recovery = false;
+                    return Ok(());
+                }
                 if self.public.join("tile").exists() {
                     return Err(LogError::MissingCheckpoint { path: cp_path });
                 }
@@ -416,6 +494,14 @@ impl Log {
         self.edge = edge;
         self.reader.publish(Arc::new(cp));
         self.dedup = Dedup::default();
+        if self.signer.is_none() {
+            self.needs_recovery = false;
+            tracing::info!(
+                size = self.edge.size,
+                "mirror recovered from published checkpoint"
+            );
+            return Ok(());
+        }
         let full_tiles = self.edge.size / TILE_WIDTH;
         for n in 0..full_tiles {
             let tile = read_tile_file(&self.public, 0, n, self.edge.size)?;
@@ -518,8 +604,142 @@ impl Log {
     }
 
     fn sign(&self, size: u64, root: Hash) -> Result<Vec<u8>, LogError> {
-        let cp = Checkpoint::new(self.signer.name(), size, root);
-        sign_checkpoint(&cp, &self.signer).map_err(LogError::Sign)
+        let Some(signer) = &self.signer else {
+            return Err(LogError::Mirror);
+        };
+        let cp = Checkpoint::new(signer.name(), size, root);
+        sign_checkpoint(&cp, signer).map_err(LogError::Sign)
+    }
+
+    /// Whether this is a mirror ([`Log::open_mirror`]).
+    pub fn is_mirror(&self) -> bool {
+        self.signer.is_none()
+    }
+
+    /// The size of the tree including the entries staged by [`Log::stage`]
+    /// and not yet published (the published size if none are).
+    pub fn staged_size(&self) -> u64 {
+        self.staged.as_ref().map_or(self.edge.size, |e| e.size)
+    }
+
+    /// The RFC 6962 root of the tree including the staged entries.
+    pub fn staged_root(&self) -> Result<Hash, LogError> {
+        self.staged.as_ref().unwrap_or(&self.edge).root()
+    }
+
+    /// A mirror appends `entries` beyond the published tree (and beyond
+    /// earlier staged entries) without publishing them: every tile and
+    /// bundle that becomes full is written durably (full tiles never
+    /// change), nothing else. Readers do not see staged entries.
+    /// [`Log::publish_verified`] publishes them with the checkpoint that
+    /// covers them; [`Log::discard_staged`] (or a restart) forgets them
+    /// and removes their files. Entries are stored as given, duplicates
+    /// included: a mirror copies the log entry for entry.
+    pub fn stage(&mut self, entries: &[Vec<u8>]) -> Result<(), LogError> {
+        if self.signer.is_some() {
+            return Err(LogError::NotMirror);
+        }
+        if self.needs_recovery {
+            return Err(LogError::NeedsRecovery);
+        }
+        for e in entries {
+            self.check_entry(e)?;
+        }
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let refs: Vec<&[u8]> = entries.iter().map(Vec::as_slice).collect();
+        let base = self.staged.as_ref().unwrap_or(&self.edge);
+        let (edge, files) = base.extend(&refs)?;
+        let full: Vec<PublicFile> = files.into_iter().filter(|(p, _)| is_full_path(p)).collect();
+        if !full.is_empty() {
+            self.needs_recovery = true;
+            self.writer()
+                .write_all(
+                    &full,
+                    Step::TilesWritten,
+                    Step::TileRenamed,
+                    Step::TilesDurable,
+                )
+                .map_err(LogError::Io)?;
+            self.needs_recovery = false;
+        }
+        self.staged = Some(edge);
+        Ok(())
+    }
+
+    /// Forgets the staged entries and removes the files written for them
+    /// (a recovery from the published checkpoint).
+    pub fn discard_staged(&mut self) -> Result<(), LogError> {
+        self.recover()
+    }
+
+    /// Publishes `note`, a checkpoint signed elsewhere (by the log this
+    /// mirror copies, possibly with cosignatures), over the entries
+    /// published and staged so far.
+    ///
+    /// The note must verify under the log key (cosignatures are the
+    /// caller's business: it checks its quorum before calling), name
+    /// exactly the staged tree size and the root that the stored entries
+    /// hash to; otherwise nothing is published and the error says why.
+    /// The same durability contract as [`Log::append`] holds: the partial
+    /// tiles of the new size are written durably, then the checkpoint. A
+    /// note for the published size and root replaces the published one
+    /// (the same checkpoint with more cosignatures); a log that signs its
+    /// own checkpoints may use this for that purpose too.
+    pub fn publish_verified(&mut self, note: &[u8]) -> Result<Arc<SignedCheckpoint>, LogError> {
+        if self.needs_recovery {
+            return Err(LogError::NeedsRecovery);
+        }
+        let opened =
+            open_checkpoint(note, &self.verifier, &[], 0).map_err(LogError::BadCheckpoint)?;
+        let (size, root) = (opened.checkpoint.size, opened.checkpoint.root);
+        let target = self.staged.as_ref().unwrap_or(&self.edge);
+        if size != target.size {
+            return Err(LogError::SizeMismatch {
+                checkpoint: size,
+                stored: target.size,
+            });
+        }
+        if target.root()? != root {
+            return Err(LogError::RootMismatch { size });
+        }
+        let published = self.reader.checkpoint();
+        if published.size == size && published.note == note {
+            return Ok(published);
+        }
+        self.needs_recovery = true;
+        if size != self.edge.size {
+            let files = target.partial_files()?;
+            self.writer()
+                .write_all(
+                    &files,
+                    Step::TilesWritten,
+                    Step::TileRenamed,
+                    Step::TilesDurable,
+                )
+                .map_err(LogError::Io)?;
+        }
+        self.writer()
+            .write_all(
+                &[("checkpoint".to_owned(), note.to_vec())],
+                Step::CheckpointWritten,
+                Step::CheckpointRenamed,
+                Step::CheckpointDurable,
+            )
+            .map_err(LogError::Io)?;
+        if let Some(staged) = self.staged.take() {
+            self.edge = staged;
+        }
+        let cp = Arc::new(SignedCheckpoint {
+            size,
+            root,
+            note: note.to_vec(),
+        });
+        self.reader.publish(cp.clone());
+        self.needs_recovery = false;
+        tracing::debug!(size, "published verified checkpoint");
+        Ok(cp)
     }
 
     /// The leaf hash of published entry `index`.
@@ -651,6 +871,9 @@ impl Log {
         entries: &[Vec<u8>],
         admit: &mut dyn FnMut(&[u8]) -> Result<(), Refusal>,
     ) -> Result<(Arc<SignedCheckpoint>, Vec<Result<Appended, Refusal>>), LogError> {
+        if self.signer.is_none() {
+            return Err(LogError::Mirror);
+        }
         if self.needs_recovery {
             return Err(LogError::NeedsRecovery);
         }

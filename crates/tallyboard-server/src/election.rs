@@ -40,6 +40,8 @@ pub(crate) struct Views {
     pub(crate) totals_body: Option<Arc<TotalsBody>>,
     /// Per manifest unit (by index): leaf indexes of its entries, in log order.
     pub(crate) unit_entries: Vec<Vec<u64>>,
+    /// A warning shown at the top of the results page (plain text).
+    pub(crate) notice: Option<String>,
 }
 
 /// The [`Admission`] of the publication server: applies the revision rules

@@ -7,7 +7,7 @@ use tallyboard_core::totals::{TotalsBody, TotalsRow};
 
 use tallyboard_log::SignedCheckpoint;
 
-use crate::UnitJson;
+use crate::read::UnitJson;
 
 /// Escapes text for HTML element content and attribute values.
 pub(crate) fn esc(s: &str) -> String {
@@ -89,8 +89,17 @@ pub(crate) fn results_page(
     manifest: &Manifest,
     totals: Option<&TotalsBody>,
     cp: &SignedCheckpoint,
+    notice: Option<&str>,
 ) -> String {
     let mut s = head(&manifest.title);
+    if let Some(n) = notice {
+        let _ = writeln!(
+            s,
+            "<div role=\"alert\" style=\"border:3px solid #b00;background:#fee;padding:.5em 1em\">\
+             <strong>Warning:</strong> {}</div>",
+            esc(n)
+        );
+    }
     let _ = writeln!(
         s,
         "<h1>{}</h1><p>Election <code>{}</code>. Every figure below is the sum of tallies signed by \

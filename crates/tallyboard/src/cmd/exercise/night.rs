@@ -124,11 +124,15 @@ pub(crate) struct Night {
 }
 
 fn has_subcommand(exe: &Path, name: &str) -> bool {
+    help_of(exe, name).is_some()
+}
+
+fn help_of(exe: &Path, name: &str) -> Option<String> {
     let args = [OsString::from(name), OsString::from("--help")];
-    matches!(
-        run_to_end(exe, &args, Duration::from_secs(20)),
-        Ok((Some(0), _, _))
-    )
+    match run_to_end(exe, &args, Duration::from_secs(20)) {
+        Ok((Some(0), out, _)) => Some(out),
+        _ => None,
+    }
 }
 
 fn os(args: &[&str]) -> Vec<OsString> {
@@ -145,7 +149,9 @@ impl Night {
     pub(crate) fn prepare(exe: PathBuf, dir: PathBuf, opts: NightOptions) -> Result<Night> {
         let mut clock = Clock::new();
         let pieces = Pieces {
-            witness: has_subcommand(&exe, "witness"),
+            // Witnesses only help if the server can ask them to cosign.
+            witness: has_subcommand(&exe, "witness")
+                && help_of(&exe, "serve").is_some_and(|h| h.contains("--witness")),
             mirror: has_subcommand(&exe, "mirror"),
             verify: has_subcommand(&exe, "verify"),
         };
@@ -247,7 +253,7 @@ impl Night {
     pub(crate) fn start_witnesses(&mut self) -> Result<()> {
         if !self.pieces.witness {
             self.clock.note(
-                "witnesses: this build has no `tallyboard witness`; checkpoints get no cosignatures",
+                "witnesses: this build has no `tallyboard witness` or no `serve --witness`; checkpoints get no cosignatures",
             );
             return Ok(());
         }

@@ -22,6 +22,23 @@ use crate::http::Http;
 /// to remove, for the Ctrl-C handler.
 static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 static TEMP_DIR: Mutex<Option<PathBuf>> = Mutex::new(None);
+/// Set by the Ctrl-C handler: nothing new may start.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Records a started process; if the exercise is being interrupted, kills
+/// it at once (the handler may have taken its list before it was added).
+fn register(child: &mut Child) {
+    running().push(child.id());
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        let _ = child.kill();
+        let _ = child.wait();
+        // The handler is stopping everything and exits with status 130
+        // within seconds; this thread has nothing left to do.
+        loop {
+            std::thread::park();
+        }
+    }
+}
 
 fn running() -> std::sync::MutexGuard<'static, Vec<u32>> {
     RUNNING.lock().unwrap_or_else(PoisonError::into_inner)
@@ -50,14 +67,18 @@ pub(crate) fn install_interrupt_handler() {
             return;
         };
         rt.block_on(tallyboard_server::shutdown_signal());
+        INTERRUPTED.store(true, Ordering::SeqCst);
         eprintln!("\ninterrupted: stopping every process the exercise started");
-        let pids: Vec<u32> = running().clone();
-        for &pid in &pids {
-            send(pid, Signal::CONT);
-            send(pid, Signal::TERM);
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            let pids: Vec<u32> = running().clone();
+            for &pid in &pids {
+                send(pid, Signal::CONT);
+                send(pid, Signal::TERM);
+            }
+            std::thread::sleep(Duration::from_millis(200));
         }
-        std::thread::sleep(Duration::from_secs(3));
-        for &pid in &pids {
+        for &pid in running().iter() {
             send(pid, Signal::KILL);
         }
         if let Some(dir) = TEMP_DIR
@@ -104,7 +125,7 @@ impl Proc {
         let mut child = cmd
             .spawn()
             .with_context(|| format!("starting {name} ({})", exe.display()))?;
-        running().push(child.id());
+        register(&mut child);
         let stdout = child.stdout.take();
         let mut proc = Proc {
             name: name.to_owned(),
@@ -159,7 +180,8 @@ impl Proc {
         }
         let http = Http::parse(&proc.url)?.with_timeout(Duration::from_secs(5));
         let deadline = Instant::now() + Duration::from_secs(30);
-        while http.get("/", 1 << 20).is_err() {
+        // Any HTTP answer will do (a witness has no /checkpoint).
+        while http.get("/checkpoint", 1 << 16).is_err() {
             if Instant::now() > deadline {
                 bail!("{name} at {} does not answer HTTP", proc.url);
             }
@@ -377,7 +399,7 @@ pub(crate) fn run_to_end(
         .env_remove("TALLYBOARD_LOG")
         .spawn()
         .with_context(|| format!("starting {}", exe.display()))?;
-    running().push(child.id());
+    register(&mut child);
     let read = |r: Option<Box<dyn std::io::Read + Send>>| {
         std::thread::spawn(move || {
             let mut s = String::new();

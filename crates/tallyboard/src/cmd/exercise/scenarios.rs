@@ -523,9 +523,50 @@ fn correction(night: &mut Night) -> Result<Outcome> {
             ));
         }
     }
+    // The published totals of the contest follow the latest revision.
+    let contest = fix.tally().contest.clone();
+    let (published, expected) = {
+        let http = Http::parse(&night.origin_url()?)?;
+        let r = http.get("/totals", tallyboard_core::limits::MAX_SIGNED_TOTALS)?;
+        let m = night.election.manifest.manifest();
+        let totals =
+            SignedTotals::from_bytes(&r.body, &m.log.key).context("the origin's /totals")?;
+        let published = totals
+            .totals()
+            .row(&contest, None)
+            .map(|r| r.choices.clone());
+        let mut latest: std::collections::BTreeMap<&str, &Tally> =
+            std::collections::BTreeMap::new();
+        for e in night
+            .entries
+            .iter()
+            .filter(|e| e.tally().contest == contest)
+        {
+            let t = e.tally();
+            if latest
+                .get(t.unit.as_str())
+                .is_none_or(|l| l.revision < t.revision)
+            {
+                latest.insert(&t.unit, t);
+            }
+        }
+        let mut expected: std::collections::BTreeMap<String, u64> =
+            std::collections::BTreeMap::new();
+        for t in latest.values() {
+            for (c, n) in &t.choices {
+                *expected.entry(c.clone()).or_default() += n;
+            }
+        }
+        (published, expected)
+    };
+    println!("Published totals of {contest}, whole election: {published:?}");
     let sources = all_sources(night)?;
     let report = verify(night, "correction", &sources, true)?;
     let checks = vec![
+        (
+            format!("the published {contest} totals are the sums of the latest revisions"),
+            published.as_ref() == Some(&expected),
+        ),
         (
             format!("the correction was accepted (submit exit {code:?})"),
             code == Some(0),
