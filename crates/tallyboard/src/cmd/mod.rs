@@ -10,6 +10,7 @@ pub(crate) mod example;
 pub(crate) mod exercise;
 pub(crate) mod keygen;
 pub(crate) mod manifest;
+pub(crate) mod mirror;
 pub(crate) mod serve;
 pub(crate) mod sign;
 pub(crate) mod submit;
@@ -110,6 +111,25 @@ pub(crate) enum Command {
     /// listening address on stdout; stops on Ctrl-C or SIGTERM.
     #[command(after_help = EXIT_HELP)]
     Witness(witness::Args),
+    /// Run a mirror: follow an upstream (the origin or another mirror),
+    /// check everything before serving it, keep evidence if it misbehaves.
+    ///
+    /// Polls the upstream's /checkpoint; before serving a new one checks its
+    /// log signature and witness cosignatures (--quorum, default the
+    /// manifest's), that it extends the tree the mirror holds, that every
+    /// entry bundle and tile hashes to it, that every entry is a validly
+    /// signed tally obeying every rule, and serves the upstream's totals
+    /// once they equal the sum of the entries. Serves the origin's read API
+    /// (/checkpoint, /tile/..., /manifest, /totals, /units/<id>, /) plus
+    /// /status (JSON) and /evidence/<file>. DATA/public/ is a static copy
+    /// any web server can serve. When the upstream shows two conflicting
+    /// signed checkpoints or serves data that does not hash to its
+    /// checkpoint, the mirror stops advancing and writes an evidence file to
+    /// DATA/public/evidence/ (re-checkable with the log key). Prints the
+    /// listening address on stdout; stops on Ctrl-C or SIGTERM. --once: sync
+    /// once and exit (0 synced, 1 the upstream misbehaved, 2 could not sync).
+    #[command(after_help = EXIT_HELP)]
+    Mirror(mirror::Args),
     /// Run a whole election night on this machine and rehearse incidents:
     /// the verifier's verdict must be the one the scenario expects.
     ///
@@ -139,6 +159,7 @@ impl Command {
             Command::Submit(a) => submit::run(a),
             Command::Verify(a) => verify::run(a),
             Command::Witness(a) => witness::run(a),
+            Command::Mirror(a) => mirror::run(a),
             Command::Exercise(a) => exercise::run(a),
         }
     }
