@@ -379,7 +379,10 @@ impl<'m> EntryChecker<'m> {
 }
 
 enum Outcome {
-    Undecodable { bytes: Vec<u8>, error: TallyError },
+    Undecodable {
+        bytes: Vec<u8>,
+        error: TallyError,
+    },
     BadSignature(UnverifiedTally),
     /// Signature verified; the violations of the rules that do not depend
     /// on the log (`check_tally`), computed on the worker.
