@@ -147,6 +147,9 @@ pub struct EntryChecker<'m> {
     snapshots: BTreeMap<u64, Option<TotalsBody>>,
     watched: HashSet<(String, String)>,
     latest: HashMap<(String, String), Latest>,
+    /// Whether (unit, contest) has a counted tally, at
+    /// `unit index * contests + contest index`.
+    reported: Vec<bool>,
     progress: Option<Progress>,
 }
 
@@ -166,8 +169,18 @@ impl<'m> EntryChecker<'m> {
             snapshots: BTreeMap::new(),
             watched: HashSet::new(),
             latest: HashMap::new(),
+            reported: vec![false; manifest.units.len() * manifest.contests.len()],
             progress: None,
         }
+    }
+
+    /// Whether unit `unit` (manifest index) has a counted tally for contest
+    /// `contest` (manifest index).
+    pub fn is_reported(&self, unit: usize, contest: usize) -> bool {
+        self.reported
+            .get(unit * self.manifest.contests.len() + contest)
+            .copied()
+            .unwrap_or(false)
     }
 
     /// Reports progress (entries checked) through `p`.
@@ -312,9 +325,19 @@ impl<'m> EntryChecker<'m> {
                                 counted_at: format_rfc3339(t.counted_at),
                             });
                         }
-                        let key = (t.unit.clone(), t.contest.clone());
-                        if self.watched.contains(&key) {
-                            self.latest.insert(key, Latest { index, tally: st });
+                        if let (Some(u), Some(c)) = (
+                            self.manifest.unit_index(&t.unit),
+                            self.manifest.contest_index(&t.contest),
+                        ) && let Some(r) =
+                            self.reported.get_mut(u * self.manifest.contests.len() + c)
+                        {
+                            *r = true;
+                        }
+                        if !self.watched.is_empty() {
+                            let key = (t.unit.clone(), t.contest.clone());
+                            if self.watched.contains(&key) {
+                                self.latest.insert(key, Latest { index, tally: st });
+                            }
                         }
                     }
                 } else {

@@ -155,7 +155,7 @@ pub struct SourceReport {
 }
 
 /// The log as verified.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct LogReport {
     /// The log's origin.
     pub origin: String,
@@ -165,6 +165,9 @@ pub struct LogReport {
     pub root: String,
     /// Entries read and checked.
     pub entries_checked: u64,
+    /// Seconds the entry-by-entry check took (reading, hashing, signatures,
+    /// rules, totals).
+    pub check_seconds: f64,
     /// The source whose bundles were checked entry by entry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checked_from: Option<String>,

@@ -2,7 +2,7 @@
 //! checkpoints and split views, the full check of the log, totals, backup
 //! channels, completeness, and watch mode.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -152,6 +152,10 @@ struct Run<'m> {
     /// Split views already reported, by the pair of (size, root).
     split_pairs: HashSet<((u64, Hash), (u64, Hash))>,
     loaded: Loaded,
+    /// The last checkpoint fully verified, kept when the checker is reset.
+    verified_cp: Option<(String, OpenedCheckpoint)>,
+    /// Seconds spent in the full check of entries.
+    check_seconds: f64,
     observers: Option<ObserverReport>,
     completeness: Completeness,
     notes: Vec<String>,
@@ -405,6 +409,8 @@ impl<'m> Run<'m> {
             entry_evidence: 0,
             split_pairs: HashSet::new(),
             loaded,
+            verified_cp: None,
+            check_seconds: 0.0,
             observers: None,
             completeness: Completeness::default(),
             notes: Vec::new(),
@@ -589,8 +595,13 @@ impl<'m> Run<'m> {
                 }
             }
         }
-        // The trusted tree (earlier rounds) against every newer checkpoint.
-        if let Some((tl, tcp)) = self.trusted.checkpoint.clone() {
+        // The tree verified in earlier rounds against every newer checkpoint.
+        if let Some((tl, tcp)) = self
+            .trusted
+            .checkpoint
+            .clone()
+            .or_else(|| self.verified_cp.clone())
+        {
             for s in seen {
                 let c = &s.cp.checkpoint;
                 if c.size < tcp.checkpoint.size {
@@ -689,6 +700,7 @@ impl<'m> Run<'m> {
             p(self.checker.checked(), total);
         }
         let rt = &self.rt;
+        let started = std::time::Instant::now();
         let r = run_pipeline(&mut self.checker, self.config.threads, |sender| {
             rt.block_on(follow(
                 &source,
@@ -705,6 +717,7 @@ impl<'m> Run<'m> {
         if let Some(p) = &self.config.progress {
             p(self.checker.checked(), total);
         }
+        self.check_seconds += started.elapsed().as_secs_f64();
         match r {
             Ok(builder) => {
                 self.trusted = Trusted {
@@ -720,18 +733,44 @@ impl<'m> Run<'m> {
             Err(e) => {
                 self.follow_failed(s.source, e);
                 // Entries of a source whose data is bad prove nothing about
-                // the log: start again from the trusted tree of before.
+                // the log: start again from the empty tree (another source
+                // of this round, or the next round), keeping the checkpoint
+                // verified before for the split-view checks.
                 let mut fresh = EntryChecker::new(self.manifest.manifest());
                 if let Some(p) = &self.config.progress {
                     let p = Arc::clone(p);
                     fresh.set_progress(Arc::new(move |n| p(n, 0)));
                 }
-                if self.trusted.size() == 0 {
-                    self.checker = fresh;
+                for (u, c) in self.watched_pairs() {
+                    fresh.watch(&u, &c);
                 }
+                self.checker = fresh;
+                if self.trusted.checkpoint.is_some() {
+                    self.verified_cp = self.trusted.checkpoint.clone();
+                }
+                self.trusted = Trusted::empty();
+                self.checked_from = None;
                 false
             }
         }
+    }
+
+    fn watched_pairs(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = self
+            .loaded
+            .tallies
+            .iter()
+            .filter_map(|b| b.tally.as_ref().ok())
+            .map(|t| (t.tally().unit.clone(), t.tally().contest.clone()))
+            .collect();
+        v.extend(
+            self.loaded
+                .observers
+                .iter()
+                .flatten()
+                .map(|r| (r.unit.clone(), r.contest.clone())),
+        );
+        v
     }
 
     fn hash_check(&mut self, s: &Seen) {
@@ -1316,9 +1355,18 @@ impl<'m> Run<'m> {
             .collect();
         let m = self.manifest.manifest();
         let mut missing: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for u in &m.units {
+        let contest_index: HashMap<&str, usize> = m
+            .contests
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.as_str(), i))
+            .collect();
+        for (ui, u) in m.units.iter().enumerate() {
             for c in &u.contests {
-                if self.checker.revisions().latest(&u.id, c).is_none() {
+                let reported = contest_index
+                    .get(c.as_str())
+                    .is_some_and(|&ci| self.checker.is_reported(ui, ci));
+                if !reported {
                     missing.entry(c.clone()).or_default().push(u.id.clone());
                 }
             }
@@ -1363,6 +1411,7 @@ impl<'m> Run<'m> {
                 size,
                 root: root.to_hex(),
                 entries_checked: self.checker.checked(),
+                check_seconds: self.check_seconds,
                 checked_from: self
                     .checked_from
                     .map(|i| self.sources[i].label().to_owned()),
