@@ -21,13 +21,13 @@ use std::time::{Duration, Instant};
 
 use tallyboard_core::checkpoint::open_checkpoint;
 use tallyboard_core::keys::{BatchVerifier, Context};
+use tallyboard_core::leaf_hash;
 use tallyboard_core::manifest::{Manifest, ManifestBody, SignedManifest, Unit};
 use tallyboard_core::note::{KeyKind, SignerKey, VerifierKey};
 use tallyboard_core::rules::{RevisionIndex, check_tally};
 use tallyboard_core::tally::{Tally, UnverifiedTally};
 use tallyboard_core::tile::TileBuilder;
 use tallyboard_core::totals::TotalsBuilder;
-use tallyboard_core::leaf_hash;
 use tallyboard_log::{Log, Options, SequencerConfig};
 use tallyboard_mirror::{Config as MirrorConfig, Mirror, Outcome};
 use tallyboard_server::{Config, Server};
