@@ -278,7 +278,7 @@ fn fetch_problem(e: &FetchError) -> Problem {
         problem(
             "source-unreachable",
             format!(
-                "the upstream did not answer ({e}); the mirror keeps serving what it has and retries"
+                "the upstream is not available right now ({e}); the mirror keeps serving what it has and retries"
             ),
         )
     } else {
