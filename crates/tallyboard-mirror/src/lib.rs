@@ -266,12 +266,19 @@ fn problem(code: &str, message: impl Into<String>) -> Problem {
     }
 }
 
+/// A fetch that failed for a while only (no answer, or an answer such as
+/// 503 that says to come back later).
+fn is_temporary(e: &FetchError) -> bool {
+    e.is_unreachable()
+        || matches!(e, FetchError::BadStatus { status, .. } if matches!(status, 429 | 502 | 503 | 504))
+}
+
 fn fetch_problem(e: &FetchError) -> Problem {
-    if e.is_unreachable() {
+    if is_temporary(e) {
         problem(
             "source-unreachable",
             format!(
-                "the upstream did not answer ({e}); the mirror keeps serving what it has and retries"
+                "the upstream is not available right now ({e}); the mirror keeps serving what it has and retries"
             ),
         )
     } else {
@@ -979,8 +986,10 @@ impl Mirror {
         }
         let bytes = match inner.source.totals().await {
             Ok(b) => b,
-            // No totals yet, or a static copy without them: serve the log.
+            // No totals yet (an upstream mirror that has not verified
+            // any), or a static copy without them: serve the log.
             Err(FetchError::NotFound { .. }) => return synced,
+            Err(e) if is_temporary(&e) && !e.is_unreachable() => return synced,
             Err(e) => return Outcome::CouldNotSync(fetch_problem(&e)),
         };
         let signed = match SignedTotals::from_bytes(&bytes, &inner.manifest.log.key) {

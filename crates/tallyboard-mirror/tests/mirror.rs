@@ -360,3 +360,41 @@ async fn a_restarted_mirror_resumes_and_never_goes_backwards() {
     assert_eq!(m.read_api().reader().checkpoint().size, 30);
     origin.running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cosignatures_added_later_reach_the_mirror_and_its_quorum() {
+    let (origin, up) = origin_with_tallies(8).await;
+    let witness = signer("EXAMPLE-ONLY.witness-1.key");
+    let plain = std::fs::read(up.path().join("checkpoint")).unwrap();
+    let dm = tempfile::tempdir().unwrap();
+    let m = open_mirror(up.path().to_str().unwrap(), dm.path(), 0);
+    assert_eq!(synced(m.sync_once().await), 8);
+    assert!(m.status().cosignatures.is_empty());
+    // The upstream now serves the same checkpoint cosigned by a witness.
+    let cosigned =
+        tallyboard_core::checkpoint::add_cosignature(&plain, &witness, 1_778_443_300).unwrap();
+    std::fs::write(up.path().join("checkpoint"), &cosigned).unwrap();
+    assert_eq!(synced(m.sync_once().await), 8);
+    assert_eq!(m.read_api().reader().checkpoint().note, cosigned);
+    assert_eq!(m.status().cosignatures, vec![witness.name().to_owned()]);
+    assert_eq!(
+        std::fs::read(m.public_dir().join("checkpoint")).unwrap(),
+        cosigned
+    );
+    // A mirror of it that requires the manifest's quorum (1) follows it.
+    let http = serve_mirror(&m).await;
+    let d2 = tempfile::tempdir().unwrap();
+    let strict = {
+        let mut c = tallyboard_mirror::Config::new(&http.url, d2.path().to_path_buf());
+        c.poll_interval = std::time::Duration::from_millis(50);
+        Mirror::open(signed_manifest(), c).unwrap()
+    };
+    assert_eq!(synced(strict.sync_once().await), 8);
+    assert_eq!(strict.read_api().reader().checkpoint().note, cosigned);
+    // Going back to the plain note does not drop the cosignature.
+    std::fs::write(up.path().join("checkpoint"), &plain).unwrap();
+    assert_eq!(synced(m.sync_once().await), 8);
+    assert_eq!(m.read_api().reader().checkpoint().note, cosigned);
+    http.stop().await;
+    origin.running.stop().await;
+}
