@@ -53,6 +53,13 @@ pub const MAX_TILE_PATH: usize = 64;
 /// Longest mirror base URL listed in a manifest, in bytes.
 pub const MAX_MIRROR_URL_LEN: usize = 1024;
 
+/// Largest observers' CSV file (`unit,contest,choice,count` rows) the
+/// verifier reads, in bytes: room for every figure of a national election.
+pub const MAX_OBSERVER_CSV: usize = 256 * 1024 * 1024;
+
+/// Most files read from a directory of backup tallies or receipts.
+pub const MAX_BACKUP_FILES: usize = 4_000_000;
+
 /// Most consistency proof lines in a C2SP tlog-witness `add-checkpoint`
 /// request (the spec's limit: a client must not send more than 63).
 pub const MAX_ADD_CHECKPOINT_PROOF_LINES: usize = 63;

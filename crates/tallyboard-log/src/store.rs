@@ -470,14 +470,7 @@ impl Log {
                 }
                 // A new log: publish the empty tree.
                 let note = self.sign(0, Hash::EMPTY_TREE)?;
-                self.writer()
-                    .write_all(
-                        &[("checkpoint".to_owned(), note.clone())],
-                        Step::CheckpointWritten,
-                        Step::CheckpointRenamed,
-                        Step::CheckpointDurable,
-                    )
-                    .map_err(LogError::Io)?;
+                self.write_checkpoint(note.clone())?;
                 SignedCheckpoint {
                     size: 0,
                     root: Hash::EMPTY_TREE,
@@ -595,6 +588,44 @@ impl Log {
         Ok(())
     }
 
+    /// Writes tiles and bundles durably (step 1 of the durability contract).
+    fn write_tiles(&self, files: &[PublicFile]) -> Result<(), LogError> {
+        self.writer()
+            .write_all(
+                files,
+                Step::TilesWritten,
+                Step::TileRenamed,
+                Step::TilesDurable,
+            )
+            .map_err(LogError::Io)
+    }
+
+    /// Publishes a checkpoint note durably (step 2, the commit point).
+    fn write_checkpoint(&self, note: Vec<u8>) -> Result<(), LogError> {
+        self.writer()
+            .write_all(
+                &[("checkpoint".to_owned(), note)],
+                Step::CheckpointWritten,
+                Step::CheckpointRenamed,
+                Step::CheckpointDurable,
+            )
+            .map_err(LogError::Io)
+    }
+
+    /// Whether a batch may be stored now: the right mode (`mirror`), no
+    /// recovery pending, every entry within the size limits.
+    fn check_batch(&self, mirror: bool, entries: &[Vec<u8>]) -> Result<(), LogError> {
+        match (mirror, self.signer.is_some()) {
+            (true, true) => return Err(LogError::NotMirror),
+            (false, false) => return Err(LogError::Mirror),
+            _ => {}
+        }
+        if self.needs_recovery {
+            return Err(LogError::NeedsRecovery);
+        }
+        entries.iter().try_for_each(|e| self.check_entry(e))
+    }
+
     fn writer(&self) -> DurableWriter<'_> {
         DurableWriter {
             root: &self.public,
@@ -636,15 +667,7 @@ impl Log {
     /// and removes their files. Entries are stored as given, duplicates
     /// included: a mirror copies the log entry for entry.
     pub fn stage(&mut self, entries: &[Vec<u8>]) -> Result<(), LogError> {
-        if self.signer.is_some() {
-            return Err(LogError::NotMirror);
-        }
-        if self.needs_recovery {
-            return Err(LogError::NeedsRecovery);
-        }
-        for e in entries {
-            self.check_entry(e)?;
-        }
+        self.check_batch(true, entries)?;
         if entries.is_empty() {
             return Ok(());
         }
@@ -654,14 +677,7 @@ impl Log {
         let full: Vec<PublicFile> = files.into_iter().filter(|(p, _)| is_full_path(p)).collect();
         if !full.is_empty() {
             self.needs_recovery = true;
-            self.writer()
-                .write_all(
-                    &full,
-                    Step::TilesWritten,
-                    Step::TileRenamed,
-                    Step::TilesDurable,
-                )
-                .map_err(LogError::Io)?;
+            self.write_tiles(&full)?;
             self.needs_recovery = false;
         }
         self.staged = Some(edge);
@@ -711,23 +727,13 @@ impl Log {
         self.needs_recovery = true;
         if size != self.edge.size {
             let files = target.partial_files()?;
-            self.writer()
-                .write_all(
-                    &files,
-                    Step::TilesWritten,
-                    Step::TileRenamed,
-                    Step::TilesDurable,
-                )
-                .map_err(LogError::Io)?;
+            self.write_tiles(&files)?;
         }
-        self.writer()
-            .write_all(
-                &[("checkpoint".to_owned(), note.to_vec())],
-                Step::CheckpointWritten,
-                Step::CheckpointRenamed,
-                Step::CheckpointDurable,
-            )
-            .map_err(LogError::Io)?;
+        let publish_lock = self.publish_lock.clone();
+        let _publishing = publish_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.write_checkpoint(note.to_vec())?;
         if let Some(staged) = self.staged.take() {
             self.edge = staged;
         }
@@ -871,15 +877,7 @@ impl Log {
         entries: &[Vec<u8>],
         admit: &mut dyn FnMut(&[u8]) -> Result<(), Refusal>,
     ) -> Result<(Arc<SignedCheckpoint>, Vec<Result<Appended, Refusal>>), LogError> {
-        if self.signer.is_none() {
-            return Err(LogError::Mirror);
-        }
-        if self.needs_recovery {
-            return Err(LogError::NeedsRecovery);
-        }
-        for e in entries {
-            self.check_entry(e)?;
-        }
+        self.check_batch(false, entries)?;
         let mut fresh: Vec<&[u8]> = Vec::new();
         let mut in_batch: HashMap<Hash, u64> = HashMap::new();
         let mut slots = Vec::with_capacity(entries.len());
@@ -901,28 +899,14 @@ impl Log {
         if !fresh.is_empty() {
             self.needs_recovery = true;
             let (edge, files) = self.edge.extend(&fresh)?;
-            self.writer()
-                .write_all(
-                    &files,
-                    Step::TilesWritten,
-                    Step::TileRenamed,
-                    Step::TilesDurable,
-                )
-                .map_err(LogError::Io)?;
+            self.write_tiles(&files)?;
             let root = edge.root()?;
             let note = self.sign(edge.size, root)?;
             let publish_lock = self.publish_lock.clone();
             let _publishing = publish_lock
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            self.writer()
-                .write_all(
-                    &[("checkpoint".to_owned(), note.clone())],
-                    Step::CheckpointWritten,
-                    Step::CheckpointRenamed,
-                    Step::CheckpointDurable,
-                )
-                .map_err(LogError::Io)?;
+            self.write_checkpoint(note.clone())?;
             // Published and durable: memory follows the disk.
             self.edge = edge;
             for (h, i) in in_batch {

@@ -29,7 +29,7 @@ use tallyboard_core::Hash;
 use tallyboard_core::checkpoint::{OpenedCheckpoint, open_checkpoint};
 use tallyboard_core::hash::leaf_hash;
 use tallyboard_core::limits::MAX_PROOF_HASHES;
-use tallyboard_core::merkle::{TreeError, verify_consistency};
+use tallyboard_core::merkle::{TreeError, verify_consistency, verify_inclusion};
 use tallyboard_core::note::VerifierKey;
 use tallyboard_core::tile::{
     BundleId, EntryBundle, HashTile, TileHashReader, TileId, TilePath, TileReadError,
@@ -102,6 +102,22 @@ pub struct BadData {
     pub tiles: Vec<ServedFile>,
 }
 
+/// An entry the log holds, with its inclusion proof: what a finding about
+/// a tally (a broken rule, a bad signature, a disagreeing backup channel)
+/// rests on. The entry is signed by its count centre (or fails to be), so
+/// anyone with the manifest can re-check the tally itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// The checkpoint the proof is against.
+    pub checkpoint: SourcedNote,
+    /// Leaf index.
+    pub index: u64,
+    /// The entry bytes (a signed tally), base64.
+    pub entry: String,
+    /// RFC 6962 inclusion proof (hex hashes) of the entry in the checkpoint.
+    pub inclusion_proof: Vec<String>,
+}
+
 /// What the evidence is of.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -110,6 +126,8 @@ pub enum EvidenceBody {
     SplitView(SplitView),
     /// Served data that does not hash to a signed checkpoint.
     BadData(BadData),
+    /// An entry of the log, proved to be in it.
+    LogEntry(LogEntry),
 }
 
 /// An evidence file.
@@ -215,6 +233,43 @@ impl Evidence {
         match self.body {
             EvidenceBody::SplitView(_) => "split-view",
             EvidenceBody::BadData(_) => "source-bad-data",
+            EvidenceBody::LogEntry(_) => "log-entry",
+        }
+    }
+
+    /// Evidence that the log of checkpoint `cp` (read from `source`) holds
+    /// `entry` at `index`, with its inclusion `proof`.
+    pub fn log_entry(
+        log_key: &VerifierKey,
+        source: &str,
+        cp: &OpenedCheckpoint,
+        index: u64,
+        entry: &[u8],
+        proof: &[Hash],
+        summary: String,
+    ) -> Evidence {
+        Evidence {
+            format: EVIDENCE_FORMAT.to_owned(),
+            summary,
+            origin: log_key.name().to_owned(),
+            log_key: log_key.to_string(),
+            body: EvidenceBody::LogEntry(LogEntry {
+                checkpoint: SourcedNote {
+                    source: source.to_owned(),
+                    note: String::from_utf8_lossy(&cp.note).into_owned(),
+                },
+                index,
+                entry: b64().encode(entry),
+                inclusion_proof: proof.iter().map(Hash::to_hex).collect(),
+            }),
+        }
+    }
+
+    /// The entry bytes of log-entry evidence.
+    pub fn entry_bytes(&self) -> Option<Vec<u8>> {
+        match &self.body {
+            EvidenceBody::LogEntry(le) => b64().decode(le.entry.as_bytes()).ok(),
+            _ => None,
         }
     }
 
@@ -347,7 +402,40 @@ pub fn check(evidence: &Evidence, log_key: &VerifierKey) -> Result<Proven, Evide
     match &evidence.body {
         EvidenceBody::SplitView(sv) => check_split_view(sv, log_key),
         EvidenceBody::BadData(bd) => check_bad_data(bd, log_key),
+        EvidenceBody::LogEntry(le) => check_log_entry(le, log_key),
     }
+}
+
+fn check_log_entry(le: &LogEntry, log_key: &VerifierKey) -> Result<Proven, EvidenceError> {
+    let cp = open(&le.checkpoint, log_key)?;
+    let entry = b64()
+        .decode(le.entry.as_bytes())
+        .map_err(|e| EvidenceError::Malformed(format!("entry is not base64: {e}")))?;
+    if le.inclusion_proof.len() > MAX_PROOF_HASHES {
+        return Err(EvidenceError::Malformed(format!(
+            "inclusion proof of {} hashes, more than {MAX_PROOF_HASHES}",
+            le.inclusion_proof.len()
+        )));
+    }
+    let proof = le
+        .inclusion_proof
+        .iter()
+        .map(|h| hex_hash(h, "an inclusion proof hash"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (n, root) = (cp.checkpoint.size, cp.checkpoint.root);
+    verify_inclusion(&leaf_hash(&entry), le.index, n, &proof, &root).map_err(|e| {
+        EvidenceError::NotProven(format!(
+            "the entry is not proved to be at index {} of the tree of size {n}: {e}",
+            le.index
+        ))
+    })?;
+    Ok(Proven {
+        code: "log-entry",
+        statement: format!(
+            "the log's checkpoint of size {n} (from {}) holds this entry at index {}",
+            le.checkpoint.source, le.index
+        ),
+    })
 }
 
 fn check_split_view(sv: &SplitView, log_key: &VerifierKey) -> Result<Proven, EvidenceError> {

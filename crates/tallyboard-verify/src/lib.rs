@@ -14,10 +14,16 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod backup;
+pub mod check;
 pub mod evidence;
 pub mod follow;
+pub mod report;
 pub mod source;
+pub mod verify;
 
 pub use evidence::{Evidence, EvidenceError, Proven, check};
 pub use follow::{FollowError, FollowOptions, Item, Trusted, check_consistency, follow};
+pub use report::{Finding, Report, Severity, Verdict};
 pub use source::{FetchError, Source, SourceError, TileCache, TilesError};
+pub use verify::{Config, WatchConfig, verify, watch};

@@ -10,9 +10,11 @@ pub(crate) mod example;
 pub(crate) mod exercise;
 pub(crate) mod keygen;
 pub(crate) mod manifest;
+pub(crate) mod mirror;
 pub(crate) mod serve;
 pub(crate) mod sign;
 pub(crate) mod submit;
+pub(crate) mod verify;
 pub(crate) mod witness;
 
 /// The subcommands.
@@ -79,6 +81,23 @@ pub(crate) enum Command {
     /// Exit 1 if any tally was refused, 2 if any is still pending.
     #[command(after_help = EXIT_HELP)]
     Submit(submit::Args),
+    /// Verify the log independently: every signature, tile, rule and total,
+    /// across the server, mirrors and local copies, with backup channels.
+    ///
+    /// Trusts only the election authority's key (--authority). Reads the
+    /// manifest, checkpoints (log signature, witness quorum), detects split
+    /// views between sources, reads every entry bundle and recomputes every
+    /// tile and the root, checks every tally (count centre's signature,
+    /// every rule, correction chains), recomputes the totals and compares
+    /// them figure by figure with each source's signed totals, cross-checks
+    /// backup tallies, observers' counts and receipts, and reports units
+    /// not reporting. Prints the verdict first, then each finding in plain
+    /// words with what to do about it. --json FILE writes the report,
+    /// --evidence DIR the files that prove each finding (re-check one with
+    /// --recheck FILE). Exit 0: every check passed; 1: findings; 2: could
+    /// not verify (bad arguments, nothing reachable, unreadable input).
+    #[command(after_help = EXIT_HELP)]
+    Verify(verify::Args),
     /// Run a witness (C2SP tlog-witness): cosign the log's checkpoints,
     /// each only if it is consistent with the last one cosigned.
     ///
@@ -93,6 +112,25 @@ pub(crate) enum Command {
     /// listening address on stdout; stops on Ctrl-C or SIGTERM.
     #[command(after_help = EXIT_HELP)]
     Witness(witness::Args),
+    /// Run a mirror: follow an upstream (the origin or another mirror),
+    /// check everything before serving it, keep evidence if it misbehaves.
+    ///
+    /// Polls the upstream's /checkpoint; before serving a new one checks its
+    /// log signature and witness cosignatures (--quorum, default the
+    /// manifest's), that it extends the tree the mirror holds, that every
+    /// entry bundle and tile hashes to it, that every entry is a validly
+    /// signed tally obeying every rule, and serves the upstream's totals
+    /// once they equal the sum of the entries. Serves the origin's read API
+    /// (/checkpoint, /tile/..., /manifest, /totals, /units/<id>, /) plus
+    /// /status (JSON) and /evidence/<file>. DATA/public/ is a static copy
+    /// any web server can serve. When the upstream shows two conflicting
+    /// signed checkpoints or serves data that does not hash to its
+    /// checkpoint, the mirror stops advancing and writes an evidence file to
+    /// DATA/public/evidence/ (re-checkable with the log key). Prints the
+    /// listening address on stdout; stops on Ctrl-C or SIGTERM. --once: sync
+    /// once and exit (0 synced, 1 the upstream misbehaved, 2 could not sync).
+    #[command(after_help = EXIT_HELP)]
+    Mirror(mirror::Args),
     /// Run a whole election night on this machine and rehearse incidents:
     /// the verifier's verdict must be the one the scenario expects.
     ///
@@ -120,7 +158,9 @@ impl Command {
             Command::Example(a) => example::run(a),
             Command::Serve(a) => serve::run(a),
             Command::Submit(a) => submit::run(a),
+            Command::Verify(a) => verify::run(a),
             Command::Witness(a) => witness::run(a),
+            Command::Mirror(a) => mirror::run(a),
             Command::Exercise(a) => exercise::run(a),
         }
     }

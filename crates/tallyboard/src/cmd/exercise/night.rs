@@ -340,6 +340,11 @@ impl Night {
             args.extend(os(&["--authority", &self.authority(), "--data"]));
             args.push(p(&self.dir.join(&name)));
             args.extend(os(&["--listen", "127.0.0.1:0", "--poll-ms", "200"]));
+            if !self.pieces.witness {
+                // No witness cosigns: the mirrors cannot require the
+                // manifest's quorum (their default).
+                args.extend(os(&["--quorum", "0"]));
+            }
             let log = self.log_file(&name);
             self.mirrors
                 .push(Proc::start(&self.exe, &name, &args, log, true)?);

@@ -1,0 +1,270 @@
+//! Fixtures of the mirror tests: the example election, an origin server on
+//! loopback, mirrors served on loopback, static copies.
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tallyboard_core::SecretKey;
+use tallyboard_core::manifest::{Manifest, SignedManifest};
+use tallyboard_core::note::{KeyKind, SignerKey, VerifierKey};
+use tallyboard_core::tally::{SignedTally, Tally};
+use tallyboard_log::SequencerConfig;
+use tallyboard_mirror::{Config as MirrorConfig, Mirror};
+use tallyboard_server::{Config, Server};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub fn example(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../keys-example")
+        .join(path)
+}
+
+pub fn signer(file: &str) -> SignerKey {
+    let s = std::fs::read_to_string(example(&format!("keys/{file}"))).unwrap();
+    SignerKey::parse(s.trim_end()).unwrap()
+}
+
+pub fn signed_manifest() -> SignedManifest {
+    SignedManifest::from_bytes(&std::fs::read(example("manifest.signed")).unwrap(), None).unwrap()
+}
+
+pub fn log_signer() -> SignerKey {
+    signer("EXAMPLE-ONLY.log.key")
+}
+
+pub fn log_verifier() -> VerifierKey {
+    let m = signed_manifest().into_manifest();
+    VerifierKey::new(&m.log.origin, KeyKind::Ed25519, m.log.key).unwrap()
+}
+
+/// Every valid first tally of the example election (one per unit and
+/// contest), signed by the unit's count centre, `base` votes per choice.
+pub fn all_tallies(base: u64) -> Vec<SignedTally> {
+    let m: Manifest = signed_manifest().into_manifest();
+    let keys: BTreeMap<&str, SecretKey> = [
+        ("C-NORTH", "EXAMPLE-ONLY.centre-C-NORTH.key"),
+        ("C-COAST", "EXAMPLE-ONLY.centre-C-COAST.key"),
+        ("C-VALLEY", "EXAMPLE-ONLY.centre-C-VALLEY.key"),
+    ]
+    .into_iter()
+    .map(|(c, f)| (c, signer(f).secret().clone()))
+    .collect();
+    let mut out = Vec::new();
+    for u in &m.units {
+        let Some(key) = keys.get(u.centre.as_str()) else {
+            continue;
+        };
+        for contest in &u.contests {
+            let c = m.contest(contest).unwrap();
+            let choices: Vec<(String, u64)> = c
+                .choices
+                .iter()
+                .enumerate()
+                .map(|(i, ch)| (ch.id.clone(), base + u64::from(i == 0)))
+                .collect();
+            let sum: u64 = choices.iter().map(|(_, v)| v).sum::<u64>() + 3;
+            let pk = key.public_key();
+            let (_, ck) = m.key(&pk).unwrap();
+            let t = Tally::new(
+                &m.election,
+                contest,
+                &u.id,
+                choices,
+                2,
+                1,
+                sum,
+                ck.valid_from.max(1_778_443_200) + 60,
+                pk,
+            );
+            out.push(t.sign(key));
+        }
+    }
+    assert!(out.len() > 40, "the example has {} tallies", out.len());
+    out
+}
+
+/// A server (origin or mirror) on a loopback port, stopped on drop.
+pub struct Running {
+    pub url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Running {
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+async fn listener() -> (tokio::net::TcpListener, String) {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    (l, url)
+}
+
+pub struct Origin {
+    pub dir: tempfile::TempDir,
+    pub server: Server,
+    pub running: Running,
+}
+
+/// Starts the publication server of the example election on loopback.
+pub async fn start_origin() -> Origin {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = Config::new(dir.path().to_path_buf());
+    c.sequencer = SequencerConfig {
+        interval: Duration::from_millis(20),
+        ..SequencerConfig::default()
+    };
+    c.rate_per_client = 1e6;
+    c.burst_per_client = 1e6;
+    let server = Server::start(signed_manifest(), log_signer(), c).unwrap();
+    let (l, url) = listener().await;
+    let (tx, rx) = oneshot::channel::<()>();
+    let s = server.clone();
+    let task = tokio::spawn(async move {
+        let _ = s
+            .serve(l, async move {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Origin {
+        dir,
+        server,
+        running: Running {
+            url,
+            stop: Some(tx),
+            task: Some(task),
+        },
+    }
+}
+
+/// Submits tallies to `url`, all at once, and checks each is accepted.
+pub async fn submit(url: &str, tallies: &[SignedTally]) {
+    let client = reqwest::Client::new();
+    let mut tasks = Vec::new();
+    for t in tallies {
+        let c = client.clone();
+        let u = format!("{url}/submit");
+        let body = t.to_bytes();
+        tasks.push(tokio::spawn(async move {
+            let r = c.post(u).body(body).send().await.unwrap();
+            let status = r.status();
+            let text = r.text().await.unwrap();
+            assert!(status.is_success(), "submit: {status} {text}");
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+pub async fn get(url: &str) -> (u16, Vec<u8>) {
+    let r = reqwest::Client::new()
+        .get(url)
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.bytes().await.unwrap().to_vec())
+}
+
+/// Opens a mirror of `upstream` in `dir`, requiring `quorum` cosignatures.
+pub fn open_mirror(upstream: &str, dir: &Path, quorum: usize) -> Mirror {
+    let mut c = MirrorConfig::new(upstream, dir.to_path_buf());
+    c.quorum = Some(quorum);
+    c.poll_interval = Duration::from_millis(50);
+    Mirror::open(signed_manifest(), c).unwrap()
+}
+
+/// Serves a mirror's routes on loopback.
+pub async fn serve_mirror(m: &Mirror) -> Running {
+    let (l, url) = listener().await;
+    let (tx, rx) = oneshot::channel::<()>();
+    let app = m.router();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(l, app.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Running {
+        url,
+        stop: Some(tx),
+        task: Some(task),
+    }
+}
+
+/// Every file under `dir`, relative path → bytes.
+pub fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_str().unwrap().to_owned();
+                out.insert(rel, std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// The tiles and checkpoint of a `public/` directory (not manifest,
+/// totals, evidence).
+pub fn log_files(public: &Path) -> BTreeMap<String, Vec<u8>> {
+    files(public)
+        .into_iter()
+        .filter(|(p, _)| p == "checkpoint" || p.starts_with("tile/"))
+        .collect()
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
+
+/// Replaces the contents of `dir` with a copy of `from`.
+pub fn replace_dir(from: &Path, dir: &Path) {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+    copy_dir(from, dir);
+}

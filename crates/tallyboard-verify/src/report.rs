@@ -1,0 +1,448 @@
+//! The verifier's report: findings with stable codes, the JSON form for
+//! newsroom scripts, and the plain-words terminal summary.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+/// How serious a finding is. Every finding makes the verdict "findings"
+/// (exit status 1); the severity orders the report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    /// The log or a source lied: split view, data that does not hash to a
+    /// signed checkpoint, a forged signature, totals that differ.
+    Critical,
+    /// A broken rule, a backup channel that disagrees.
+    Error,
+    /// Something to follow up: a source down or behind, units not reporting.
+    Warning,
+}
+
+/// One discrepancy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Stable code (spec/verify.md §5).
+    pub code: String,
+    /// How serious.
+    pub severity: Severity,
+    /// What happened, in plain words.
+    pub message: String,
+    /// What to do about it.
+    pub action: String,
+    /// The source concerned (base URL or directory).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The reporting unit concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// The contest concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contest: Option<String>,
+    /// The region concerned (`None` with a contest: the whole election).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// The log index of the entry concerned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<u64>,
+    /// The figure concerned (`choice <id>`, `blank`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub figure: Option<String>,
+    /// The figure as published (or as the backup channel gives it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published: Option<serde_json::Value>,
+    /// The figure recomputed from the log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recomputed: Option<serde_json::Value>,
+    /// Units concerned (units-missing).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub units: Vec<String>,
+    /// Files in the evidence directory that prove the finding.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
+}
+
+impl Finding {
+    /// A finding with a code, severity, message and action; the other
+    /// fields are set with the builder methods.
+    pub fn new(code: &str, severity: Severity, message: String, action: &str) -> Finding {
+        Finding {
+            code: code.to_owned(),
+            severity,
+            message,
+            action: action.to_owned(),
+            source: None,
+            unit: None,
+            contest: None,
+            region: None,
+            index: None,
+            figure: None,
+            published: None,
+            recomputed: None,
+            units: Vec::new(),
+            evidence: Vec::new(),
+        }
+    }
+
+    /// Sets the source.
+    pub fn source(mut self, s: &str) -> Finding {
+        self.source = Some(s.to_owned());
+        self
+    }
+
+    /// Sets unit and contest.
+    pub fn unit_contest(mut self, unit: &str, contest: &str) -> Finding {
+        self.unit = Some(unit.to_owned());
+        self.contest = Some(contest.to_owned());
+        self
+    }
+
+    /// Sets the log index.
+    pub fn index(mut self, i: u64) -> Finding {
+        self.index = Some(i);
+        self
+    }
+}
+
+/// The overall result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Every check passed (exit 0).
+    Pass,
+    /// The verifier ran and found discrepancies (exit 1).
+    Findings,
+    /// It could not verify: nothing reachable, no valid manifest (exit 2).
+    CouldNotVerify,
+}
+
+impl Verdict {
+    /// The exit status of DESIGN.md.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Verdict::Pass => 0,
+            Verdict::Findings => 1,
+            Verdict::CouldNotVerify => 2,
+        }
+    }
+}
+
+/// What was learnt about one source.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct SourceReport {
+    /// Base URL or directory.
+    pub source: String,
+    /// Whether its checkpoint was fetched.
+    pub reachable: bool,
+    /// Its checkpoint's size, if it opened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// Its checkpoint's root (hex), if it opened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
+    /// Witness cosignatures on its checkpoint (names).
+    pub cosigned_by: Vec<String>,
+    /// Whether its data (every bundle up to its checkpoint) hashed to its
+    /// checkpoint.
+    pub data_verified: bool,
+    /// Whether it serves the trusted manifest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
+    /// Whether its signed totals matched the recomputed ones.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub totals: Option<String>,
+}
+
+/// The log as verified.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct LogReport {
+    /// The log's origin.
+    pub origin: String,
+    /// Size of the checkpoint verified in full.
+    pub size: u64,
+    /// Its root (hex).
+    pub root: String,
+    /// Entries read and checked.
+    pub entries_checked: u64,
+    /// Seconds the entry-by-entry check took (reading, hashing, signatures,
+    /// rules, totals).
+    pub check_seconds: f64,
+    /// The source whose bundles were checked entry by entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checked_from: Option<String>,
+}
+
+/// Completeness of one (contest, region) row.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CompletenessRow {
+    /// Contest id.
+    pub contest: String,
+    /// Region id (`None`: the whole election).
+    pub region: Option<String>,
+    /// Units that take part.
+    pub units_expected: u64,
+    /// Units with a tally in the log.
+    pub units_reporting: u64,
+    /// `units_reporting / units_expected` (1 when none expected).
+    pub share_reporting: f64,
+}
+
+/// One correction in the log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Correction {
+    /// Unit.
+    pub unit: String,
+    /// Contest.
+    pub contest: String,
+    /// Log index of the correction.
+    pub index: u64,
+    /// Its revision (1 or more).
+    pub revision: u64,
+    /// Leaf hash (hex) of the entry it supersedes.
+    pub supersedes: String,
+    /// The reason given.
+    pub reason: String,
+    /// When it was counted (RFC 3339).
+    pub counted_at: String,
+}
+
+/// Completeness of the results.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Completeness {
+    /// Per contest and region.
+    pub rows: Vec<CompletenessRow>,
+    /// Units without a tally, per contest.
+    pub missing: BTreeMap<String, Vec<String>>,
+    /// Every correction, in log order.
+    pub corrections: Vec<Correction>,
+}
+
+/// Results of the observers' CSV.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ObserverReport {
+    /// Rows compared.
+    pub rows: u64,
+    /// Rows that match the log.
+    pub matched: u64,
+    /// `matched / rows`.
+    pub match_rate: f64,
+}
+
+/// The whole report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Every finding, most serious first.
+    pub findings: Vec<Finding>,
+    /// Findings not listed (past the cap per code), by code.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub findings_not_listed: BTreeMap<String, u64>,
+    /// Per source.
+    pub sources: Vec<SourceReport>,
+    /// The log.
+    pub log: LogReport,
+    /// Completeness.
+    pub completeness: Completeness,
+    /// The observers' CSV, if given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub observers: Option<ObserverReport>,
+    /// Remarks that are not findings (inputs skipped, checks not possible).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Why verification could not be done, when the verdict says so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub could_not_verify: Option<String>,
+}
+
+impl Report {
+    /// An empty report that could not verify, for `why`.
+    pub fn could_not_verify(why: String) -> Report {
+        Report {
+            verdict: Verdict::CouldNotVerify,
+            findings: Vec::new(),
+            findings_not_listed: BTreeMap::new(),
+            sources: Vec::new(),
+            log: LogReport::default(),
+            completeness: Completeness::default(),
+            observers: None,
+            notes: Vec::new(),
+            could_not_verify: Some(why),
+        }
+    }
+
+    /// Sorts findings (most serious first, then by code, unit, index) and
+    /// sets the verdict from them unless it is could-not-verify.
+    pub fn finish(&mut self) {
+        self.findings.sort_by(|a, b| {
+            (
+                a.severity,
+                code_rank(&a.code),
+                &a.code,
+                &a.unit,
+                &a.contest,
+                a.index,
+            )
+                .cmp(&(
+                    b.severity,
+                    code_rank(&b.code),
+                    &b.code,
+                    &b.unit,
+                    &b.contest,
+                    b.index,
+                ))
+        });
+        if self.verdict != Verdict::CouldNotVerify {
+            self.verdict = if self.findings.is_empty() && self.findings_not_listed.is_empty() {
+                Verdict::Pass
+            } else {
+                Verdict::Findings
+            };
+        }
+    }
+
+    /// The JSON report.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut v = serde_json::to_vec_pretty(self).unwrap_or_default();
+        v.push(b'\n');
+        v
+    }
+
+    /// The terminal summary: verdict first, then each finding in plain
+    /// words with what to do, then the log, sources and completeness.
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        let n = self.findings.len() as u64 + self.findings_not_listed.values().sum::<u64>();
+        match self.verdict {
+            Verdict::Pass => {
+                let _ = writeln!(
+                    s,
+                    "VERDICT: ALL CHECKS PASSED. The published results are the sum of the tallies the responsible count centres signed, and every source showed the same log."
+                );
+            }
+            Verdict::Findings => {
+                let _ = writeln!(
+                    s,
+                    "VERDICT: PROBLEMS FOUND ({n}). Read each one below; the evidence files prove them to anyone."
+                );
+            }
+            Verdict::CouldNotVerify => {
+                let _ = writeln!(
+                    s,
+                    "VERDICT: COULD NOT VERIFY. {}",
+                    self.could_not_verify.as_deref().unwrap_or("")
+                );
+            }
+        }
+        for (i, f) in self.findings.iter().enumerate() {
+            let _ = writeln!(s);
+            let sev = match f.severity {
+                Severity::Critical => "CRITICAL",
+                Severity::Error => "ERROR",
+                Severity::Warning => "WARNING",
+            };
+            let _ = writeln!(s, "{}. [{sev}] {} ({})", i + 1, f.message, f.code);
+            let _ = writeln!(s, "   What to do: {}", f.action);
+            if !f.evidence.is_empty() {
+                let _ = writeln!(s, "   Evidence: {}", f.evidence.join(", "));
+            }
+        }
+        for (code, k) in &self.findings_not_listed {
+            let _ = writeln!(
+                s,
+                "\n... and {k} more findings of kind {code} (not listed)."
+            );
+        }
+        let _ = writeln!(s);
+        if self.log.size > 0 || self.log.entries_checked > 0 {
+            let _ = writeln!(
+                s,
+                "Log {}: {} entries checked, tree size {}, root {}{}.",
+                self.log.origin,
+                self.log.entries_checked,
+                self.log.size,
+                self.log.root,
+                self.log
+                    .checked_from
+                    .as_deref()
+                    .map(|c| format!(", read from {c}"))
+                    .unwrap_or_default()
+            );
+        }
+        for src in &self.sources {
+            let state = match (src.reachable, src.size) {
+                (false, _) => "unreachable".to_owned(),
+                (true, None) => "checkpoint not valid".to_owned(),
+                (true, Some(size)) => format!(
+                    "size {size}, cosigned by {}{}",
+                    if src.cosigned_by.is_empty() {
+                        "no witness".to_owned()
+                    } else {
+                        src.cosigned_by.join(", ")
+                    },
+                    if src.data_verified {
+                        ", data verified"
+                    } else {
+                        ""
+                    }
+                ),
+            };
+            let _ = writeln!(s, "Source {}: {state}.", src.source);
+        }
+        let whole: Vec<&CompletenessRow> = self
+            .completeness
+            .rows
+            .iter()
+            .filter(|r| r.region.is_none())
+            .collect();
+        for r in whole {
+            let _ = writeln!(
+                s,
+                "Contest {}: {} of {} units reporting ({:.1}%).",
+                r.contest,
+                r.units_reporting,
+                r.units_expected,
+                r.share_reporting * 100.0
+            );
+        }
+        if !self.completeness.corrections.is_empty() {
+            let _ = writeln!(
+                s,
+                "{} corrections in the log (only the latest revision of each unit counts):",
+                self.completeness.corrections.len()
+            );
+            for c in self.completeness.corrections.iter().take(20) {
+                let _ = writeln!(
+                    s,
+                    "  unit {} contest {}: revision {} at index {}, reason: {}",
+                    c.unit, c.contest, c.revision, c.index, c.reason
+                );
+            }
+        }
+        for n in &self.notes {
+            let _ = writeln!(s, "Note: {n}.");
+        }
+        if let Some(o) = &self.observers {
+            let _ = writeln!(
+                s,
+                "Observers' counts: {} of {} figures match the log ({:.1}%).",
+                o.matched,
+                o.rows,
+                o.match_rate * 100.0
+            );
+        }
+        s
+    }
+}
+
+/// Order of codes of equal severity: split views first.
+fn code_rank(code: &str) -> u8 {
+    match code {
+        "split-view" => 0,
+        "manifest-mismatch" => 1,
+        "source-bad-data" => 2,
+        "totals-mismatch" => 3,
+        _ => 10,
+    }
+}

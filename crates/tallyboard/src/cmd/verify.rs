@@ -1,0 +1,310 @@
+//! `tallyboard verify`: the independent verifier (spec/verify.md).
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, anyhow};
+use clap::Parser;
+use tallyboard_core::limits::MAX_SIGNED_MANIFEST;
+use tallyboard_core::manifest::SignedManifest;
+use tallyboard_core::note::{KeyKind, VerifierKey};
+use tallyboard_verify::backup::BackupInputs;
+use tallyboard_verify::evidence::{Evidence, MAX_EVIDENCE, check};
+use tallyboard_verify::report::{Report, Verdict};
+use tallyboard_verify::source::HttpOptions;
+use tallyboard_verify::{Config, WatchConfig};
+
+use crate::fsutil::read_capped;
+use crate::keyfile::verifier_arg;
+use crate::status::Refused;
+
+/// Arguments of `tallyboard verify`.
+#[derive(Debug, Parser)]
+pub(crate) struct Args {
+    /// The election authority's verifier key (key string or .pub file): the
+    /// only thing trusted. The manifest must be signed by it.
+    #[arg(long, value_name = "VKEY")]
+    authority: String,
+    /// Where to read the log: the server's or a mirror's base URL
+    /// (http:// or https://), or a directory holding a copy (C2SP layout:
+    /// checkpoint, tile/..., manifest, totals). Repeat for several sources.
+    #[arg(long = "source", value_name = "URL|DIR")]
+    sources: Vec<String>,
+    /// The signed manifest, as published by the authority (otherwise read
+    /// from the sources; either way it must be signed by --authority).
+    #[arg(long, value_name = "FILE")]
+    manifest: Option<PathBuf>,
+    /// A directory of signed tallies (*.tally) obtained directly from count
+    /// centres: each must be in the log as its unit's latest revision.
+    #[arg(long, value_name = "DIR")]
+    backup_tallies: Option<PathBuf>,
+    /// Observers' counts copied from the posted paper sheets: CSV with the
+    /// header unit,contest,choice,count (choice: a choice id, blank, invalid
+    /// or ballots_cast).
+    #[arg(long, value_name = "FILE")]
+    observer_csv: Option<PathBuf>,
+    /// A directory of receipts (*.tlog-proof) held by count centres, each
+    /// beside its tally when available.
+    #[arg(long, value_name = "DIR")]
+    receipts: Option<PathBuf>,
+    /// Write the machine-readable report (JSON) to FILE.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write the files proving each finding to DIR (signed checkpoints,
+    /// tallies, totals, proofs).
+    #[arg(long, value_name = "DIR")]
+    evidence: Option<PathBuf>,
+    /// Follow the sources: check each new checkpoint as it appears and
+    /// print findings as they are found; stop with Ctrl-C.
+    #[arg(long)]
+    watch: bool,
+    /// Time between polls in --watch mode.
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    watch_interval_ms: u64,
+    /// In --watch mode, stop once the verified log has at least N entries.
+    #[arg(long, value_name = "N")]
+    watch_until_size: Option<u64>,
+    /// Print only the verdict line (the JSON report and evidence are still
+    /// written).
+    #[arg(long)]
+    quiet: bool,
+    /// Threads verifying signatures (default: every core).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// Entry bundles fetched at once from a source.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    concurrency: usize,
+    /// Seconds allowed for one HTTP request.
+    #[arg(long, value_name = "S", default_value_t = 30)]
+    timeout: u64,
+    /// Re-check an evidence file (instead of verifying sources): needs
+    /// --authority and --manifest (or --source to fetch the manifest).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["watch", "json"])]
+    recheck: Option<PathBuf>,
+}
+
+pub(crate) fn run(args: Args) -> Result<()> {
+    let authority = *verifier_arg(&args.authority)
+        .context("--authority")?
+        .public_key();
+    let manifest = match &args.manifest {
+        Some(p) => Some(read_capped(p, MAX_SIGNED_MANIFEST)?),
+        None => None,
+    };
+    if let Some(file) = &args.recheck {
+        return recheck(file, &authority, manifest.as_deref());
+    }
+    if args.sources.is_empty() {
+        return Err(anyhow!(
+            "no --source given: name the server, a mirror (URL) or a local copy (directory)"
+        ));
+    }
+    if args.concurrency == 0 || args.threads == Some(0) {
+        return Err(anyhow!("--concurrency and --threads must be at least 1"));
+    }
+    for (what, p) in [
+        ("--backup-tallies", &args.backup_tallies),
+        ("--receipts", &args.receipts),
+    ] {
+        if let Some(p) = p
+            && !p.is_dir()
+        {
+            return Err(anyhow!("{what} {}: not a directory", p.display()));
+        }
+    }
+    if let Some(p) = &args.observer_csv
+        && !p.is_file()
+    {
+        return Err(anyhow!("--observer-csv {}: no such file", p.display()));
+    }
+    let mut config = Config::new(authority, args.sources.clone());
+    config.manifest = manifest;
+    config.backups = BackupInputs {
+        tallies: args.backup_tallies.clone(),
+        observer_csv: args.observer_csv.clone(),
+        receipts: args.receipts.clone(),
+    };
+    config.evidence_dir = args.evidence.clone();
+    if let Some(t) = args.threads {
+        config.threads = t;
+    }
+    config.concurrency = args.concurrency;
+    config.http = HttpOptions {
+        timeout: Duration::from_secs(args.timeout.max(1)),
+        ..HttpOptions::default()
+    };
+    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "checking entries {bar:40} {pos}/{len} ({per_sec}, {eta} left)",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    if let Some(b) = &bar {
+        let b = b.clone();
+        config.progress = Some(Arc::new(move |done, total| {
+            if total > 0 {
+                b.set_length(total);
+            }
+            b.set_position(done);
+        }));
+    }
+    let report = if args.watch {
+        let stop = Arc::new(AtomicBool::new(false));
+        stop_on_signal(Arc::clone(&stop));
+        let w = WatchConfig {
+            interval: Duration::from_millis(args.watch_interval_ms.max(10)),
+            until_size: args.watch_until_size,
+            stop,
+        };
+        let quiet = args.quiet;
+        tallyboard_verify::watch(&config, &w, |new, size| {
+            if quiet {
+                return;
+            }
+            for f in new {
+                println!("NEW FINDING ({}): {} ({})", f.code, f.message, f.action);
+            }
+            println!("verified up to size {size}");
+        })
+    } else {
+        tallyboard_verify::verify(&config)
+    };
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    finish(&args, &report)
+}
+
+/// Prints the report, writes the JSON, and maps the verdict to the exit
+/// status.
+fn finish(args: &Args, report: &Report) -> Result<()> {
+    if let Some(path) = &args.json {
+        std::fs::write(path, report.to_json())
+            .with_context(|| format!("writing the JSON report to {}", path.display()))?;
+    }
+    let text = report.to_text();
+    if args.quiet {
+        if let Some(first) = text.lines().next() {
+            println!("{first}");
+        }
+    } else {
+        print!("{text}");
+    }
+    match report.verdict {
+        Verdict::Pass => Ok(()),
+        Verdict::Findings => Err(Refused::new(format!(
+            "{} problems found (see the report above{}).",
+            report.findings.len() as u64 + report.findings_not_listed.values().sum::<u64>(),
+            args.evidence
+                .as_ref()
+                .map(|d| format!("; evidence in {}", d.display()))
+                .unwrap_or_default()
+        ))
+        .into()),
+        Verdict::CouldNotVerify => Err(anyhow!(
+            "could not verify: {}",
+            report
+                .could_not_verify
+                .as_deref()
+                .unwrap_or("see the report")
+        )),
+    }
+}
+
+/// Sets `stop` on Ctrl-C or SIGTERM.
+fn stop_on_signal(stop: Arc<AtomicBool>) {
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            #[cfg(unix)]
+            {
+                use tokio::signal::unix::{SignalKind, signal};
+                match signal(SignalKind::terminate()) {
+                    Ok(mut term) => {
+                        tokio::select! {
+                            _ = tokio::signal::ctrl_c() => {}
+                            _ = term.recv() => {}
+                        }
+                    }
+                    Err(_) => {
+                        let _ = tokio::signal::ctrl_c().await;
+                    }
+                }
+            }
+            #[cfg(not(unix))]
+            {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        });
+        stop.store(true, Ordering::SeqCst);
+    });
+}
+
+/// `--recheck FILE`: re-verifies an evidence file with the log key of the
+/// manifest signed by the authority.
+fn recheck(
+    file: &std::path::Path,
+    authority: &tallyboard_core::keys::PublicKey,
+    manifest: Option<&[u8]>,
+) -> Result<()> {
+    let manifest = manifest.ok_or_else(|| {
+        anyhow!("--recheck needs --manifest FILE (the manifest signed by the authority) to know the log key")
+    })?;
+    let m = SignedManifest::from_bytes(manifest, Some(authority))
+        .context("the manifest is not signed by the authority key given")?;
+    let m = m.manifest();
+    let log = VerifierKey::new(&m.log.origin, KeyKind::Ed25519, m.log.key)
+        .map_err(|e| anyhow!("the manifest's log key: {e}"))?;
+    let bytes = read_capped(file, MAX_EVIDENCE)?;
+    let ev = Evidence::from_json(&bytes)
+        .with_context(|| format!("{}: not an evidence file", file.display()))?;
+    match check(&ev, &log) {
+        Ok(p) => {
+            println!("PROVEN ({}): {}.", p.code, p.statement);
+            if let Some(entry) = ev.entry_bytes() {
+                describe_entry(&entry, m);
+            }
+            Ok(())
+        }
+        Err(e) => Err(Refused::new(format!(
+            "NOT PROVEN: {} does not prove what it claims: {e}",
+            file.display()
+        ))
+        .into()),
+    }
+}
+
+/// What a logged entry says, checked against the manifest's rules.
+fn describe_entry(entry: &[u8], m: &tallyboard_core::manifest::Manifest) {
+    match tallyboard_core::SignedTally::from_bytes_in(entry, m) {
+        Err(e) => println!("The entry is not a validly signed tally: {e}."),
+        Ok(t) => {
+            let v = tallyboard_core::rules::check_tally(m, t.tally());
+            println!(
+                "The entry is a tally for unit {}, contest {}, revision {}, signed by key {}.",
+                t.tally().unit,
+                t.tally().contest,
+                t.tally().revision,
+                t.tally().signer.to_hex()
+            );
+            if v.is_empty() {
+                println!("It passes every rule of the manifest checked on its own.");
+            }
+            for v in v {
+                println!("It breaks a rule ({}): {v}.", v.code());
+            }
+        }
+    }
+}
