@@ -163,69 +163,63 @@ struct Run<'m> {
 
 /// Runs the verifier once (every check) and returns the report.
 pub fn verify(config: &Config) -> Report {
-    match setup(config) {
-        Err(why) => Report::could_not_verify(why),
-        Ok((rt, sources, manifest, manifest_findings, manifest_reports)) => {
-            let mut run = match Run::new(config, rt, sources, &manifest) {
-                Ok(r) => r,
-                Err(why) => return Report::could_not_verify(why),
-            };
-            for f in manifest_findings {
-                run.ledger.add(f);
-            }
-            for (i, m) in manifest_reports.into_iter().enumerate() {
-                run.reports[i].manifest = m;
-            }
-            run.round(true);
-            run.final_checks();
-            run.into_report()
-        }
-    }
+    with_run(config, |mut run| {
+        run.round(true);
+        run.final_checks();
+        run.into_report()
+    })
 }
 
 /// Watch mode: polls the sources, checks each new checkpoint incrementally,
 /// and calls `on_new` with the findings as they appear. Returns the final
 /// report when stopped or when the tree reaches `until_size`.
 pub fn watch(config: &Config, w: &WatchConfig, mut on_new: impl FnMut(&[Finding], u64)) -> Report {
-    match setup(config) {
-        Err(why) => Report::could_not_verify(why),
-        Ok((rt, sources, manifest, manifest_findings, manifest_reports)) => {
-            let mut run = match Run::new(config, rt, sources, &manifest) {
-                Ok(r) => r,
-                Err(why) => return Report::could_not_verify(why),
-            };
-            for f in manifest_findings {
-                run.ledger.add(f);
+    with_run(config, |mut run| {
+        let mut printed = 0usize;
+        loop {
+            run.round(false);
+            let new = &run.ledger.findings[printed..];
+            on_new(new, run.trusted.size());
+            printed = run.ledger.findings.len();
+            if w.until_size.is_some_and(|n| run.trusted.size() >= n)
+                || w.stop.load(Ordering::SeqCst)
+            {
+                break;
             }
-            for (i, m) in manifest_reports.into_iter().enumerate() {
-                run.reports[i].manifest = m;
+            // Sleep in small steps so that a stop request is seen soon.
+            let mut left = w.interval;
+            while !left.is_zero() && !w.stop.load(Ordering::SeqCst) {
+                let step = left.min(Duration::from_millis(100));
+                std::thread::sleep(step);
+                left -= step;
             }
-            let mut printed = 0usize;
-            loop {
-                run.round(false);
-                let new = &run.ledger.findings[printed..];
-                on_new(new, run.trusted.size());
-                printed = run.ledger.findings.len();
-                if w.until_size.is_some_and(|n| run.trusted.size() >= n)
-                    || w.stop.load(Ordering::SeqCst)
-                {
-                    break;
-                }
-                // Sleep in small steps so that a stop request is seen soon.
-                let mut left = w.interval;
-                while !left.is_zero() && !w.stop.load(Ordering::SeqCst) {
-                    let step = left.min(Duration::from_millis(100));
-                    std::thread::sleep(step);
-                    left -= step;
-                }
-                if w.stop.load(Ordering::SeqCst) {
-                    break;
-                }
+            if w.stop.load(Ordering::SeqCst) {
+                break;
             }
-            run.final_checks();
-            run.into_report()
         }
+        run.final_checks();
+        run.into_report()
+    })
+}
+
+/// Sets up the sources and the trusted manifest, then runs `body`; a setup
+/// failure is a could-not-verify report.
+fn with_run(config: &Config, body: impl FnOnce(Run<'_>) -> Report) -> Report {
+    let (rt, sources, manifest, manifest_findings, manifest_reports) = match setup(config) {
+        Ok(s) => s,
+        Err(why) => return Report::could_not_verify(why),
+    };
+    let mut run = match Run::new(config, rt, sources, &manifest) {
+        Ok(r) => r,
+        Err(why) => return Report::could_not_verify(why),
+    };
+    for f in manifest_findings {
+        run.ledger.add(f);
     }
+    for (i, m) in manifest_reports.into_iter().enumerate() {
+        run.reports[i].manifest = m;
+    }
+    body(run)
 }
 
 type Setup = (
@@ -639,10 +633,14 @@ impl<'m> Run<'m> {
         }
         // The target: the largest checkpoint meeting the quorum, not in a
         // split view, at least the trusted size.
+        // Without any checkpoint meeting the quorum (reported above), the
+        // log-signed ones are still checked in full.
+        let any_quorum = seen.iter().any(|s| s.quorum_ok);
         let mut candidates: Vec<&Seen> = seen
             .iter()
             .filter(|s| {
-                s.quorum_ok && !split.contains(&(s.cp.checkpoint.size, s.cp.checkpoint.root))
+                (s.quorum_ok || !any_quorum)
+                    && !split.contains(&(s.cp.checkpoint.size, s.cp.checkpoint.root))
             })
             .filter(|s| s.cp.checkpoint.size >= self.trusted.size())
             .collect();
@@ -958,6 +956,15 @@ impl<'m> Run<'m> {
 
     fn compare_totals(&mut self, totals: &[Option<(usize, SignedTotals)>]) {
         let origin = self.keys.log.name().to_owned();
+        if self.checked_from.is_none() {
+            if totals.iter().any(Option::is_some) {
+                self.notes.push(
+                    "the published totals were not compared: no tree of the log could be verified"
+                        .to_owned(),
+                );
+            }
+            return;
+        }
         for (i, st) in totals.iter().flatten() {
             let i = *i;
             let label = self.label(i).to_owned();
