@@ -264,7 +264,9 @@ fn a_clean_log_passes_and_every_fault_is_found() {
     let (_, p1) = find(&entries, "P-001", "mayor");
     let m = manifest();
     let orig = SignedTally::from_bytes_in(p1, m.manifest()).unwrap();
-    let mut fix = orig.tally().correction(orig.leaf_hash(), "recount of ballot box 2");
+    let mut fix = orig
+        .tally()
+        .correction(orig.leaf_hash(), "recount of ballot box 2");
     fix.blank -= 1;
     fix.invalid += 1;
     fix.counted_at += 3600;
@@ -279,7 +281,11 @@ fn a_clean_log_passes_and_every_fault_is_found() {
     assert_eq!(c[0]["unit"], "P-001");
     assert_eq!(c[0]["revision"], 2);
     assert_eq!(c[0]["reason"], "recount of ballot box 2");
-    assert!(o.stdout.contains("Corrections in the log: 1"), "{}", o.stdout);
+    assert!(
+        o.stdout.contains("Corrections in the log: 1"),
+        "{}",
+        o.stdout
+    );
 
     // A tampered entry in the served copy.
     let tampered = w.join("tampered");
