@@ -316,7 +316,7 @@ impl<'m> EntryChecker<'m> {
                             .index(index);
                             self.push(f, Some((index, st.as_bytes().to_vec())));
                         }
-                        if t.revision > 0 {
+                        if t.supersedes.is_some() {
                             self.corrections.push(Correction {
                                 unit: t.unit.clone(),
                                 contest: t.contest.clone(),

@@ -633,10 +633,14 @@ impl<'m> Run<'m> {
         }
         // The target: the largest checkpoint meeting the quorum, not in a
         // split view, at least the trusted size.
+        // Without any checkpoint meeting the quorum (reported above), the
+        // log-signed ones are still checked in full.
+        let any_quorum = seen.iter().any(|s| s.quorum_ok);
         let mut candidates: Vec<&Seen> = seen
             .iter()
             .filter(|s| {
-                s.quorum_ok && !split.contains(&(s.cp.checkpoint.size, s.cp.checkpoint.root))
+                (s.quorum_ok || !any_quorum)
+                    && !split.contains(&(s.cp.checkpoint.size, s.cp.checkpoint.root))
             })
             .filter(|s| s.cp.checkpoint.size >= self.trusted.size())
             .collect();
@@ -952,6 +956,15 @@ impl<'m> Run<'m> {
 
     fn compare_totals(&mut self, totals: &[Option<(usize, SignedTotals)>]) {
         let origin = self.keys.log.name().to_owned();
+        if self.checked_from.is_none() {
+            if totals.iter().any(Option::is_some) {
+                self.notes.push(
+                    "the published totals were not compared: no tree of the log could be verified"
+                        .to_owned(),
+                );
+            }
+            return;
+        }
         for (i, st) in totals.iter().flatten() {
             let i = *i;
             let label = self.label(i).to_owned();
