@@ -381,7 +381,9 @@ impl Mirror {
             cosignatures = opened.cosignatures.iter().map(|c| c.name.clone()).collect();
             trusted = Trusted {
                 builder: edge_of(&reader, cp.size)?,
-                checkpoint: Some((source.label().to_owned(), opened)),
+                // Where it was read before the restart is not recorded:
+                // name the mirror's own copy, which holds it.
+                checkpoint: Some((public.display().to_string(), opened)),
             };
         }
         // Totals verified before the restart.
