@@ -14,6 +14,7 @@ use tallyboard_core::tile::{BundleId, EntryBundle, HashTile, MAX_TILE_LEVEL, Til
 use tallyboard_core::{Hash, leaf_hash};
 
 use crate::LogError;
+use crate::cosign::{CheckpointPublisher, Cosigner, PublishLock, with_lines, write_checkpoint};
 use crate::fsio::{DurableWriter, FaultHook, Step, io_err, read_optional, sync_dir};
 use crate::reader::{
     LogReader, SignedCheckpoint, TILE_WIDTH, TileHashes, prove_inclusion_with, read_bundle_file,
@@ -28,6 +29,9 @@ pub struct Options {
     pub max_entry_size: usize,
     /// Test hook called at every durability step of a commit; see [`Step`].
     pub fault_hook: Option<FaultHook>,
+    /// Gathers witness cosignatures after each commit point (see
+    /// [`Cosigner`]); `None`: checkpoints carry the log's signature only.
+    pub cosigner: Option<Arc<dyn Cosigner>>,
 }
 
 impl Default for Options {
@@ -35,6 +39,7 @@ impl Default for Options {
         Options {
             max_entry_size: MAX_SIGNED_TALLY,
             fault_hook: None,
+            cosigner: None,
         }
     }
 }
@@ -44,6 +49,7 @@ impl std::fmt::Debug for Options {
         f.debug_struct("Options")
             .field("max_entry_size", &self.max_entry_size)
             .field("fault_hook", &self.fault_hook.is_some())
+            .field("cosigner", &self.cosigner.is_some())
             .finish()
     }
 }
@@ -313,6 +319,18 @@ pub struct Log {
     /// on-disk state may then be ahead of memory, so [`Log::recover`] must
     /// reload it before the next append.
     needs_recovery: bool,
+    /// Held while `public/checkpoint` is replaced and published (commits
+    /// and late cosignatures); set to `false` when the log is dropped.
+    publish_lock: PublishLock,
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        *self
+            .publish_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = false;
+    }
 }
 
 impl std::fmt::Debug for Log {
@@ -401,6 +419,7 @@ impl Log {
             staged: None,
             dedup: Dedup::default(),
             needs_recovery: true,
+            publish_lock: Arc::new(std::sync::Mutex::new(true)),
         };
         log.recover()?;
         Ok(log)
@@ -451,14 +470,7 @@ impl Log {
                 }
                 // A new log: publish the empty tree.
                 let note = self.sign(0, Hash::EMPTY_TREE)?;
-                self.writer()
-                    .write_all(
-                        &[("checkpoint".to_owned(), note.clone())],
-                        Step::CheckpointWritten,
-                        Step::CheckpointRenamed,
-                        Step::CheckpointDurable,
-                    )
-                    .map_err(LogError::Io)?;
+                self.write_checkpoint(note.clone())?;
                 SignedCheckpoint {
                     size: 0,
                     root: Hash::EMPTY_TREE,
@@ -576,6 +588,44 @@ impl Log {
         Ok(())
     }
 
+    /// Writes tiles and bundles durably (step 1 of the durability contract).
+    fn write_tiles(&self, files: &[PublicFile]) -> Result<(), LogError> {
+        self.writer()
+            .write_all(
+                files,
+                Step::TilesWritten,
+                Step::TileRenamed,
+                Step::TilesDurable,
+            )
+            .map_err(LogError::Io)
+    }
+
+    /// Publishes a checkpoint note durably (step 2, the commit point).
+    fn write_checkpoint(&self, note: Vec<u8>) -> Result<(), LogError> {
+        self.writer()
+            .write_all(
+                &[("checkpoint".to_owned(), note)],
+                Step::CheckpointWritten,
+                Step::CheckpointRenamed,
+                Step::CheckpointDurable,
+            )
+            .map_err(LogError::Io)
+    }
+
+    /// Whether a batch may be stored now: the right mode (`mirror`), no
+    /// recovery pending, every entry within the size limits.
+    fn check_batch(&self, mirror: bool, entries: &[Vec<u8>]) -> Result<(), LogError> {
+        match (mirror, self.signer.is_some()) {
+            (true, true) => return Err(LogError::NotMirror),
+            (false, false) => return Err(LogError::Mirror),
+            _ => {}
+        }
+        if self.needs_recovery {
+            return Err(LogError::NeedsRecovery);
+        }
+        entries.iter().try_for_each(|e| self.check_entry(e))
+    }
+
     fn writer(&self) -> DurableWriter<'_> {
         DurableWriter {
             root: &self.public,
@@ -617,15 +667,7 @@ impl Log {
     /// and removes their files. Entries are stored as given, duplicates
     /// included: a mirror copies the log entry for entry.
     pub fn stage(&mut self, entries: &[Vec<u8>]) -> Result<(), LogError> {
-        if self.signer.is_some() {
-            return Err(LogError::NotMirror);
-        }
-        if self.needs_recovery {
-            return Err(LogError::NeedsRecovery);
-        }
-        for e in entries {
-            self.check_entry(e)?;
-        }
+        self.check_batch(true, entries)?;
         if entries.is_empty() {
             return Ok(());
         }
@@ -635,14 +677,7 @@ impl Log {
         let full: Vec<PublicFile> = files.into_iter().filter(|(p, _)| is_full_path(p)).collect();
         if !full.is_empty() {
             self.needs_recovery = true;
-            self.writer()
-                .write_all(
-                    &full,
-                    Step::TilesWritten,
-                    Step::TileRenamed,
-                    Step::TilesDurable,
-                )
-                .map_err(LogError::Io)?;
+            self.write_tiles(&full)?;
             self.needs_recovery = false;
         }
         self.staged = Some(edge);
@@ -692,23 +727,13 @@ impl Log {
         self.needs_recovery = true;
         if size != self.edge.size {
             let files = target.partial_files()?;
-            self.writer()
-                .write_all(
-                    &files,
-                    Step::TilesWritten,
-                    Step::TileRenamed,
-                    Step::TilesDurable,
-                )
-                .map_err(LogError::Io)?;
+            self.write_tiles(&files)?;
         }
-        self.writer()
-            .write_all(
-                &[("checkpoint".to_owned(), note.to_vec())],
-                Step::CheckpointWritten,
-                Step::CheckpointRenamed,
-                Step::CheckpointDurable,
-            )
-            .map_err(LogError::Io)?;
+        let publish_lock = self.publish_lock.clone();
+        let _publishing = publish_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.write_checkpoint(note.to_vec())?;
         if let Some(staged) = self.staged.take() {
             self.edge = staged;
         }
@@ -752,6 +777,44 @@ impl Log {
     /// A reader of the published log, sharing this log's checkpoint.
     pub fn reader(&self) -> LogReader {
         self.reader.clone()
+    }
+
+    /// A handle that adds late witness cosignatures to the published
+    /// checkpoint (see [`CheckpointPublisher`]).
+    pub fn publisher(&self) -> CheckpointPublisher {
+        CheckpointPublisher {
+            public: self.public.clone(),
+            tmp: self.tmp.clone(),
+            reader: self.reader.clone(),
+            lock: self.publish_lock.clone(),
+        }
+    }
+
+    /// Asks the cosigner (if any) for cosignatures on `bare`, the checkpoint
+    /// just made durable, and writes the cosigned note over it. Any failure
+    /// here leaves the log-signed checkpoint published: it is valid alone.
+    fn cosigned(&self, bare: SignedCheckpoint) -> SignedCheckpoint {
+        let Some(c) = &self.opts.cosigner else {
+            return bare;
+        };
+        let pinned = LogReader::new(self.public.clone(), bare.clone());
+        let lines = c.cosign(&bare, &pinned);
+        if lines.is_empty() {
+            return bare;
+        }
+        let Some(note) = with_lines(&bare.note, &lines) else {
+            tracing::warn!(
+                "the cosignatures do not fit on the checkpoint note; publishing it without them"
+            );
+            return bare;
+        };
+        match write_checkpoint(&self.public, &self.tmp, &note) {
+            Ok(()) => SignedCheckpoint { note, ..bare },
+            Err(e) => {
+                tracing::error!(error = %e, "could not write the cosigned checkpoint; the log-signed one stays published");
+                bare
+            }
+        }
     }
 
     /// The latest published checkpoint.
@@ -814,15 +877,7 @@ impl Log {
         entries: &[Vec<u8>],
         admit: &mut dyn FnMut(&[u8]) -> Result<(), Refusal>,
     ) -> Result<(Arc<SignedCheckpoint>, Vec<Result<Appended, Refusal>>), LogError> {
-        if self.signer.is_none() {
-            return Err(LogError::Mirror);
-        }
-        if self.needs_recovery {
-            return Err(LogError::NeedsRecovery);
-        }
-        for e in entries {
-            self.check_entry(e)?;
-        }
+        self.check_batch(false, entries)?;
         let mut fresh: Vec<&[u8]> = Vec::new();
         let mut in_batch: HashMap<Hash, u64> = HashMap::new();
         let mut slots = Vec::with_capacity(entries.len());
@@ -844,35 +899,26 @@ impl Log {
         if !fresh.is_empty() {
             self.needs_recovery = true;
             let (edge, files) = self.edge.extend(&fresh)?;
-            self.writer()
-                .write_all(
-                    &files,
-                    Step::TilesWritten,
-                    Step::TileRenamed,
-                    Step::TilesDurable,
-                )
-                .map_err(LogError::Io)?;
+            self.write_tiles(&files)?;
             let root = edge.root()?;
             let note = self.sign(edge.size, root)?;
-            self.writer()
-                .write_all(
-                    &[("checkpoint".to_owned(), note.clone())],
-                    Step::CheckpointWritten,
-                    Step::CheckpointRenamed,
-                    Step::CheckpointDurable,
-                )
-                .map_err(LogError::Io)?;
+            let publish_lock = self.publish_lock.clone();
+            let _publishing = publish_lock
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            self.write_checkpoint(note.clone())?;
             // Published and durable: memory follows the disk.
             self.edge = edge;
             for (h, i) in in_batch {
                 self.dedup.insert_new(h, i);
             }
-            self.reader.publish(Arc::new(SignedCheckpoint {
+            self.needs_recovery = false;
+            let published = self.cosigned(SignedCheckpoint {
                 size: self.edge.size,
                 root,
                 note,
-            }));
-            self.needs_recovery = false;
+            });
+            self.reader.publish(Arc::new(published));
             tracing::debug!(
                 size = self.edge.size,
                 appended = fresh.len(),

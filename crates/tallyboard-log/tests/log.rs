@@ -244,19 +244,6 @@ fn readers_never_see_unpublished_tiles() {
     assert!(r.prove_inclusion(3, 11).is_err());
 }
 
-/// A hook that fails the `fail_at`-th call (counting from 1), recording the step.
-fn failing_hook(fail_at: usize, seen: Arc<Mutex<Vec<Step>>>) -> FaultHook {
-    let calls = AtomicUsize::new(0);
-    Arc::new(move |step| {
-        seen.lock().unwrap().push(step);
-        if calls.fetch_add(1, Ordering::SeqCst) + 1 == fail_at {
-            Err(std::io::Error::other("injected crash"))
-        } else {
-            Ok(())
-        }
-    })
-}
-
 /// Crash (fail, then drop the log without recovering, as a killed process
 /// would) at every durability step of a commit, for batches that write many
 /// files; then restart and check: nothing acknowledged is lost, the log

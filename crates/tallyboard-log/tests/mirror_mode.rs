@@ -7,14 +7,13 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use common::*;
 use tallyboard_core::checkpoint::{Checkpoint, add_cosignature, sign_checkpoint};
 use tallyboard_core::note::{KeyKind, SignerKey};
 use tallyboard_core::{Hash, SecretKey};
-use tallyboard_log::{FaultHook, Log, LogError, Options, SignedCheckpoint, Step};
+use tallyboard_log::{Log, LogError, Options, SignedCheckpoint, Step};
 
 fn open_origin(dir: &Path) -> Log {
     Log::open(dir, signer(), Options::default()).unwrap()
@@ -185,18 +184,6 @@ fn same_checkpoint_with_a_cosignature_replaces_the_published_note() {
     );
     drop(mirror);
     assert_eq!(open_mirror(md.path()).checkpoint().note, cosigned);
-}
-
-fn failing_hook(fail_at: usize, seen: Arc<Mutex<Vec<Step>>>) -> FaultHook {
-    let calls = AtomicUsize::new(0);
-    Arc::new(move |step| {
-        seen.lock().unwrap().push(step);
-        if calls.fetch_add(1, Ordering::SeqCst) + 1 == fail_at {
-            Err(std::io::Error::other("injected crash"))
-        } else {
-            Ok(())
-        }
-    })
 }
 
 /// Crash the mirror at every durability step of staging and publishing;

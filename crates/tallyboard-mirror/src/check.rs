@@ -5,7 +5,7 @@
 
 use tallyboard_core::keys::{BatchVerifier, Context};
 use tallyboard_core::manifest::Manifest;
-use tallyboard_core::rules::{RevisionIndex, check_tally};
+use tallyboard_core::rules::{RevisionIndex, Violation, check_tally};
 use tallyboard_core::tally::UnverifiedTally;
 use tallyboard_core::totals::{TotalsBody, TotalsBuilder};
 
@@ -77,33 +77,27 @@ impl Checker {
             let t = d.tally.verified_by_batch();
             let leaf = t.leaf_hash();
             // Manifest rules, then the log rules (applied only if they hold).
+            let broken = |v: Vec<Violation>| {
+                let message = v
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                BadEntry {
+                    index,
+                    code: v
+                        .first()
+                        .map_or("rule-violation", Violation::code)
+                        .to_owned(),
+                    message,
+                    entry: t.as_bytes().to_vec(),
+                }
+            };
             let v = check_tally(self.manifest, t.tally());
-            if let Some(first_v) = v.first() {
-                let message = v
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                return Err(BadEntry {
-                    index,
-                    code: first_v.code().to_owned(),
-                    message,
-                    entry: t.as_bytes().to_vec(),
-                });
+            if !v.is_empty() {
+                return Err(broken(v));
             }
-            if let Err(v) = self.revisions.apply(t.tally(), leaf) {
-                let message = v
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                return Err(BadEntry {
-                    index,
-                    code: v.first().map_or("rule-violation", |x| x.code()).to_owned(),
-                    message,
-                    entry: t.as_bytes().to_vec(),
-                });
-            }
+            self.revisions.apply(t.tally(), leaf).map_err(broken)?;
             if let Err(e) = self.totals.add(t.tally()) {
                 return Err(BadEntry {
                     index,

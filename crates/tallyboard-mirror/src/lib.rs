@@ -266,12 +266,19 @@ fn problem(code: &str, message: impl Into<String>) -> Problem {
     }
 }
 
+/// A fetch that failed for a while only (no answer, or an answer such as
+/// 503 that says to come back later).
+fn is_temporary(e: &FetchError) -> bool {
+    e.is_unreachable()
+        || matches!(e, FetchError::BadStatus { status, .. } if matches!(status, 429 | 502 | 503 | 504))
+}
+
 fn fetch_problem(e: &FetchError) -> Problem {
-    if e.is_unreachable() {
+    if is_temporary(e) {
         problem(
             "source-unreachable",
             format!(
-                "the upstream did not answer ({e}); the mirror keeps serving what it has and retries"
+                "the upstream is not available right now ({e}); the mirror keeps serving what it has and retries"
             ),
         )
     } else {
@@ -374,7 +381,9 @@ impl Mirror {
             cosignatures = opened.cosignatures.iter().map(|c| c.name.clone()).collect();
             trusted = Trusted {
                 builder: edge_of(&reader, cp.size)?,
-                checkpoint: Some((source.label().to_owned(), opened)),
+                // Where it was read before the restart is not recorded:
+                // name the mirror's own copy, which holds it.
+                checkpoint: Some((public.display().to_string(), opened)),
             };
         }
         // Totals verified before the restart.
@@ -711,25 +720,51 @@ impl Mirror {
         // the entries are known to be the ones the checkpoint commits to
         // (a fork or altered data is reported as such instead).
         let mut bad: Option<BadEntry> = None;
+        // Entries checked and waiting to be stored: each chunk is stored
+        // on a thread of its own while the next one is checked.
+        let mut checked: Vec<Vec<u8>> = Vec::with_capacity(CHUNK);
         let flush = |pending: &mut Vec<Vec<u8>>,
+                     checked: &mut Vec<Vec<u8>>,
                      log: &mut Log,
                      checker: &mut check::Checker,
                      units: &mut Vec<(usize, u64)>,
                      bad: &mut Option<BadEntry>|
          -> Result<(), SinkError> {
-            if pending.is_empty() || bad.is_some() {
+            if bad.is_some() {
                 pending.clear();
+                checked.clear();
                 return Ok(());
             }
             let first = checker.size();
-            match checker.check(pending, true) {
+            let to_store: &Vec<Vec<u8>> = checked;
+            let to_check: &Vec<Vec<u8>> = pending;
+            let (stored, result) = std::thread::scope(|s| {
+                let writer = s.spawn(|| {
+                    if to_store.is_empty() {
+                        Ok(())
+                    } else {
+                        log.stage(to_store)
+                    }
+                });
+                let result = if to_check.is_empty() {
+                    Ok(Vec::new())
+                } else {
+                    checker.check(to_check, true)
+                };
+                (writer.join(), result)
+            });
+            stored
+                .map_err(|_| SinkError::Thread)?
+                .map_err(SinkError::Log)?;
+            checked.clear();
+            match result {
                 Ok(u) => {
                     units.extend(
                         u.into_iter()
                             .enumerate()
                             .map(|(i, u)| (u, first + i as u64)),
                     );
-                    log.stage(pending).map_err(SinkError::Log)?;
+                    std::mem::swap(checked, pending);
                 }
                 Err(b) => *bad = Some(b),
             }
@@ -747,7 +782,14 @@ impl Mirror {
                     Item::Entry { bytes, .. } => {
                         pending.push(bytes.to_vec());
                         if pending.len() >= CHUNK {
-                            flush(&mut pending, log, checker, &mut units, &mut bad)?;
+                            flush(
+                                &mut pending,
+                                &mut checked,
+                                log,
+                                checker,
+                                &mut units,
+                                &mut bad,
+                            )?;
                         }
                     }
                     Item::Tile { id, tile } => {
@@ -760,7 +802,25 @@ impl Mirror {
         )
         .await;
         let builder = match followed {
-            Ok(b) => match flush(&mut pending, log, checker, &mut units, &mut bad) {
+            // Check the last chunk, then store it.
+            Ok(b) => match flush(
+                &mut pending,
+                &mut checked,
+                log,
+                checker,
+                &mut units,
+                &mut bad,
+            )
+            .and_then(|()| {
+                flush(
+                    &mut pending,
+                    &mut checked,
+                    log,
+                    checker,
+                    &mut units,
+                    &mut bad,
+                )
+            }) {
                 Ok(()) => b,
                 Err(e) => return self.abandon(st, FollowError::Sink(e)),
             },
@@ -979,8 +1039,10 @@ impl Mirror {
         }
         let bytes = match inner.source.totals().await {
             Ok(b) => b,
-            // No totals yet, or a static copy without them: serve the log.
+            // No totals yet (an upstream mirror that has not verified
+            // any), or a static copy without them: serve the log.
             Err(FetchError::NotFound { .. }) => return synced,
+            Err(e) if is_temporary(&e) && !e.is_unreachable() => return synced,
             Err(e) => return Outcome::CouldNotSync(fetch_problem(&e)),
         };
         let signed = match SignedTotals::from_bytes(&bytes, &inner.manifest.log.key) {
@@ -1041,6 +1103,8 @@ impl Mirror {
 enum SinkError {
     #[error(transparent)]
     Log(LogError),
+    #[error("the thread storing entries stopped")]
+    Thread,
 }
 
 /// The right edge of the copy's tree of `size` leaves (its partial tiles).

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use tallyboard_core::keys::{BatchVerifier, Context};
 use tallyboard_core::manifest::Manifest;
-use tallyboard_core::rules::check_all;
+use tallyboard_core::rules::{Violation, check_tally};
 use tallyboard_core::time::format_rfc3339;
 use tallyboard_core::totals::TotalsBody;
 use tallyboard_core::{
@@ -147,6 +147,9 @@ pub struct EntryChecker<'m> {
     snapshots: BTreeMap<u64, Option<TotalsBody>>,
     watched: HashSet<(String, String)>,
     latest: HashMap<(String, String), Latest>,
+    /// Whether (unit, contest) has a counted tally, at
+    /// `unit index * contests + contest index`.
+    reported: Vec<bool>,
     progress: Option<Progress>,
 }
 
@@ -166,8 +169,18 @@ impl<'m> EntryChecker<'m> {
             snapshots: BTreeMap::new(),
             watched: HashSet::new(),
             latest: HashMap::new(),
+            reported: vec![false; manifest.units.len() * manifest.contests.len()],
             progress: None,
         }
+    }
+
+    /// Whether unit `unit` (manifest index) has a counted tally for contest
+    /// `contest` (manifest index).
+    pub fn is_reported(&self, unit: usize, contest: usize) -> bool {
+        self.reported
+            .get(unit * self.manifest.contests.len() + contest)
+            .copied()
+            .unwrap_or(false)
     }
 
     /// Reports progress (entries checked) through `p`.
@@ -270,10 +283,12 @@ impl<'m> EntryChecker<'m> {
                 let bytes = u.as_bytes().to_vec();
                 self.push(f, Some((index, bytes)));
             }
-            Outcome::Signed(st) => {
+            Outcome::Signed(st, mut violations) => {
                 let leaf = st.leaf_hash();
                 let t = st.tally();
-                let violations = check_all(self.manifest, &self.revisions, t, &leaf);
+                // check_tally ran on the worker; the log-order rules run here
+                // (together they are rules::check_all).
+                violations.extend(self.revisions.check(t, &leaf));
                 if violations.is_empty() {
                     if let Err(v) = self.revisions.apply(t, leaf) {
                         // check_all and apply agree; keep the rule text if not.
@@ -301,7 +316,7 @@ impl<'m> EntryChecker<'m> {
                             .index(index);
                             self.push(f, Some((index, st.as_bytes().to_vec())));
                         }
-                        if t.revision > 0 {
+                        if t.supersedes.is_some() {
                             self.corrections.push(Correction {
                                 unit: t.unit.clone(),
                                 contest: t.contest.clone(),
@@ -312,9 +327,19 @@ impl<'m> EntryChecker<'m> {
                                 counted_at: format_rfc3339(t.counted_at),
                             });
                         }
-                        let key = (t.unit.clone(), t.contest.clone());
-                        if self.watched.contains(&key) {
-                            self.latest.insert(key, Latest { index, tally: st });
+                        if let (Some(u), Some(c)) = (
+                            self.manifest.unit_index(&t.unit),
+                            self.manifest.contest_index(&t.contest),
+                        ) && let Some(r) =
+                            self.reported.get_mut(u * self.manifest.contests.len() + c)
+                        {
+                            *r = true;
+                        }
+                        if !self.watched.is_empty() {
+                            let key = (t.unit.clone(), t.contest.clone());
+                            if self.watched.contains(&key) {
+                                self.latest.insert(key, Latest { index, tally: st });
+                            }
                         }
                     }
                 } else {
@@ -354,9 +379,14 @@ impl<'m> EntryChecker<'m> {
 }
 
 enum Outcome {
-    Undecodable { bytes: Vec<u8>, error: TallyError },
+    Undecodable {
+        bytes: Vec<u8>,
+        error: TallyError,
+    },
     BadSignature(UnverifiedTally),
-    Signed(SignedTally),
+    /// Signature verified; the violations of the rules that do not depend
+    /// on the log (`check_tally`), computed on the worker.
+    Signed(SignedTally, Vec<Violation>),
 }
 
 struct Checked {
@@ -404,7 +434,9 @@ fn check_chunk(
                     if bad.contains(&i) {
                         Outcome::BadSignature(u)
                     } else {
-                        Outcome::Signed(u.verified_by_batch())
+                        let st = u.verified_by_batch();
+                        let v = check_tally(manifest, st.tally());
+                        Outcome::Signed(st, v)
                     }
                 }
             };

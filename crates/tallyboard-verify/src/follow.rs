@@ -421,16 +421,29 @@ fn bad_tiles<E: std::error::Error + 'static>(
         "{} served tiles that do not hash to its signed checkpoint of size {n} ({reason}); {path} is at fault.",
         source.label()
     );
+    bad_data(source, log_key, cp, &path, &bytes, &tiles, summary)
+}
+
+/// Bad-data evidence of what `source` served at `path` under `cp`.
+fn bad_data<E: std::error::Error + 'static>(
+    source: &Source,
+    log_key: &VerifierKey,
+    cp: &OpenedCheckpoint,
+    path: &str,
+    bytes: &[u8],
+    tiles: &[(TileId, Vec<u8>)],
+    summary: String,
+) -> FollowError<E> {
     FollowError::BadData(Box::new(Evidence::bad_data(
         log_key,
         source.label(),
         cp,
         Served {
-            path: &path,
-            url: &source.url_of(&path),
-            bytes: &bytes,
+            path,
+            url: &source.url_of(path),
+            bytes,
         },
-        &tiles,
+        tiles,
         summary,
     )))
 }
@@ -461,19 +474,7 @@ async fn bad_bundle<E: std::error::Error + 'static>(
             Err(_) => Vec::new(),
         },
     };
-    let path = id.path();
-    FollowError::BadData(Box::new(Evidence::bad_data(
-        log_key,
-        source.label(),
-        cp,
-        Served {
-            path: &path,
-            url: &source.url_of(&path),
-            bytes,
-        },
-        &tiles,
-        summary,
-    )))
+    bad_data(source, log_key, cp, &id.path(), bytes, &tiles, summary)
 }
 
 /// The root did not match: a split view, or which bundle or tile is bad.
@@ -591,19 +592,7 @@ async fn diagnose<E: std::error::Error + 'static>(
                 id.path()
             );
             let tiles = cache.tiles_read(n, root, |r| HashTile::from_reader(tile0, r));
-            let path = id.path();
-            return FollowError::BadData(Box::new(Evidence::bad_data(
-                log_key,
-                source.label(),
-                to,
-                Served {
-                    path: &path,
-                    url: &source.url_of(&path),
-                    bytes: &bytes,
-                },
-                &tiles,
-                summary,
-            )));
+            return bad_data(source, log_key, to, &id.path(), &bytes, &tiles, summary);
         }
     }
     FollowError::Unlocated {

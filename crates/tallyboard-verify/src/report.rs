@@ -155,7 +155,7 @@ pub struct SourceReport {
 }
 
 /// The log as verified.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct LogReport {
     /// The log's origin.
     pub origin: String,
@@ -165,6 +165,9 @@ pub struct LogReport {
     pub root: String,
     /// Entries read and checked.
     pub entries_checked: u64,
+    /// Seconds the entry-by-entry check took (reading, hashing, signatures,
+    /// rules, totals).
+    pub check_seconds: f64,
     /// The source whose bundles were checked entry by entry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checked_from: Option<String>,
@@ -194,7 +197,7 @@ pub struct Correction {
     pub contest: String,
     /// Log index of the correction.
     pub index: u64,
-    /// Its revision (1 or more).
+    /// Its revision (2 or more: revision 1 is the first publication).
     pub revision: u64,
     /// Leaf hash (hex) of the entry it supersedes.
     pub supersedes: String,
@@ -385,7 +388,12 @@ impl Report {
                     }
                 ),
             };
-            let _ = writeln!(s, "Source {}: {state}.", src.source);
+            let totals = src
+                .totals
+                .as_deref()
+                .map(|t| format!("; published totals: {t}"))
+                .unwrap_or_default();
+            let _ = writeln!(s, "Source {}: {state}{totals}.", src.source);
         }
         let whole: Vec<&CompletenessRow> = self
             .completeness
@@ -406,7 +414,7 @@ impl Report {
         if !self.completeness.corrections.is_empty() {
             let _ = writeln!(
                 s,
-                "{} corrections in the log (only the latest revision of each unit counts):",
+                "Corrections in the log: {} (only the latest revision of each unit counts):",
                 self.completeness.corrections.len()
             );
             for c in self.completeness.corrections.iter().take(20) {

@@ -2,7 +2,7 @@
 //! checkpoints and split views, the full check of the log, totals, backup
 //! channels, completeness, and watch mode.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -152,6 +152,10 @@ struct Run<'m> {
     /// Split views already reported, by the pair of (size, root).
     split_pairs: HashSet<((u64, Hash), (u64, Hash))>,
     loaded: Loaded,
+    /// The last checkpoint fully verified, kept when the checker is reset.
+    verified_cp: Option<(String, OpenedCheckpoint)>,
+    /// Seconds spent in the full check of entries.
+    check_seconds: f64,
     observers: Option<ObserverReport>,
     completeness: Completeness,
     notes: Vec<String>,
@@ -159,69 +163,63 @@ struct Run<'m> {
 
 /// Runs the verifier once (every check) and returns the report.
 pub fn verify(config: &Config) -> Report {
-    match setup(config) {
-        Err(why) => Report::could_not_verify(why),
-        Ok((rt, sources, manifest, manifest_findings, manifest_reports)) => {
-            let mut run = match Run::new(config, rt, sources, &manifest) {
-                Ok(r) => r,
-                Err(why) => return Report::could_not_verify(why),
-            };
-            for f in manifest_findings {
-                run.ledger.add(f);
-            }
-            for (i, m) in manifest_reports.into_iter().enumerate() {
-                run.reports[i].manifest = m;
-            }
-            run.round(true);
-            run.final_checks();
-            run.into_report()
-        }
-    }
+    with_run(config, |mut run| {
+        run.round(true);
+        run.final_checks();
+        run.into_report()
+    })
 }
 
 /// Watch mode: polls the sources, checks each new checkpoint incrementally,
 /// and calls `on_new` with the findings as they appear. Returns the final
 /// report when stopped or when the tree reaches `until_size`.
 pub fn watch(config: &Config, w: &WatchConfig, mut on_new: impl FnMut(&[Finding], u64)) -> Report {
-    match setup(config) {
-        Err(why) => Report::could_not_verify(why),
-        Ok((rt, sources, manifest, manifest_findings, manifest_reports)) => {
-            let mut run = match Run::new(config, rt, sources, &manifest) {
-                Ok(r) => r,
-                Err(why) => return Report::could_not_verify(why),
-            };
-            for f in manifest_findings {
-                run.ledger.add(f);
+    with_run(config, |mut run| {
+        let mut printed = 0usize;
+        loop {
+            run.round(false);
+            let new = &run.ledger.findings[printed..];
+            on_new(new, run.trusted.size());
+            printed = run.ledger.findings.len();
+            if w.until_size.is_some_and(|n| run.trusted.size() >= n)
+                || w.stop.load(Ordering::SeqCst)
+            {
+                break;
             }
-            for (i, m) in manifest_reports.into_iter().enumerate() {
-                run.reports[i].manifest = m;
+            // Sleep in small steps so that a stop request is seen soon.
+            let mut left = w.interval;
+            while !left.is_zero() && !w.stop.load(Ordering::SeqCst) {
+                let step = left.min(Duration::from_millis(100));
+                std::thread::sleep(step);
+                left -= step;
             }
-            let mut printed = 0usize;
-            loop {
-                run.round(false);
-                let new = &run.ledger.findings[printed..];
-                on_new(new, run.trusted.size());
-                printed = run.ledger.findings.len();
-                if w.until_size.is_some_and(|n| run.trusted.size() >= n)
-                    || w.stop.load(Ordering::SeqCst)
-                {
-                    break;
-                }
-                // Sleep in small steps so that a stop request is seen soon.
-                let mut left = w.interval;
-                while !left.is_zero() && !w.stop.load(Ordering::SeqCst) {
-                    let step = left.min(Duration::from_millis(100));
-                    std::thread::sleep(step);
-                    left -= step;
-                }
-                if w.stop.load(Ordering::SeqCst) {
-                    break;
-                }
+            if w.stop.load(Ordering::SeqCst) {
+                break;
             }
-            run.final_checks();
-            run.into_report()
         }
+        run.final_checks();
+        run.into_report()
+    })
+}
+
+/// Sets up the sources and the trusted manifest, then runs `body`; a setup
+/// failure is a could-not-verify report.
+fn with_run(config: &Config, body: impl FnOnce(Run<'_>) -> Report) -> Report {
+    let (rt, sources, manifest, manifest_findings, manifest_reports) = match setup(config) {
+        Ok(s) => s,
+        Err(why) => return Report::could_not_verify(why),
+    };
+    let mut run = match Run::new(config, rt, sources, &manifest) {
+        Ok(r) => r,
+        Err(why) => return Report::could_not_verify(why),
+    };
+    for f in manifest_findings {
+        run.ledger.add(f);
     }
+    for (i, m) in manifest_reports.into_iter().enumerate() {
+        run.reports[i].manifest = m;
+    }
+    body(run)
 }
 
 type Setup = (
@@ -405,6 +403,8 @@ impl<'m> Run<'m> {
             entry_evidence: 0,
             split_pairs: HashSet::new(),
             loaded,
+            verified_cp: None,
+            check_seconds: 0.0,
             observers: None,
             completeness: Completeness::default(),
             notes: Vec::new(),
@@ -589,8 +589,13 @@ impl<'m> Run<'m> {
                 }
             }
         }
-        // The trusted tree (earlier rounds) against every newer checkpoint.
-        if let Some((tl, tcp)) = self.trusted.checkpoint.clone() {
+        // The tree verified in earlier rounds against every newer checkpoint.
+        if let Some((tl, tcp)) = self
+            .trusted
+            .checkpoint
+            .clone()
+            .or_else(|| self.verified_cp.clone())
+        {
             for s in seen {
                 let c = &s.cp.checkpoint;
                 if c.size < tcp.checkpoint.size {
@@ -628,10 +633,14 @@ impl<'m> Run<'m> {
         }
         // The target: the largest checkpoint meeting the quorum, not in a
         // split view, at least the trusted size.
+        // Without any checkpoint meeting the quorum (reported above), the
+        // log-signed ones are still checked in full.
+        let any_quorum = seen.iter().any(|s| s.quorum_ok);
         let mut candidates: Vec<&Seen> = seen
             .iter()
             .filter(|s| {
-                s.quorum_ok && !split.contains(&(s.cp.checkpoint.size, s.cp.checkpoint.root))
+                (s.quorum_ok || !any_quorum)
+                    && !split.contains(&(s.cp.checkpoint.size, s.cp.checkpoint.root))
             })
             .filter(|s| s.cp.checkpoint.size >= self.trusted.size())
             .collect();
@@ -689,6 +698,7 @@ impl<'m> Run<'m> {
             p(self.checker.checked(), total);
         }
         let rt = &self.rt;
+        let started = std::time::Instant::now();
         let r = run_pipeline(&mut self.checker, self.config.threads, |sender| {
             rt.block_on(follow(
                 &source,
@@ -705,6 +715,7 @@ impl<'m> Run<'m> {
         if let Some(p) = &self.config.progress {
             p(self.checker.checked(), total);
         }
+        self.check_seconds += started.elapsed().as_secs_f64();
         match r {
             Ok(builder) => {
                 self.trusted = Trusted {
@@ -720,18 +731,44 @@ impl<'m> Run<'m> {
             Err(e) => {
                 self.follow_failed(s.source, e);
                 // Entries of a source whose data is bad prove nothing about
-                // the log: start again from the trusted tree of before.
+                // the log: start again from the empty tree (another source
+                // of this round, or the next round), keeping the checkpoint
+                // verified before for the split-view checks.
                 let mut fresh = EntryChecker::new(self.manifest.manifest());
                 if let Some(p) = &self.config.progress {
                     let p = Arc::clone(p);
                     fresh.set_progress(Arc::new(move |n| p(n, 0)));
                 }
-                if self.trusted.size() == 0 {
-                    self.checker = fresh;
+                for (u, c) in self.watched_pairs() {
+                    fresh.watch(&u, &c);
                 }
+                self.checker = fresh;
+                if self.trusted.checkpoint.is_some() {
+                    self.verified_cp = self.trusted.checkpoint.clone();
+                }
+                self.trusted = Trusted::empty();
+                self.checked_from = None;
                 false
             }
         }
+    }
+
+    fn watched_pairs(&self) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = self
+            .loaded
+            .tallies
+            .iter()
+            .filter_map(|b| b.tally.as_ref().ok())
+            .map(|t| (t.tally().unit.clone(), t.tally().contest.clone()))
+            .collect();
+        v.extend(
+            self.loaded
+                .observers
+                .iter()
+                .flatten()
+                .map(|r| (r.unit.clone(), r.contest.clone())),
+        );
+        v
     }
 
     fn hash_check(&mut self, s: &Seen) {
@@ -919,6 +956,15 @@ impl<'m> Run<'m> {
 
     fn compare_totals(&mut self, totals: &[Option<(usize, SignedTotals)>]) {
         let origin = self.keys.log.name().to_owned();
+        if self.checked_from.is_none() {
+            if totals.iter().any(Option::is_some) {
+                self.notes.push(
+                    "the published totals were not compared: no tree of the log could be verified"
+                        .to_owned(),
+                );
+            }
+            return;
+        }
         for (i, st) in totals.iter().flatten() {
             let i = *i;
             let label = self.label(i).to_owned();
@@ -1316,9 +1362,18 @@ impl<'m> Run<'m> {
             .collect();
         let m = self.manifest.manifest();
         let mut missing: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for u in &m.units {
+        let contest_index: HashMap<&str, usize> = m
+            .contests
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.as_str(), i))
+            .collect();
+        for (ui, u) in m.units.iter().enumerate() {
             for c in &u.contests {
-                if self.checker.revisions().latest(&u.id, c).is_none() {
+                let reported = contest_index
+                    .get(c.as_str())
+                    .is_some_and(|&ci| self.checker.is_reported(ui, ci));
+                if !reported {
                     missing.entry(c.clone()).or_default().push(u.id.clone());
                 }
             }
@@ -1363,6 +1418,7 @@ impl<'m> Run<'m> {
                 size,
                 root: root.to_hex(),
                 entries_checked: self.checker.checked(),
+                check_seconds: self.check_seconds,
                 checked_from: self
                     .checked_from
                     .map(|i| self.sources[i].label().to_owned()),

@@ -163,6 +163,43 @@ async fn cases() -> Vec<(String, Value)> {
     fmt["format"] = json!("tallyboard-evidence/v0");
     push("malformed-format", "an unknown format", &fmt, "malformed");
 
+    // A log entry with its inclusion proof.
+    {
+        let cp = open(&na[1]);
+        let mut cache = tallyboard_verify::source::TileCache::new();
+        let proof = sa
+            .read_tiles(&mut cache, 20, cp.checkpoint.root, |r| {
+                tallyboard_core::merkle::prove_inclusion(20, 13, r)
+            })
+            .await
+            .unwrap();
+        let mut ev = Evidence::log_entry(
+            &log_key(),
+            sa.label(),
+            &cp,
+            13,
+            &entry(13, "honest"),
+            &proof,
+            "the log holds entry 13".to_owned(),
+        );
+        fix_sources(&mut ev, &map);
+        let v = serde_json::to_value(&ev).unwrap();
+        push(
+            "log-entry",
+            "entry 13 of a log of 20, with its inclusion proof",
+            &v,
+            "log-entry",
+        );
+        let mut wrong = v.clone();
+        wrong["index"] = json!(12);
+        push(
+            "not-proven-log-entry-wrong-index",
+            "the proof does not put the entry at index 12",
+            &wrong,
+            "not-proven",
+        );
+    }
+
     // Bad data: a tampered entry in a bundle (log of 20 in a copy of A).
     let c = tempfile::tempdir().unwrap();
     copy_dir(&pa, &c.path().join("public"));

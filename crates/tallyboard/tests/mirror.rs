@@ -11,6 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{repo_root, tallyboard_in};
+use tallyboard_core::note::SignerKey;
+use tallyboard_core::witness::{AddCheckpointRequest, parse_cosignature_response};
 
 fn example(p: &str) -> PathBuf {
     repo_root().join("keys-example").join(p)
@@ -48,6 +50,23 @@ fn get(url: &str) -> (u16, Vec<u8>) {
     rt.block_on(async {
         let r = reqwest::Client::new()
             .get(url)
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
+    })
+}
+
+fn post(url: &str, body: Vec<u8>) -> (u16, Vec<u8>) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let r = reqwest::Client::new()
+            .post(url)
+            .body(body)
             .timeout(Duration::from_secs(10))
             .send()
             .await
@@ -165,7 +184,9 @@ fn mirror_follows_the_server_and_says_what_it_found() {
     // A served mirror converges, shows /status, stops on SIGTERM.
     let mdata = w.join("mirror");
     let mut args = mirror_args(&url, &mdata, &manifest);
+    let witness_key = example("keys/EXAMPLE-ONLY.witness-1.key");
     args.extend(["--listen", "127.0.0.1:0", "--poll-ms", "50"]);
+    args.extend(["--witness-key", s(&witness_key)]);
     let (mirror, murl) = start(&args);
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -183,6 +204,23 @@ fn mirror_follows_the_server_and_says_what_it_found() {
     assert_eq!(
         get(&format!("{murl}/totals")).1,
         get(&format!("{url}/totals")).1
+    );
+    // The same process is a witness: it cosigns the origin's checkpoint.
+    let req = AddCheckpointRequest {
+        old_size: 0,
+        proof: Vec::new(),
+        checkpoint: origin_cp.clone(),
+    };
+    let (st, body) = post(&format!("{murl}/add-checkpoint"), req.to_bytes().unwrap());
+    assert_eq!(st, 200, "{}", String::from_utf8_lossy(&body));
+    let sigs = parse_cosignature_response(&body).unwrap();
+    let witness =
+        SignerKey::parse(std::fs::read_to_string(&witness_key).unwrap().trim_end()).unwrap();
+    assert_eq!(sigs.len(), 1);
+    assert_eq!(sigs[0].name, witness.name());
+    assert!(
+        mdata.join("witness").is_dir(),
+        "witness state in DATA/witness"
     );
     assert_eq!(terminate(mirror), Some(0), "clean stop on SIGTERM");
 

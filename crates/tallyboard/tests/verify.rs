@@ -85,6 +85,20 @@ fn build_source(
     let witness = key("EXAMPLE-ONLY.witness-1.key");
     let cosigned = add_cosignature(&b.checkpoint.note, &witness, 1_778_443_200).unwrap();
     std::fs::write(public.join("checkpoint"), &cosigned).unwrap();
+    // A receipt for every entry, beside a copy of the tally (as `submit`
+    // keeps them), under the cosigned checkpoint.
+    let receipts = dir.join("receipts");
+    std::fs::create_dir_all(&receipts).unwrap();
+    for (e, a) in entries.iter().zip(&b.entries) {
+        let r = tallyboard_core::receipt::Receipt::new(a.index, a.proof.clone(), cosigned.clone())
+            .unwrap();
+        std::fs::write(receipts.join(format!("{}.tally", a.index)), e).unwrap();
+        std::fs::write(
+            receipts.join(format!("{}.tally.tlog-proof", a.index)),
+            r.to_bytes(),
+        )
+        .unwrap();
+    }
     std::fs::write(public.join("manifest"), manifest_bytes()).unwrap();
     let m = manifest();
     let mut revisions = RevisionIndex::new();
@@ -227,9 +241,14 @@ fn a_clean_log_passes_and_every_fault_is_found() {
     let entries = example_tallies(w);
     assert!(entries.len() > 50, "{}", entries.len());
 
-    // Clean: exit 0, verdict pass, every entry checked.
+    // Clean: exit 0, verdict pass, every entry checked, every receipt in the log.
     let clean = build_source(&w.join("clean"), &entries, |_| {});
-    let o = verify(w, &[&clean], &[]);
+    let clean_receipts = w.join("clean/receipts");
+    let o = verify(
+        w,
+        &[&clean],
+        &["--receipts", clean_receipts.to_str().unwrap()],
+    );
     assert_eq!(o.status, 0, "{}", o.stdout);
     assert_eq!(o.json["verdict"], "pass");
     assert_eq!(o.json["log"]["entries_checked"], entries.len() as u64);
@@ -239,6 +258,34 @@ fn a_clean_log_passes_and_every_fault_is_found() {
         o.stdout
     );
     assert!(o.codes().is_empty());
+
+    // A genuine correction: still clean, listed with its reason, and only
+    // the corrected figures count.
+    let (_, p1) = find(&entries, "P-001", "mayor");
+    let m = manifest();
+    let orig = SignedTally::from_bytes_in(p1, m.manifest()).unwrap();
+    let mut fix = orig
+        .tally()
+        .correction(orig.leaf_hash(), "recount of ballot box 2");
+    fix.blank -= 1;
+    fix.invalid += 1;
+    fix.counted_at += 3600;
+    let north_key = key("EXAMPLE-ONLY.centre-C-NORTH.key");
+    let mut corrected = entries.clone();
+    corrected.push(fix.sign(north_key.secret()).to_bytes());
+    let csrc = build_source(&w.join("corrected"), &corrected, |_| {});
+    let o = verify(w, &[&csrc], &[]);
+    assert_eq!(o.status, 0, "{}", o.stdout);
+    let c = &o.json["completeness"]["corrections"];
+    assert_eq!(c.as_array().unwrap().len(), 1, "{c}");
+    assert_eq!(c[0]["unit"], "P-001");
+    assert_eq!(c[0]["revision"], 2);
+    assert_eq!(c[0]["reason"], "recount of ballot box 2");
+    assert!(
+        o.stdout.contains("Corrections in the log: 1"),
+        "{}",
+        o.stdout
+    );
 
     // A tampered entry in the served copy.
     let tampered = w.join("tampered");
@@ -342,6 +389,38 @@ fn a_clean_log_passes_and_every_fault_is_found() {
     assert_eq!(o.codes()[0], "split-view", "{}", o.stdout);
     assert!(o.stdout.contains("SPLIT VIEW"), "{}", o.stdout);
     o.proved("split-view");
+    // Receipts from the forked log: their signed checkpoint conflicts with
+    // the log verified.
+    let forked_receipts = w.join("forked/receipts");
+    let o = verify(
+        w,
+        &[&clean],
+        &["--receipts", forked_receipts.to_str().unwrap()],
+    );
+    assert_eq!(o.status, 1, "{}", o.stdout);
+    assert!(
+        o.codes().contains(&"receipt-not-in-log".to_owned()),
+        "{:?}",
+        o.codes()
+    );
+    assert_eq!(o.codes()[0], "split-view", "{}", o.stdout);
+    o.proved("split-view");
+    // A receipt that does not verify for the tally beside it.
+    let bad_receipts = w.join("bad-receipts");
+    std::fs::create_dir_all(&bad_receipts).unwrap();
+    std::fs::copy(
+        clean_receipts.join("0.tally.tlog-proof"),
+        bad_receipts.join("1.tally.tlog-proof"),
+    )
+    .unwrap();
+    std::fs::copy(clean_receipts.join("1.tally"), bad_receipts.join("1.tally")).unwrap();
+    let o = verify(
+        w,
+        &[&clean],
+        &["--receipts", bad_receipts.to_str().unwrap()],
+    );
+    assert_eq!(o.status, 1, "{}", o.stdout);
+    assert_eq!(o.codes(), ["receipt-invalid"], "{}", o.stdout);
     let stale = build_source(&w.join("stale"), &entries[..entries.len() - 10], |_| {});
     let o = verify(w, &[&clean, &stale], &[]);
     assert_eq!(o.status, 1, "{}", o.stdout);

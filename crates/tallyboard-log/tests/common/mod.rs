@@ -1,13 +1,15 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use tallyboard_core::checkpoint::open_checkpoint;
 use tallyboard_core::merkle::{self, verify_consistency, verify_inclusion};
 use tallyboard_core::note::{KeyKind, SignerKey};
 use tallyboard_core::tile::TilePath;
 use tallyboard_core::{Hash, SecretKey, leaf_hash};
-use tallyboard_log::{LogReader, SignedCheckpoint};
+use tallyboard_log::{FaultHook, LogReader, SignedCheckpoint, Step};
 
 pub const ORIGIN: &str = "example.com/tallyboard-test-log";
 
@@ -119,4 +121,17 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(e.path(), &dest).unwrap();
         }
     }
+}
+
+/// A hook that fails the `fail_at`-th call (counting from 1), recording the step.
+pub fn failing_hook(fail_at: usize, seen: Arc<Mutex<Vec<Step>>>) -> FaultHook {
+    let calls = AtomicUsize::new(0);
+    Arc::new(move |step| {
+        seen.lock().unwrap().push(step);
+        if calls.fetch_add(1, Ordering::SeqCst) + 1 == fail_at {
+            Err(std::io::Error::other("injected crash"))
+        } else {
+            Ok(())
+        }
+    })
 }

@@ -7,12 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use tallyboard_core::limits::MAX_SIGNED_MANIFEST;
-use tallyboard_core::manifest::SignedManifest;
 use tallyboard_core::note::{KeyKind, VerifierKey};
 use tallyboard_mirror::{Config, Mirror, Outcome};
 
-use crate::fsutil::read_capped;
 use crate::keyfile::{read_signer, verifier_arg};
 use crate::status::Refused;
 
@@ -63,15 +60,16 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> Result<()> {
-    let bytes = read_capped(&args.manifest, MAX_SIGNED_MANIFEST)?;
     let authority = args
         .authority
         .as_deref()
         .map(verifier_arg)
         .transpose()?
         .map(|v| *v.public_key());
-    let manifest = SignedManifest::from_bytes(&bytes, authority.as_ref())
-        .with_context(|| format!("{}: not a valid signed manifest", args.manifest.display()))?;
+    // A manifest that does not verify means the mirror cannot run (exit 2;
+    // exit 1 is kept for an upstream that misbehaved).
+    let manifest = crate::cmd::manifest::load(&args.manifest, authority.as_ref())
+        .map_err(|e| anyhow!("{e:#}"))?;
     let log_key = {
         let m = manifest.manifest();
         VerifierKey::new(&m.log.origin, KeyKind::Ed25519, m.log.key)

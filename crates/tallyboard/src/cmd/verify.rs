@@ -81,7 +81,8 @@ pub(crate) struct Args {
     #[arg(long, value_name = "S", default_value_t = 30)]
     timeout: u64,
     /// Re-check an evidence file (instead of verifying sources): needs
-    /// --authority and --manifest (or --source to fetch the manifest).
+    /// --authority and --manifest, which give the log key it is checked
+    /// with. Exit 0 when it proves what it claims, 1 when it does not.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["watch", "json"])]
     recheck: Option<PathBuf>,
 }
