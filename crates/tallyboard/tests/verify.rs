@@ -258,13 +258,21 @@ fn a_clean_log_passes_and_every_fault_is_found() {
         o.stdout
     );
     assert!(o.codes().is_empty());
+    // Requiring both witnesses: the checkpoint (cosigned by one) falls short,
+    // and the log is still checked in full.
+    let o = verify(w, &[&clean], &["--quorum", "2"]);
+    assert_eq!(o.status, 1, "{}", o.stdout);
+    assert_eq!(o.codes(), ["quorum-not-met"]);
+    assert_eq!(o.json["log"]["entries_checked"], entries.len() as u64);
 
     // A genuine correction: still clean, listed with its reason, and only
     // the corrected figures count.
     let (_, p1) = find(&entries, "P-001", "mayor");
     let m = manifest();
     let orig = SignedTally::from_bytes_in(p1, m.manifest()).unwrap();
-    let mut fix = orig.tally().correction(orig.leaf_hash(), "recount of ballot box 2");
+    let mut fix = orig
+        .tally()
+        .correction(orig.leaf_hash(), "recount of ballot box 2");
     fix.blank -= 1;
     fix.invalid += 1;
     fix.counted_at += 3600;
@@ -279,7 +287,11 @@ fn a_clean_log_passes_and_every_fault_is_found() {
     assert_eq!(c[0]["unit"], "P-001");
     assert_eq!(c[0]["revision"], 2);
     assert_eq!(c[0]["reason"], "recount of ballot box 2");
-    assert!(o.stdout.contains("Corrections in the log: 1"), "{}", o.stdout);
+    assert!(
+        o.stdout.contains("Corrections in the log: 1"),
+        "{}",
+        o.stdout
+    );
 
     // A tampered entry in the served copy.
     let tampered = w.join("tampered");
