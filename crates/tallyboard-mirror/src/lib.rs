@@ -381,7 +381,9 @@ impl Mirror {
             cosignatures = opened.cosignatures.iter().map(|c| c.name.clone()).collect();
             trusted = Trusted {
                 builder: edge_of(&reader, cp.size)?,
-                checkpoint: Some((source.label().to_owned(), opened)),
+                // Where it was read before the restart is not recorded:
+                // name the mirror's own copy, which holds it.
+                checkpoint: Some((public.display().to_string(), opened)),
             };
         }
         // Totals verified before the restart.
@@ -718,25 +720,51 @@ impl Mirror {
         // the entries are known to be the ones the checkpoint commits to
         // (a fork or altered data is reported as such instead).
         let mut bad: Option<BadEntry> = None;
+        // Entries checked and waiting to be stored: each chunk is stored
+        // on a thread of its own while the next one is checked.
+        let mut checked: Vec<Vec<u8>> = Vec::with_capacity(CHUNK);
         let flush = |pending: &mut Vec<Vec<u8>>,
+                     checked: &mut Vec<Vec<u8>>,
                      log: &mut Log,
                      checker: &mut check::Checker,
                      units: &mut Vec<(usize, u64)>,
                      bad: &mut Option<BadEntry>|
          -> Result<(), SinkError> {
-            if pending.is_empty() || bad.is_some() {
+            if bad.is_some() {
                 pending.clear();
+                checked.clear();
                 return Ok(());
             }
             let first = checker.size();
-            match checker.check(pending, true) {
+            let to_store: &Vec<Vec<u8>> = checked;
+            let to_check: &Vec<Vec<u8>> = pending;
+            let (stored, result) = std::thread::scope(|s| {
+                let writer = s.spawn(|| {
+                    if to_store.is_empty() {
+                        Ok(())
+                    } else {
+                        log.stage(to_store)
+                    }
+                });
+                let result = if to_check.is_empty() {
+                    Ok(Vec::new())
+                } else {
+                    checker.check(to_check, true)
+                };
+                (writer.join(), result)
+            });
+            stored
+                .map_err(|_| SinkError::Thread)?
+                .map_err(SinkError::Log)?;
+            checked.clear();
+            match result {
                 Ok(u) => {
                     units.extend(
                         u.into_iter()
                             .enumerate()
                             .map(|(i, u)| (u, first + i as u64)),
                     );
-                    log.stage(pending).map_err(SinkError::Log)?;
+                    std::mem::swap(checked, pending);
                 }
                 Err(b) => *bad = Some(b),
             }
@@ -754,7 +782,14 @@ impl Mirror {
                     Item::Entry { bytes, .. } => {
                         pending.push(bytes.to_vec());
                         if pending.len() >= CHUNK {
-                            flush(&mut pending, log, checker, &mut units, &mut bad)?;
+                            flush(
+                                &mut pending,
+                                &mut checked,
+                                log,
+                                checker,
+                                &mut units,
+                                &mut bad,
+                            )?;
                         }
                     }
                     Item::Tile { id, tile } => {
@@ -767,7 +802,25 @@ impl Mirror {
         )
         .await;
         let builder = match followed {
-            Ok(b) => match flush(&mut pending, log, checker, &mut units, &mut bad) {
+            // Check the last chunk, then store it.
+            Ok(b) => match flush(
+                &mut pending,
+                &mut checked,
+                log,
+                checker,
+                &mut units,
+                &mut bad,
+            )
+            .and_then(|()| {
+                flush(
+                    &mut pending,
+                    &mut checked,
+                    log,
+                    checker,
+                    &mut units,
+                    &mut bad,
+                )
+            }) {
                 Ok(()) => b,
                 Err(e) => return self.abandon(st, FollowError::Sink(e)),
             },
@@ -1050,6 +1103,8 @@ impl Mirror {
 enum SinkError {
     #[error(transparent)]
     Log(LogError),
+    #[error("the thread storing entries stopped")]
+    Thread,
 }
 
 /// The right edge of the copy's tree of `size` leaves (its partial tiles).

@@ -398,3 +398,96 @@ async fn cosignatures_added_later_reach_the_mirror_and_its_quorum() {
     http.stop().await;
     origin.running.stop().await;
 }
+
+/// The example election scaled to `units` copies of one of its units (all
+/// its contests), signed by the example authority.
+fn scaled(units: usize) -> tallyboard_core::manifest::SignedManifest {
+    let mut body = signed_manifest().into_manifest().into_body();
+    let template = body
+        .units
+        .iter()
+        .find(|u| u.centre == "C-NORTH")
+        .unwrap()
+        .clone();
+    body.units = (0..units)
+        .map(|i| tallyboard_core::manifest::Unit {
+            id: format!("U{i:05}"),
+            ..template.clone()
+        })
+        .collect();
+    body.validate()
+        .unwrap()
+        .sign(signer("EXAMPLE-ONLY.authority.key").secret())
+}
+
+/// A log of many chunks: checked and stored chunk by chunk (each stored
+/// while the next is checked); a bad signature deep in it is found and
+/// nothing of the sync is published.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_log_is_checked_and_stored_chunk_by_chunk() {
+    let signed = scaled(7_000);
+    let m = signed.manifest();
+    let key = signer("EXAMPLE-ONLY.centre-C-NORTH.key").secret().clone();
+    let pk = key.public_key();
+    let (_, ck) = m.key(&pk).unwrap();
+    let mut entries = Vec::new();
+    for u in &m.units {
+        for contest in &u.contests {
+            let c = m.contest(contest).unwrap();
+            let choices: Vec<(String, u64)> =
+                c.choices.iter().map(|ch| (ch.id.clone(), 4)).collect();
+            let sum = 4 * choices.len() as u64 + 1;
+            let t = tallyboard_core::tally::Tally::new(
+                &m.election,
+                contest,
+                &u.id,
+                choices,
+                1,
+                0,
+                sum,
+                ck.valid_from + 60,
+                pk,
+            );
+            entries.push(t.sign(&key).to_bytes());
+        }
+    }
+    let n = entries.len() as u64;
+    assert!(n > 3 * 4096, "{n} entries");
+    let honest = fork(&entries);
+    let open = |up: &std::path::Path, dir: &std::path::Path| {
+        let mut c = tallyboard_mirror::Config::new(up.to_str().unwrap(), dir.to_path_buf());
+        c.quorum = Some(0);
+        Mirror::open(signed.clone(), c).unwrap()
+    };
+    let dm = tempfile::tempdir().unwrap();
+    let mirror = open(&honest.path().join("public"), dm.path());
+    assert_eq!(synced(mirror.sync_once().await), n);
+    assert_eq!(
+        log_files(mirror.public_dir()),
+        log_files(&honest.path().join("public"))
+    );
+    drop(mirror);
+    // Restarted, it rebuilds its state from its copy and stays in step.
+    let mirror = open(&honest.path().join("public"), dm.path());
+    assert_eq!(synced(mirror.sync_once().await), n);
+
+    // A bad signature at entry 9,000 (the log signed it all the same).
+    let mut bad = entries.clone();
+    let last = bad[9_000].len() - 1;
+    bad[9_000][last] ^= 1;
+    let forged = fork(&bad);
+    let d2 = tempfile::tempdir().unwrap();
+    let mirror = open(&forged.path().join("public"), d2.path());
+    match mirror.sync_once().await {
+        Outcome::Misbehaved(p) => {
+            assert_eq!(p.code, "bad-signature", "{p:?}");
+            assert!(p.message.contains("entry 9000"), "{}", p.message);
+        }
+        other => panic!("expected bad-signature, got {other:?}"),
+    }
+    assert_eq!(mirror.read_api().reader().checkpoint().size, 0);
+    assert!(
+        !d2.path().join("public/tile/entries/000").exists(),
+        "staged files removed"
+    );
+}
