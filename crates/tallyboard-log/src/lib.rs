@@ -39,8 +39,22 @@
 //!    rename over `public/checkpoint`, fsync of `public/`). This rename is
 //!    the commit point: before it the batch does not exist, after it the
 //!    batch is published.
-//! 3. **Acknowledgement.** Only now are the submitters answered, each with
-//!    its leaf index, inclusion proof and the signed checkpoint.
+//! 3. **Cosignatures** (only with [`Options::cosigner`]). The cosigner is
+//!    asked, within its bound, for witness cosignatures on the checkpoint
+//!    just committed; the note with them (same text, the log's signature
+//!    kept, `cosignature/v1` lines added) is written over
+//!    `public/checkpoint` the same way. This is after the commit point: a
+//!    crash here leaves the log-signed checkpoint, which is complete
+//!    without cosignatures. Witnesses are only ever asked about durable
+//!    checkpoints, so a restart can never make the log contradict what a
+//!    witness cosigned.
+//! 4. **Acknowledgement.** Only now is the checkpoint published to readers
+//!    and are the submitters answered, each with its leaf index, inclusion
+//!    proof and the (cosigned) checkpoint.
+//!
+//! Cosignatures arriving after the bound are added by a
+//! [`CheckpointPublisher`] (same durable replacement), only while the
+//! checkpoint they cosign is still the published one.
 //!
 //! Hence: an acknowledged entry is covered by a durable published
 //! checkpoint, whose tiles were durable before it. A crash before step 2's
@@ -50,7 +64,8 @@
 //! ## Recovery
 //!
 //! [`Log::open`] (and [`Log::recover`], the same code) reads
-//! `public/checkpoint`, which must verify under the log's key; deletes the
+//! `public/checkpoint`, which must verify under the log's key (cosignature
+//! lines on it are kept as they are and not checked here); deletes the
 //! files a failed batch may have left beyond it (wider partial tiles of the
 //! rightmost tile, later tiles) and stale temporary files; reads the right
 //! edge of the tree back from the partial tiles of the published size,
@@ -89,11 +104,12 @@
 //!
 //! ## What's out of scope
 //!
-//! Interpreting entries (the server validates tallies), HTTP, witnesses'
-//! cosignatures.
+//! Interpreting entries (the server validates tallies), HTTP, asking
+//! witnesses (the [`Cosigner`] does; the server's talks to them over HTTP).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod cosign;
 mod fsio;
 mod reader;
 mod sequencer;
@@ -101,6 +117,7 @@ mod store;
 
 use std::path::PathBuf;
 
+pub use cosign::{CheckpointPublisher, Cosigner};
 pub use fsio::{FaultHook, IoError, Step};
 pub use reader::{LogReader, SignedCheckpoint};
 pub use sequencer::{

@@ -14,6 +14,7 @@ use tallyboard_core::tile::{BundleId, EntryBundle, HashTile, MAX_TILE_LEVEL, Til
 use tallyboard_core::{Hash, leaf_hash};
 
 use crate::LogError;
+use crate::cosign::{CheckpointPublisher, Cosigner, PublishLock, with_lines, write_checkpoint};
 use crate::fsio::{DurableWriter, FaultHook, Step, io_err, read_optional, sync_dir};
 use crate::reader::{
     LogReader, SignedCheckpoint, TILE_WIDTH, TileHashes, prove_inclusion_with, read_bundle_file,
@@ -28,6 +29,9 @@ pub struct Options {
     pub max_entry_size: usize,
     /// Test hook called at every durability step of a commit; see [`Step`].
     pub fault_hook: Option<FaultHook>,
+    /// Gathers witness cosignatures after each commit point (see
+    /// [`Cosigner`]); `None`: checkpoints carry the log's signature only.
+    pub cosigner: Option<Arc<dyn Cosigner>>,
 }
 
 impl Default for Options {
@@ -35,6 +39,7 @@ impl Default for Options {
         Options {
             max_entry_size: MAX_SIGNED_TALLY,
             fault_hook: None,
+            cosigner: None,
         }
     }
 }
@@ -44,6 +49,7 @@ impl std::fmt::Debug for Options {
         f.debug_struct("Options")
             .field("max_entry_size", &self.max_entry_size)
             .field("fault_hook", &self.fault_hook.is_some())
+            .field("cosigner", &self.cosigner.is_some())
             .finish()
     }
 }
@@ -313,6 +319,18 @@ pub struct Log {
     /// on-disk state may then be ahead of memory, so [`Log::recover`] must
     /// reload it before the next append.
     needs_recovery: bool,
+    /// Held while `public/checkpoint` is replaced and published (commits
+    /// and late cosignatures); set to `false` when the log is dropped.
+    publish_lock: PublishLock,
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        *self
+            .publish_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = false;
+    }
 }
 
 impl std::fmt::Debug for Log {
@@ -401,6 +419,7 @@ impl Log {
             staged: None,
             dedup: Dedup::default(),
             needs_recovery: true,
+            publish_lock: Arc::new(std::sync::Mutex::new(true)),
         };
         log.recover()?;
         Ok(log)
@@ -710,6 +729,10 @@ impl Log {
             let files = target.partial_files()?;
             self.write_tiles(&files)?;
         }
+        let publish_lock = self.publish_lock.clone();
+        let _publishing = publish_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         self.write_checkpoint(note.to_vec())?;
         if let Some(staged) = self.staged.take() {
             self.edge = staged;
@@ -754,6 +777,44 @@ impl Log {
     /// A reader of the published log, sharing this log's checkpoint.
     pub fn reader(&self) -> LogReader {
         self.reader.clone()
+    }
+
+    /// A handle that adds late witness cosignatures to the published
+    /// checkpoint (see [`CheckpointPublisher`]).
+    pub fn publisher(&self) -> CheckpointPublisher {
+        CheckpointPublisher {
+            public: self.public.clone(),
+            tmp: self.tmp.clone(),
+            reader: self.reader.clone(),
+            lock: self.publish_lock.clone(),
+        }
+    }
+
+    /// Asks the cosigner (if any) for cosignatures on `bare`, the checkpoint
+    /// just made durable, and writes the cosigned note over it. Any failure
+    /// here leaves the log-signed checkpoint published: it is valid alone.
+    fn cosigned(&self, bare: SignedCheckpoint) -> SignedCheckpoint {
+        let Some(c) = &self.opts.cosigner else {
+            return bare;
+        };
+        let pinned = LogReader::new(self.public.clone(), bare.clone());
+        let lines = c.cosign(&bare, &pinned);
+        if lines.is_empty() {
+            return bare;
+        }
+        let Some(note) = with_lines(&bare.note, &lines) else {
+            tracing::warn!(
+                "the cosignatures do not fit on the checkpoint note; publishing it without them"
+            );
+            return bare;
+        };
+        match write_checkpoint(&self.public, &self.tmp, &note) {
+            Ok(()) => SignedCheckpoint { note, ..bare },
+            Err(e) => {
+                tracing::error!(error = %e, "could not write the cosigned checkpoint; the log-signed one stays published");
+                bare
+            }
+        }
     }
 
     /// The latest published checkpoint.
@@ -841,18 +902,23 @@ impl Log {
             self.write_tiles(&files)?;
             let root = edge.root()?;
             let note = self.sign(edge.size, root)?;
+            let publish_lock = self.publish_lock.clone();
+            let _publishing = publish_lock
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             self.write_checkpoint(note.clone())?;
             // Published and durable: memory follows the disk.
             self.edge = edge;
             for (h, i) in in_batch {
                 self.dedup.insert_new(h, i);
             }
-            self.reader.publish(Arc::new(SignedCheckpoint {
+            self.needs_recovery = false;
+            let published = self.cosigned(SignedCheckpoint {
                 size: self.edge.size,
                 root,
                 note,
-            }));
-            self.needs_recovery = false;
+            });
+            self.reader.publish(Arc::new(published));
             tracing::debug!(
                 size = self.edge.size,
                 appended = fresh.len(),

@@ -17,7 +17,10 @@
 //!
 //! ## What's out of scope
 //!
-//! TLS (put a reverse proxy in front), witness cosigning, mirroring.
+//! TLS (put a reverse proxy in front), mirroring. Witness cosignatures are
+//! gathered from the witnesses given in [`Config::witnesses`] (C2SP
+//! tlog-witness client, `spec/witness.md` §4); the witness itself is the
+//! `tallyboard-witness` crate.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -26,11 +29,12 @@ mod html;
 mod metrics;
 mod ratelimit;
 mod read;
+mod witnesses;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -40,16 +44,17 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tallyboard_core::limits::MAX_SIGNED_TALLY;
 use tallyboard_core::manifest::{Manifest, SignedManifest};
-use tallyboard_core::note::SignerKey;
+use tallyboard_core::note::{KeyKind, SignerKey, VerifierKey};
 use tallyboard_core::receipt::Receipt as ReceiptText;
 use tallyboard_core::rules::check_tally;
 use tallyboard_core::tally::SignedTally;
-use tallyboard_log::{Log, LogReader, Options, Sequencer, SequencerConfig, SubmitError};
+use tallyboard_log::{Cosigner, Log, LogReader, Options, Sequencer, SequencerConfig, SubmitError};
 
 use crate::election::{Election, Views, Violations};
 use crate::metrics::Metrics;
 use crate::ratelimit::RateLimiter;
 use crate::read::{ApiError, bytes_response, internal};
+use crate::witnesses::Collector;
 
 pub use read::ReadApi;
 pub use tallyboard_log::LogError;
@@ -65,6 +70,13 @@ pub struct Config {
     pub rate_per_client: f64,
     /// Submissions a client may send in a burst above the sustained rate.
     pub burst_per_client: f64,
+    /// Base URLs of the witnesses to ask for cosignatures after each commit
+    /// (C2SP tlog-witness `POST <url>/add-checkpoint`).
+    pub witnesses: Vec<String>,
+    /// How long a commit waits for the witnesses' cosignatures before the
+    /// checkpoint is published with those gathered (later ones are added
+    /// to it afterwards).
+    pub witness_wait: Duration,
 }
 
 impl Config {
@@ -76,6 +88,8 @@ impl Config {
             sequencer: SequencerConfig::default(),
             rate_per_client: 50.0,
             burst_per_client: 200.0,
+            witnesses: Vec::new(),
+            witness_wait: Duration::from_millis(500),
         }
     }
 }
@@ -96,6 +110,25 @@ pub enum StartError {
     /// Opening or recovering the log failed.
     #[error(transparent)]
     Log(#[from] LogError),
+    /// A witness URL must be an absolute http(s) URL.
+    #[error("witness URL {url:?} is not an http:// or https:// URL")]
+    BadWitnessUrl {
+        /// The URL given.
+        url: String,
+    },
+    /// Witnesses are configured but the manifest names none: their
+    /// cosignatures would count for no verifier.
+    #[error(
+        "witnesses are configured but the manifest names no witness: add them to the manifest or drop the witness URLs"
+    )]
+    NoManifestWitnesses,
+    /// Gathering cosignatures needs a tokio runtime (start the server from
+    /// inside one).
+    #[error("the server must be started inside a tokio runtime to ask witnesses")]
+    NoRuntime,
+    /// The HTTP client for the witnesses could not be built.
+    #[error("HTTP client for the witnesses: {0}")]
+    HttpClient(String),
 }
 
 /// A running publication server: the sequencer and the state the HTTP
@@ -113,6 +146,7 @@ struct AppState {
     read: ReadApi,
     metrics: Metrics,
     limiter: RateLimiter,
+    witnesses: Option<Arc<Collector>>,
 }
 
 impl Server {
@@ -135,11 +169,19 @@ impl Server {
                 origin,
             });
         }
+        let collector = Self::witness_collector(manifest.manifest(), &config)?;
         let manifest_bytes = Bytes::from(manifest.to_bytes());
         let manifest: &'static Manifest = Box::leak(Box::new(manifest.into_manifest()));
         let secret = log_key.secret().clone();
-        let log = Log::open(&config.data_dir, log_key, Options::default())?;
+        let opts = Options {
+            cosigner: collector.clone().map(|c| c as Arc<dyn Cosigner>),
+            ..Options::default()
+        };
+        let log = Log::open(&config.data_dir, log_key, opts)?;
         let reader = log.reader();
+        if let Some(c) = &collector {
+            c.attach(log.publisher(), &reader);
+        }
         let views = Arc::new(RwLock::new(Views::default()));
         let election = Election::load(manifest, secret, origin, reader.clone(), views.clone())?;
         let sequencer = Sequencer::start_with(log, config.sequencer.clone(), Box::new(election))?;
@@ -150,10 +192,39 @@ impl Server {
             reader,
             metrics: Metrics::default(),
             limiter: RateLimiter::new(config.rate_per_client, config.burst_per_client),
+            witnesses: collector,
         };
         Ok(Server {
             state: Arc::new(state),
         })
+    }
+
+    fn witness_collector(
+        manifest: &Manifest,
+        config: &Config,
+    ) -> Result<Option<Arc<Collector>>, StartError> {
+        if config.witnesses.is_empty() {
+            return Ok(None);
+        }
+        for u in &config.witnesses {
+            let ok = reqwest::Url::parse(u)
+                .is_ok_and(|p| matches!(p.scheme(), "http" | "https") && p.host().is_some());
+            if !ok {
+                return Err(StartError::BadWitnessUrl { url: u.clone() });
+            }
+        }
+        let keys: Vec<VerifierKey> = manifest
+            .witnesses
+            .iter()
+            .filter_map(|w| VerifierKey::new(&w.name, KeyKind::CosignatureV1, w.key).ok())
+            .collect();
+        if keys.is_empty() {
+            return Err(StartError::NoManifestWitnesses);
+        }
+        let rt = tokio::runtime::Handle::try_current().map_err(|_| StartError::NoRuntime)?;
+        Collector::start(&config.witnesses, keys, config.witness_wait, &rt)
+            .map(Some)
+            .map_err(|e| StartError::HttpClient(e.to_string()))
     }
 
     /// The axum application (all routes): the read API
@@ -218,7 +289,10 @@ async fn metrics(State(s): State<Arc<AppState>>) -> Response {
         .unwrap_or_else(PoisonError::into_inner)
         .as_ref()
         .map(|q| q.stats());
-    let text = s.metrics.render(stats, s.reader.checkpoint().size);
+    let mut text = s.metrics.render(stats, s.reader.checkpoint().size);
+    if let Some(w) = &s.witnesses {
+        w.render(&mut text);
+    }
     bytes_response(text, "text/plain; version=0.0.4; charset=utf-8", "no-store")
 }
 

@@ -445,6 +445,15 @@ async fn full_pool_refuses_submissions_while_reads_work() {
     let app = h.app.clone();
     let t2 = e.tally(&e.north, &units[1], "mayor", 2).sign(&e.north);
     let waiting = tokio::spawn(async move { post(&app, t2.to_bytes()).await });
+    // Only once it is pooled is the pool full (otherwise the third tally
+    // could take its place and wait for the batch itself).
+    for _ in 0..500 {
+        let (_, m) = get(&h.app, "/metrics").await;
+        if String::from_utf8_lossy(&m).contains("\ntallyboard_pending_submissions 1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let mut refused = None;
     for _ in 0..100 {
         let (r, b) = post(

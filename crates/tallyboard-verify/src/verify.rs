@@ -54,6 +54,9 @@ pub struct Config {
     pub http: HttpOptions,
     /// Progress of the full check (entries checked), and the total.
     pub progress: Option<Arc<dyn Fn(u64, u64) + Send + Sync>>,
+    /// Witness cosignatures required on a checkpoint instead of the
+    /// manifest's quorum (`None`: the manifest's).
+    pub quorum: Option<usize>,
 }
 
 impl Config {
@@ -69,6 +72,7 @@ impl Config {
             concurrency: crate::follow::DEFAULT_CONCURRENCY,
             http: HttpOptions::default(),
             progress: None,
+            quorum: None,
         }
     }
 }
@@ -366,7 +370,17 @@ impl<'m> Run<'m> {
         sources: Vec<Source>,
         manifest: &'m SignedManifest,
     ) -> Result<Run<'m>, String> {
-        let keys = keys_of(manifest.manifest())?;
+        let mut keys = keys_of(manifest.manifest())?;
+        let mut notes = Vec::new();
+        if let Some(q) = config.quorum
+            && q != keys.quorum
+        {
+            notes.push(format!(
+                "checkpoints were required to carry {q} witness cosignatures instead of the manifest's quorum of {}",
+                keys.quorum
+            ));
+            keys.quorum = q;
+        }
         let loaded = backup::load(&config.backups, manifest.manifest())
             .map_err(|e| format!("a backup-channel input cannot be read: {e}"))?;
         let mut checker = EntryChecker::new(manifest.manifest());
@@ -407,7 +421,7 @@ impl<'m> Run<'m> {
             check_seconds: 0.0,
             observers: None,
             completeness: Completeness::default(),
-            notes: Vec::new(),
+            notes,
         })
     }
 

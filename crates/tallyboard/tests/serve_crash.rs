@@ -4,139 +4,36 @@
 //! receipt's index, and every new checkpoint is consistent with every
 //! checkpoint seen before. Uses the EXAMPLE ONLY election of keys-example/.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::{all_tallies, example, http, key, spawn_listening};
+
 use tallyboard_core::Hash;
 use tallyboard_core::checkpoint::open_checkpoint;
-use tallyboard_core::keys::SecretKey;
-use tallyboard_core::manifest::{Manifest, SignedManifest};
+use tallyboard_core::manifest::SignedManifest;
 use tallyboard_core::merkle::{prove_consistency, verify_consistency};
-use tallyboard_core::note::{SignerKey, VerifierKey};
+use tallyboard_core::note::VerifierKey;
 use tallyboard_core::receipt::Receipt;
-use tallyboard_core::tally::Tally;
 use tallyboard_core::tile::{TileHashReader, TileId};
 
-fn example(p: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../keys-example")
-        .join(p)
-}
-
-fn key(file: &str) -> SignerKey {
-    let s = std::fs::read_to_string(example(&format!("keys/{file}"))).unwrap();
-    SignerKey::parse(s.trim_end()).unwrap()
-}
-
-/// One valid first-revision tally per (unit, contest) of the example.
-fn all_tallies(m: &Manifest) -> Vec<Vec<u8>> {
-    let keys: Vec<SecretKey> = [
-        "EXAMPLE-ONLY.centre-C-NORTH.key",
-        "EXAMPLE-ONLY.centre-C-COAST.key",
-        "EXAMPLE-ONLY.centre-C-VALLEY.key",
-    ]
-    .iter()
-    .map(|f| key(f).secret().clone())
-    .collect();
-    let mut out = Vec::new();
-    for u in &m.units {
-        let centre = m.centre(&u.centre).unwrap();
-        let Some(k) = keys.iter().find(|k| {
-            centre
-                .keys
-                .iter()
-                .any(|ck| ck.key == k.public_key() && ck.revoked_at.is_none())
-        }) else {
-            continue;
-        };
-        let ck = centre
-            .keys
-            .iter()
-            .find(|ck| ck.key == k.public_key())
-            .unwrap();
-        for c in &u.contests {
-            let contest = m.contest(c).unwrap();
-            let choices: Vec<(String, u64)> = contest
-                .choices
-                .iter()
-                .map(|ch| (ch.id.clone(), 3))
-                .collect();
-            let cast = 3 * choices.len() as u64 + 1;
-            let t = Tally::new(
-                &m.election,
-                c,
-                &u.id,
-                choices,
-                1,
-                0,
-                cast,
-                ck.valid_from + 3600,
-                k.public_key(),
-            );
-            out.push(t.sign(k).to_bytes());
-        }
-    }
-    out
-}
-
-fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    body: &[u8],
-) -> std::io::Result<(u16, Vec<u8>)> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    )?;
-    s.write_all(body)?;
-    let mut resp = Vec::new();
-    s.read_to_end(&mut resp)?;
-    let split = resp
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other("no header end"))?;
-    let head = String::from_utf8_lossy(&resp[..split]).into_owned();
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other("no status"))?;
-    Ok((status, resp[split + 4..].to_vec()))
-}
-
 fn start(data: &Path) -> (Child, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tallyboard"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--interval-ms", "20"])
-        .args(["--rate", "1000000", "--burst", "1000000"])
-        .arg("--manifest")
-        .arg(example("manifest.signed"))
-        .arg("--log-key")
-        .arg(example("keys/EXAMPLE-ONLY.log.key"))
-        .arg("--data")
-        .arg(data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .parse()
-        .unwrap();
-    (child, addr)
+    spawn_listening(
+        Command::new(env!("CARGO_BIN_EXE_tallyboard"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--interval-ms", "20"])
+            .args(["--rate", "1000000", "--burst", "1000000"])
+            .arg("--manifest")
+            .arg(example("manifest.signed"))
+            .arg("--log-key")
+            .arg(example("keys/EXAMPLE-ONLY.log.key"))
+            .arg("--data")
+            .arg(data),
+    )
 }
 
 struct Seen {

@@ -258,6 +258,12 @@ fn a_clean_log_passes_and_every_fault_is_found() {
         o.stdout
     );
     assert!(o.codes().is_empty());
+    // Requiring both witnesses: the checkpoint (cosigned by one) falls short,
+    // and the log is still checked in full.
+    let o = verify(w, &[&clean], &["--quorum", "2"]);
+    assert_eq!(o.status, 1, "{}", o.stdout);
+    assert_eq!(o.codes(), ["quorum-not-met"]);
+    assert_eq!(o.json["log"]["entries_checked"], entries.len() as u64);
 
     // A genuine correction: still clean, listed with its reason, and only
     // the corrected figures count.

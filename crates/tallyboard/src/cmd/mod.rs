@@ -62,7 +62,8 @@ pub(crate) enum Command {
     /// Submissions (POST /submit) are checked against the manifest and every
     /// rule, sequenced in batches, and answered once durable with a receipt
     /// (C2SP tlog-proof). Reads: /checkpoint, /tile/..., /manifest, /totals,
-    /// /units/<id>, /metrics. Prints the listening address on stdout. Stops
+    /// /units/<id>, /metrics. With --witness URLs, each new checkpoint is
+    /// sent to the witnesses and published with their cosignatures. Prints the listening address on stdout. Stops
     /// on Ctrl-C or SIGTERM after finishing the requests and the batch in
     /// flight.
     #[command(after_help = EXIT_HELP)]

@@ -48,6 +48,17 @@ pub(crate) struct Args {
     /// Submissions a client may send in a burst.
     #[arg(long, value_name = "N", default_value_t = 200.0)]
     burst: f64,
+    /// Base URL of a witness (`tallyboard witness`, or any C2SP
+    /// tlog-witness) to ask for a cosignature after each commit. Repeatable.
+    /// Only cosignatures from the manifest's witness keys are kept.
+    #[arg(long = "witness", value_name = "URL")]
+    witnesses: Vec<String>,
+    /// How long each commit waits for the witnesses' cosignatures, in
+    /// milliseconds; then the checkpoint is published with those gathered
+    /// and later ones are added to it. A witness that is down or slow never
+    /// holds sequencing up longer than this.
+    #[arg(long, value_name = "MS", default_value_t = 500)]
+    witness_wait_ms: u64,
 }
 
 pub(crate) fn run(args: Args) -> Result<()> {
@@ -69,6 +80,8 @@ pub(crate) fn run(args: Args) -> Result<()> {
     };
     config.rate_per_client = args.rate;
     config.burst_per_client = args.burst;
+    config.witnesses = args.witnesses.clone();
+    config.witness_wait = Duration::from_millis(args.witness_wait_ms);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
