@@ -168,7 +168,7 @@ struct Run<'m> {
 /// Runs the verifier once (every check) and returns the report.
 pub fn verify(config: &Config) -> Report {
     with_run(config, |mut run| {
-        run.round(true);
+        run.round();
         run.final_checks();
         run.into_report()
     })
@@ -181,7 +181,7 @@ pub fn watch(config: &Config, w: &WatchConfig, mut on_new: impl FnMut(&[Finding]
     with_run(config, |mut run| {
         let mut printed = 0usize;
         loop {
-            run.round(false);
+            run.round();
             let new = &run.ledger.findings[printed..];
             on_new(new, run.trusted.size());
             printed = run.ledger.findings.len();
@@ -636,7 +636,7 @@ impl<'m> Run<'m> {
 
     /// One round: checkpoints, split views, the data of every source, the
     /// full check of the newest tree, the totals.
-    fn round(&mut self, first: bool) {
+    fn round(&mut self) {
         let seen = self.fetch_checkpoints();
         let split = self.check_pairs(&seen);
         // Signed totals, fetched before the full check so that the
@@ -663,6 +663,7 @@ impl<'m> Run<'m> {
             .first()
             .map(|s| (s.cp.checkpoint.size, s.cp.checkpoint.root));
         let mut full_done = false;
+        let mut failed: HashSet<usize> = HashSet::new();
         if let Some(t) = target {
             let group: Vec<Seen> = candidates
                 .iter()
@@ -674,9 +675,11 @@ impl<'m> Run<'m> {
                     full_done = true;
                     break;
                 }
+                failed.insert(s.source);
             }
         }
-        // Every other source's data, hashes only.
+        // Every other source's data, hashes only (a source whose data just
+        // failed the full check is already named).
         for s in &seen {
             if Some(s.source) == self.checked_from
                 && self.trusted.size() == s.cp.checkpoint.size
@@ -686,15 +689,14 @@ impl<'m> Run<'m> {
                 self.reports[s.source].data_verified = true;
                 continue;
             }
-            if split.contains(&(s.cp.checkpoint.size, s.cp.checkpoint.root)) {
+            if failed.contains(&s.source)
+                || split.contains(&(s.cp.checkpoint.size, s.cp.checkpoint.root))
+            {
                 continue;
             }
             self.hash_check(s);
         }
         self.compare_totals(&totals);
-        if first && target.is_none() && seen.is_empty() {
-            // Nothing could be read at all.
-        }
     }
 
     /// Follows `s` from the trusted tree with every entry checked. False if
