@@ -160,6 +160,10 @@ struct Run<'m> {
     verified_cp: Option<(String, OpenedCheckpoint)>,
     /// Seconds spent in the full check of entries.
     check_seconds: f64,
+    /// Watch mode: findings about a missing quorum, per source, reported
+    /// when the next round still sees it (or at the end).
+    watching: bool,
+    pending_quorum: BTreeMap<usize, Finding>,
     observers: Option<ObserverReport>,
     completeness: Completeness,
     notes: Vec<String>,
@@ -179,9 +183,17 @@ pub fn verify(config: &Config) -> Report {
 /// report when stopped or when the tree reaches `until_size`.
 pub fn watch(config: &Config, w: &WatchConfig, mut on_new: impl FnMut(&[Finding], u64)) -> Report {
     with_run(config, |mut run| {
+        run.watching = true;
         let mut printed = 0usize;
         loop {
+            // A quorum still missing a round later is a finding.
+            let earlier = run.pending_quorum.clone();
             run.round();
+            for (i, f) in earlier {
+                if run.pending_quorum.contains_key(&i) {
+                    run.add(f);
+                }
+            }
             let new = &run.ledger.findings[printed..];
             on_new(new, run.trusted.size());
             printed = run.ledger.findings.len();
@@ -200,6 +212,11 @@ pub fn watch(config: &Config, w: &WatchConfig, mut on_new: impl FnMut(&[Finding]
             if w.stop.load(Ordering::SeqCst) {
                 break;
             }
+        }
+        if !run.pending_quorum.is_empty() && !w.stop.load(Ordering::SeqCst) {
+            // Give late cosignatures one more interval before reporting.
+            std::thread::sleep(w.interval);
+            let _ = run.fetch_checkpoints();
         }
         run.final_checks();
         run.into_report()
@@ -419,6 +436,8 @@ impl<'m> Run<'m> {
             loaded,
             verified_cp: None,
             check_seconds: 0.0,
+            watching: false,
+            pending_quorum: BTreeMap::new(),
             observers: None,
             completeness: Completeness::default(),
             notes,
@@ -463,6 +482,7 @@ impl<'m> Run<'m> {
                     let (k, w, q) = (&self.keys.log, &self.keys.witnesses, self.keys.quorum);
                     match open_checkpoint(&bytes, k, w, q) {
                         Ok(cp) => {
+                            self.pending_quorum.remove(&i);
                             self.reports[i].size = Some(cp.checkpoint.size);
                             self.reports[i].root = Some(cp.checkpoint.root.to_hex());
                             self.reports[i].cosigned_by =
@@ -490,7 +510,13 @@ impl<'m> Run<'m> {
                                     advice("quorum-not-met"),
                                 )
                                 .source(&label);
-                                self.add(f);
+                                if self.watching {
+                                    // Cosignatures may still be arriving:
+                                    // reported only if it persists.
+                                    self.pending_quorum.insert(i, f);
+                                } else {
+                                    self.add(f);
+                                }
                                 seen.push(Seen {
                                     source: i,
                                     cp,
@@ -998,6 +1024,15 @@ impl<'m> Run<'m> {
                     }
                 }
             };
+            if cpref.origin == origin && cpref.size > self.trusted.size() {
+                // The log grew between the checkpoint and the totals being
+                // read: compare them in a later round (or run again).
+                self.reports[i].totals = Some(format!(
+                    "not compared (bound to size {}, newer than the tree verified)",
+                    cpref.size
+                ));
+                continue;
+            }
             let bound = cpref.origin == origin
                 && body.election == self.manifest.manifest().election
                 && self.root_at(cpref.size) == Some(cpref.root);
@@ -1053,6 +1088,9 @@ impl<'m> Run<'m> {
 
     /// Staleness, backup channels, completeness.
     fn final_checks(&mut self) {
+        for (_, f) in std::mem::take(&mut self.pending_quorum) {
+            self.add(f);
+        }
         let top = self.trusted.size();
         let top_label = self
             .checked_from
@@ -1419,6 +1457,17 @@ impl<'m> Run<'m> {
             rows,
             missing,
             corrections: self.checker.corrections().to_vec(),
+            last_to_report: self
+                .checker
+                .late()
+                .into_iter()
+                .map(|(t, index, unit, contest)| crate::report::LateUnit {
+                    unit,
+                    contest,
+                    index,
+                    counted_at: tallyboard_core::time::format_rfc3339(t),
+                })
+                .collect(),
         };
     }
 
