@@ -11,8 +11,8 @@ use tallyboard_core::limits::{MAX_RECEIPT, MAX_SIGNED_TALLY};
 use tallyboard_core::note::{KeyKind, VerifierKey};
 use tallyboard_core::receipt::Receipt;
 
-use crate::fsutil::{read_capped, write_atomic};
 use crate::cmd::manifest::{authority_arg, load};
+use crate::fsutil::{read_capped, write_atomic};
 use crate::http::Http;
 use crate::status::Refused;
 
