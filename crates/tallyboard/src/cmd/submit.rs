@@ -9,13 +9,12 @@ use std::time::Duration;
 use crate::http::Http;
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use tallyboard_core::limits::{MAX_RECEIPT, MAX_SIGNED_MANIFEST, MAX_SIGNED_TALLY};
-use tallyboard_core::manifest::SignedManifest;
+use tallyboard_core::limits::{MAX_RECEIPT, MAX_SIGNED_TALLY};
 use tallyboard_core::note::{KeyKind, VerifierKey};
 use tallyboard_core::receipt::Receipt;
 
 use crate::fsutil::{read_capped, write_atomic};
-use crate::keyfile::verifier_arg;
+use crate::keyfile::read_manifest;
 use crate::status::Refused;
 
 /// Send signed tallies to a server.
@@ -168,15 +167,7 @@ fn submit_file(http: &Http, log: &VerifierKey, args: &Args, file: &Path) -> Resu
 }
 
 pub(crate) fn run(args: Args) -> Result<()> {
-    let bytes = read_capped(&args.manifest, MAX_SIGNED_MANIFEST)?;
-    let authority = args
-        .authority
-        .as_deref()
-        .map(verifier_arg)
-        .transpose()?
-        .map(|v| *v.public_key());
-    let manifest = SignedManifest::from_bytes(&bytes, authority.as_ref())
-        .with_context(|| format!("{}: not a valid signed manifest", args.manifest.display()))?;
+    let manifest = read_manifest(&args.manifest, args.authority.as_deref())?;
     let m = manifest.manifest();
     let log = VerifierKey::new(&m.log.origin, KeyKind::Ed25519, m.log.key)
         .map_err(|e| anyhow!("the manifest's log key: {e}"))?;
