@@ -705,9 +705,8 @@ impl Mirror {
         let opts = FollowOptions {
             concurrency: inner.concurrency,
         };
-        let mut pending: Vec<Vec<u8>> = Vec::with_capacity(CHUNK);
-        let mut units: Vec<(usize, u64)> = Vec::new();
-        // Recomputed tiles: level-0 tiles by digest, the others kept (few).
+        let mut staging = Staging::default();
+        // Recomputed tiles, by digest, to compare with the upstream's.
         let mut recomputed: Vec<(TileId, Hash)> = Vec::new();
         let SyncState {
             log,
@@ -715,62 +714,6 @@ impl Mirror {
             trusted,
             ..
         } = st;
-        // The first bad entry. Following goes on without checking or
-        // storing anything more, so that a bad entry is reported only once
-        // the entries are known to be the ones the checkpoint commits to
-        // (a fork or altered data is reported as such instead).
-        let mut bad: Option<BadEntry> = None;
-        // Entries checked and waiting to be stored: each chunk is stored
-        // on a thread of its own while the next one is checked.
-        let mut checked: Vec<Vec<u8>> = Vec::with_capacity(CHUNK);
-        let flush = |pending: &mut Vec<Vec<u8>>,
-                     checked: &mut Vec<Vec<u8>>,
-                     log: &mut Log,
-                     checker: &mut check::Checker,
-                     units: &mut Vec<(usize, u64)>,
-                     bad: &mut Option<BadEntry>|
-         -> Result<(), SinkError> {
-            if bad.is_some() {
-                pending.clear();
-                checked.clear();
-                return Ok(());
-            }
-            let first = checker.size();
-            let to_store: &Vec<Vec<u8>> = checked;
-            let to_check: &Vec<Vec<u8>> = pending;
-            let (stored, result) = std::thread::scope(|s| {
-                let writer = s.spawn(|| {
-                    if to_store.is_empty() {
-                        Ok(())
-                    } else {
-                        log.stage(to_store)
-                    }
-                });
-                let result = if to_check.is_empty() {
-                    Ok(Vec::new())
-                } else {
-                    checker.check(to_check, true)
-                };
-                (writer.join(), result)
-            });
-            stored
-                .map_err(|_| SinkError::Thread)?
-                .map_err(SinkError::Log)?;
-            checked.clear();
-            match result {
-                Ok(u) => {
-                    units.extend(
-                        u.into_iter()
-                            .enumerate()
-                            .map(|(i, u)| (u, first + i as u64)),
-                    );
-                    std::mem::swap(checked, pending);
-                }
-                Err(b) => *bad = Some(b),
-            }
-            pending.clear();
-            Ok(())
-        };
         let followed = tallyboard_verify::follow::follow(
             &inner.source,
             &inner.log_key,
@@ -780,16 +723,9 @@ impl Mirror {
             |item| {
                 match item {
                     Item::Entry { bytes, .. } => {
-                        pending.push(bytes.to_vec());
-                        if pending.len() >= CHUNK {
-                            flush(
-                                &mut pending,
-                                &mut checked,
-                                log,
-                                checker,
-                                &mut units,
-                                &mut bad,
-                            )?;
+                        staging.pending.push(bytes.to_vec());
+                        if staging.pending.len() >= CHUNK {
+                            staging.flush(log, checker)?;
                         }
                     }
                     Item::Tile { id, tile } => {
@@ -803,30 +739,16 @@ impl Mirror {
         .await;
         let builder = match followed {
             // Check the last chunk, then store it.
-            Ok(b) => match flush(
-                &mut pending,
-                &mut checked,
-                log,
-                checker,
-                &mut units,
-                &mut bad,
-            )
-            .and_then(|()| {
-                flush(
-                    &mut pending,
-                    &mut checked,
-                    log,
-                    checker,
-                    &mut units,
-                    &mut bad,
-                )
-            }) {
+            Ok(b) => match staging
+                .flush(log, checker)
+                .and_then(|()| staging.flush(log, checker))
+            {
                 Ok(()) => b,
                 Err(e) => return self.abandon(st, FollowError::Sink(e)),
             },
             Err(e) => return self.abandon(st, e),
         };
-        if let Some(b) = bad {
+        if let Some(b) = staging.bad {
             let outcome = self.bad_entry(&opened, b).await;
             return self.abandon_with(st, outcome);
         }
@@ -843,7 +765,7 @@ impl Mirror {
                 )),
             );
         }
-        inner.read.add_unit_entries(units);
+        inner.read.add_unit_entries(staging.units);
         st.trusted = Trusted {
             builder,
             checkpoint: Some((label, opened)),
@@ -1095,6 +1017,68 @@ impl Mirror {
         let size = cp.size;
         self.update(|s| s.totals_size = Some(size));
         synced
+    }
+}
+
+/// The entries of a follow on their way to the log.
+#[derive(Default)]
+struct Staging {
+    /// Received, not checked yet.
+    pending: Vec<Vec<u8>>,
+    /// Checked, waiting to be stored: each chunk is stored on a thread of
+    /// its own while the next one is checked.
+    checked: Vec<Vec<u8>>,
+    /// (manifest unit index, leaf index) of every entry checked.
+    units: Vec<(usize, u64)>,
+    /// The first bad entry. Following goes on without checking or storing
+    /// anything more, so that a bad entry is reported only once the entries
+    /// are known to be the ones the checkpoint commits to (a fork or
+    /// altered data is reported as such instead).
+    bad: Option<BadEntry>,
+}
+
+impl Staging {
+    /// Stores the checked chunk while checking the pending one.
+    fn flush(&mut self, log: &mut Log, checker: &mut check::Checker) -> Result<(), SinkError> {
+        if self.bad.is_some() {
+            self.pending.clear();
+            self.checked.clear();
+            return Ok(());
+        }
+        let first = checker.size();
+        let (to_store, to_check) = (&self.checked, &self.pending);
+        let (stored, result) = std::thread::scope(|s| {
+            let writer = s.spawn(|| {
+                if to_store.is_empty() {
+                    Ok(())
+                } else {
+                    log.stage(to_store)
+                }
+            });
+            let result = if to_check.is_empty() {
+                Ok(Vec::new())
+            } else {
+                checker.check(to_check, true)
+            };
+            (writer.join(), result)
+        });
+        stored
+            .map_err(|_| SinkError::Thread)?
+            .map_err(SinkError::Log)?;
+        self.checked.clear();
+        match result {
+            Ok(u) => {
+                self.units.extend(
+                    u.into_iter()
+                        .enumerate()
+                        .map(|(i, u)| (u, first + i as u64)),
+                );
+                std::mem::swap(&mut self.checked, &mut self.pending);
+            }
+            Err(b) => self.bad = Some(b),
+        }
+        self.pending.clear();
+        Ok(())
     }
 }
 

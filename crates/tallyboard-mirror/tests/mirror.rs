@@ -491,3 +491,62 @@ async fn a_long_log_is_checked_and_stored_chunk_by_chunk() {
         "staged files removed"
     );
 }
+
+/// With two witnesses cosigning the origin's checkpoints, a mirror that
+/// requires the manifest's quorum (1 of 2) and a mirror of it converge to
+/// the origin's cosigned checkpoint while tallies stream in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mirrors_converge_with_the_witnesses_cosignatures() {
+    let (w1d, w2d) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let w1 = start_witness(1, w1d.path()).await;
+    let w2 = start_witness(2, w2d.path()).await;
+    let origin = start_origin_with(vec![w1.url.clone(), w2.url.clone()]).await;
+    let open_default = |up: &str, dir: &std::path::Path| {
+        let mut c = tallyboard_mirror::Config::new(up, dir.to_path_buf());
+        c.poll_interval = std::time::Duration::from_millis(50);
+        Mirror::open(signed_manifest(), c).unwrap()
+    };
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = open_default(&origin.running.url, da.path());
+    let a_http = serve_mirror(&a).await;
+    let b = open_default(&a_http.url, db.path());
+    let tallies = all_tallies(5);
+    for round in tallies.chunks(tallies.len().div_ceil(3)) {
+        submit(&origin.running.url, round).await;
+        let _ = a.sync_once().await;
+        let _ = b.sync_once().await;
+    }
+    // Cosignatures may be added to the origin's checkpoint after a commit:
+    // poll until both mirrors hold its final note with both witnesses.
+    let mut done = false;
+    for _ in 0..200 {
+        let want = origin.server.reader().checkpoint();
+        let _ = a.sync_once().await;
+        let _ = b.sync_once().await;
+        if want.size == tallies.len() as u64
+            && a.status().cosignatures.len() == 2
+            && b.read_api().reader().checkpoint().note == want.note
+            && a.read_api().reader().checkpoint().note == want.note
+        {
+            done = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        done,
+        "mirrors did not converge: {:?} {:?}",
+        a.status(),
+        b.status()
+    );
+    let st = b.status();
+    assert_eq!(st.state, "following");
+    assert_eq!(st.size, tallies.len() as u64);
+    let mut names = st.cosignatures.clone();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    a_http.stop().await;
+    origin.running.stop().await;
+    w1.stop().await;
+    w2.stop().await;
+}

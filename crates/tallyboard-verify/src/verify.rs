@@ -54,6 +54,9 @@ pub struct Config {
     pub http: HttpOptions,
     /// Progress of the full check (entries checked), and the total.
     pub progress: Option<Arc<dyn Fn(u64, u64) + Send + Sync>>,
+    /// Witness cosignatures required on a checkpoint instead of the
+    /// manifest's quorum (`None`: the manifest's).
+    pub quorum: Option<usize>,
 }
 
 impl Config {
@@ -69,6 +72,7 @@ impl Config {
             concurrency: crate::follow::DEFAULT_CONCURRENCY,
             http: HttpOptions::default(),
             progress: None,
+            quorum: None,
         }
     }
 }
@@ -156,6 +160,10 @@ struct Run<'m> {
     verified_cp: Option<(String, OpenedCheckpoint)>,
     /// Seconds spent in the full check of entries.
     check_seconds: f64,
+    /// Watch mode: findings about a missing quorum, per source, reported
+    /// when the next round still sees it (or at the end).
+    watching: bool,
+    pending_quorum: BTreeMap<usize, Finding>,
     observers: Option<ObserverReport>,
     completeness: Completeness,
     notes: Vec<String>,
@@ -164,7 +172,7 @@ struct Run<'m> {
 /// Runs the verifier once (every check) and returns the report.
 pub fn verify(config: &Config) -> Report {
     with_run(config, |mut run| {
-        run.round(true);
+        run.round();
         run.final_checks();
         run.into_report()
     })
@@ -175,9 +183,17 @@ pub fn verify(config: &Config) -> Report {
 /// report when stopped or when the tree reaches `until_size`.
 pub fn watch(config: &Config, w: &WatchConfig, mut on_new: impl FnMut(&[Finding], u64)) -> Report {
     with_run(config, |mut run| {
+        run.watching = true;
         let mut printed = 0usize;
         loop {
-            run.round(false);
+            // A quorum still missing a round later is a finding.
+            let earlier = run.pending_quorum.clone();
+            run.round();
+            for (i, f) in earlier {
+                if run.pending_quorum.contains_key(&i) {
+                    run.add(f);
+                }
+            }
             let new = &run.ledger.findings[printed..];
             on_new(new, run.trusted.size());
             printed = run.ledger.findings.len();
@@ -196,6 +212,11 @@ pub fn watch(config: &Config, w: &WatchConfig, mut on_new: impl FnMut(&[Finding]
             if w.stop.load(Ordering::SeqCst) {
                 break;
             }
+        }
+        if !run.pending_quorum.is_empty() && !w.stop.load(Ordering::SeqCst) {
+            // Give late cosignatures one more interval before reporting.
+            std::thread::sleep(w.interval);
+            let _ = run.fetch_checkpoints();
         }
         run.final_checks();
         run.into_report()
@@ -366,7 +387,17 @@ impl<'m> Run<'m> {
         sources: Vec<Source>,
         manifest: &'m SignedManifest,
     ) -> Result<Run<'m>, String> {
-        let keys = keys_of(manifest.manifest())?;
+        let mut keys = keys_of(manifest.manifest())?;
+        let mut notes = Vec::new();
+        if let Some(q) = config.quorum
+            && q != keys.quorum
+        {
+            notes.push(format!(
+                "checkpoints were required to carry {q} witness cosignatures instead of the manifest's quorum of {}",
+                keys.quorum
+            ));
+            keys.quorum = q;
+        }
         let loaded = backup::load(&config.backups, manifest.manifest())
             .map_err(|e| format!("a backup-channel input cannot be read: {e}"))?;
         let mut checker = EntryChecker::new(manifest.manifest());
@@ -405,9 +436,11 @@ impl<'m> Run<'m> {
             loaded,
             verified_cp: None,
             check_seconds: 0.0,
+            watching: false,
+            pending_quorum: BTreeMap::new(),
             observers: None,
             completeness: Completeness::default(),
-            notes: Vec::new(),
+            notes,
         })
     }
 
@@ -449,6 +482,7 @@ impl<'m> Run<'m> {
                     let (k, w, q) = (&self.keys.log, &self.keys.witnesses, self.keys.quorum);
                     match open_checkpoint(&bytes, k, w, q) {
                         Ok(cp) => {
+                            self.pending_quorum.remove(&i);
                             self.reports[i].size = Some(cp.checkpoint.size);
                             self.reports[i].root = Some(cp.checkpoint.root.to_hex());
                             self.reports[i].cosigned_by =
@@ -476,7 +510,13 @@ impl<'m> Run<'m> {
                                     advice("quorum-not-met"),
                                 )
                                 .source(&label);
-                                self.add(f);
+                                if self.watching {
+                                    // Cosignatures may still be arriving:
+                                    // reported only if it persists.
+                                    self.pending_quorum.insert(i, f);
+                                } else {
+                                    self.add(f);
+                                }
                                 seen.push(Seen {
                                     source: i,
                                     cp,
@@ -622,7 +662,7 @@ impl<'m> Run<'m> {
 
     /// One round: checkpoints, split views, the data of every source, the
     /// full check of the newest tree, the totals.
-    fn round(&mut self, first: bool) {
+    fn round(&mut self) {
         let seen = self.fetch_checkpoints();
         let split = self.check_pairs(&seen);
         // Signed totals, fetched before the full check so that the
@@ -649,6 +689,7 @@ impl<'m> Run<'m> {
             .first()
             .map(|s| (s.cp.checkpoint.size, s.cp.checkpoint.root));
         let mut full_done = false;
+        let mut failed: HashSet<usize> = HashSet::new();
         if let Some(t) = target {
             let group: Vec<Seen> = candidates
                 .iter()
@@ -660,9 +701,11 @@ impl<'m> Run<'m> {
                     full_done = true;
                     break;
                 }
+                failed.insert(s.source);
             }
         }
-        // Every other source's data, hashes only.
+        // Every other source's data, hashes only (a source whose data just
+        // failed the full check is already named).
         for s in &seen {
             if Some(s.source) == self.checked_from
                 && self.trusted.size() == s.cp.checkpoint.size
@@ -672,15 +715,14 @@ impl<'m> Run<'m> {
                 self.reports[s.source].data_verified = true;
                 continue;
             }
-            if split.contains(&(s.cp.checkpoint.size, s.cp.checkpoint.root)) {
+            if failed.contains(&s.source)
+                || split.contains(&(s.cp.checkpoint.size, s.cp.checkpoint.root))
+            {
                 continue;
             }
             self.hash_check(s);
         }
         self.compare_totals(&totals);
-        if first && target.is_none() && seen.is_empty() {
-            // Nothing could be read at all.
-        }
     }
 
     /// Follows `s` from the trusted tree with every entry checked. False if
@@ -982,6 +1024,15 @@ impl<'m> Run<'m> {
                     }
                 }
             };
+            if cpref.origin == origin && cpref.size > self.trusted.size() {
+                // The log grew between the checkpoint and the totals being
+                // read: compare them in a later round (or run again).
+                self.reports[i].totals = Some(format!(
+                    "not compared (bound to size {}, newer than the tree verified)",
+                    cpref.size
+                ));
+                continue;
+            }
             let bound = cpref.origin == origin
                 && body.election == self.manifest.manifest().election
                 && self.root_at(cpref.size) == Some(cpref.root);
@@ -1037,6 +1088,9 @@ impl<'m> Run<'m> {
 
     /// Staleness, backup channels, completeness.
     fn final_checks(&mut self) {
+        for (_, f) in std::mem::take(&mut self.pending_quorum) {
+            self.add(f);
+        }
         let top = self.trusted.size();
         let top_label = self
             .checked_from

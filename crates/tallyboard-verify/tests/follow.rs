@@ -56,6 +56,14 @@ async fn run_follow(
 
 fn assert_send<T: Send>(_: &T) {}
 
+/// The evidence of a follow that must have found bad data.
+fn bad_data<T: std::fmt::Debug>(r: Result<T, FollowError<Infallible>>) -> Box<Evidence> {
+    match r {
+        Err(FollowError::BadData(ev)) => ev,
+        other => panic!("expected bad data, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn follows_a_local_copy_from_empty_and_incrementally() {
     let dir = tempfile::tempdir().unwrap();
@@ -202,10 +210,7 @@ async fn a_tampered_bundle_is_named_with_evidence_anyone_can_recheck() {
 
     let source = Source::dir(&public);
     let (r, _) = run_follow(&source, &Trusted::empty(), &notes[0]).await;
-    let ev = match r {
-        Err(FollowError::BadData(ev)) => ev,
-        other => panic!("expected bad data, got {other:?}"),
-    };
+    let ev = bad_data(r);
     let EvidenceBody::BadData(bd) = &ev.body else {
         panic!()
     };
@@ -286,10 +291,7 @@ async fn tiles_that_do_not_hash_to_the_checkpoint_are_bad_data() {
 
     let source = Source::dir(&public);
     let (r, _) = run_follow(&source, &Trusted::empty(), &notes[0]).await;
-    let ev = match r {
-        Err(FollowError::BadData(ev)) => ev,
-        other => panic!("expected bad data, got {other:?}"),
-    };
+    let ev = bad_data(r);
     let EvidenceBody::BadData(bd) = &ev.body else {
         panic!()
     };

@@ -42,37 +42,29 @@ fn start(args: &[&str]) -> (Child, String) {
     (child, addr)
 }
 
-fn get(url: &str) -> (u16, Vec<u8>) {
+/// One HTTP request (GET, or POST with `body`): status and body.
+fn request(url: &str, body: Option<Vec<u8>>) -> (u16, Vec<u8>) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
-        let r = reqwest::Client::new()
-            .get(url)
-            .timeout(Duration::from_secs(10))
-            .send()
-            .await
-            .unwrap();
+        let c = reqwest::Client::new();
+        let req = match body {
+            Some(b) => c.post(url).body(b),
+            None => c.get(url),
+        };
+        let r = req.timeout(Duration::from_secs(10)).send().await.unwrap();
         (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
     })
 }
 
+fn get(url: &str) -> (u16, Vec<u8>) {
+    request(url, None)
+}
+
 fn post(url: &str, body: Vec<u8>) -> (u16, Vec<u8>) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let r = reqwest::Client::new()
-            .post(url)
-            .body(body)
-            .timeout(Duration::from_secs(10))
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
-    })
+    request(url, Some(body))
 }
 
 fn terminate(mut child: Child) -> Option<i32> {

@@ -258,6 +258,12 @@ fn a_clean_log_passes_and_every_fault_is_found() {
         o.stdout
     );
     assert!(o.codes().is_empty());
+    // Requiring both witnesses: the checkpoint (cosigned by one) falls short,
+    // and the log is still checked in full.
+    let o = verify(w, &[&clean], &["--quorum", "2"]);
+    assert_eq!(o.status, 1, "{}", o.stdout);
+    assert_eq!(o.codes(), ["quorum-not-met"]);
+    assert_eq!(o.json["log"]["entries_checked"], entries.len() as u64);
 
     // A genuine correction: still clean, listed with its reason, and only
     // the corrected figures count.
@@ -471,6 +477,28 @@ fn a_clean_log_passes_and_every_fault_is_found() {
     assert_eq!(o.json["observers"]["matched"], 3);
     assert!(o.stdout.contains("3 of 4 figures match"), "{}", o.stdout);
     assert_eq!(o.codes().len(), 2, "{:?}", o.codes());
+
+    // A source serving another manifest signed by the authority.
+    let other = w.join("other-manifest");
+    copy_dir(&clean, &other);
+    let mut body = manifest().into_manifest().into_body();
+    body.title.push_str(" (second edition)");
+    let authority_key = key("EXAMPLE-ONLY.authority.key");
+    let resigned = tallyboard_core::Manifest::new(body)
+        .unwrap()
+        .sign(authority_key.secret());
+    std::fs::write(other.join("manifest"), resigned.as_bytes()).unwrap();
+    let manifest_file = repo_root().join("keys-example/manifest.signed");
+    let o = verify(
+        w,
+        &[&other],
+        &["--manifest", manifest_file.to_str().unwrap()],
+    );
+    assert_eq!(o.status, 1, "{}", o.stdout);
+    assert_eq!(o.codes(), ["manifest-mismatch"], "{}", o.stdout);
+    let f = o.finding("manifest-mismatch");
+    assert_eq!(f["evidence"].as_array().unwrap().len(), 2, "{f}");
+    o.proved("manifest-mismatch");
 
     // A missing unit.
     let m = manifest();

@@ -133,8 +133,35 @@ pub struct Origin {
 
 /// Starts the publication server of the example election on loopback.
 pub async fn start_origin() -> Origin {
+    start_origin_with(Vec::new()).await
+}
+
+/// A witness of the example log (`EXAMPLE-ONLY.witness-<i>.key`) on loopback.
+pub async fn start_witness(i: u32, dir: &Path) -> Running {
+    let key = signer(&format!("EXAMPLE-ONLY.witness-{i}.key"));
+    let w = tallyboard_witness::Witness::open(dir, key, &[log_verifier()]).unwrap();
+    let app = tallyboard_witness::router(std::sync::Arc::new(w));
+    let (l, url) = listener().await;
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(l, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Running {
+        url,
+        stop: Some(tx),
+        task: Some(task),
+    }
+}
+
+/// Starts the publication server, asking `witnesses` for cosignatures.
+pub async fn start_origin_with(witnesses: Vec<String>) -> Origin {
     let dir = tempfile::tempdir().unwrap();
     let mut c = Config::new(dir.path().to_path_buf());
+    c.witnesses = witnesses;
     c.sequencer = SequencerConfig {
         interval: Duration::from_millis(20),
         ..SequencerConfig::default()

@@ -71,6 +71,11 @@ pub(crate) struct Args {
     /// written).
     #[arg(long)]
     quiet: bool,
+    /// Witness cosignatures a checkpoint needs, instead of the manifest's
+    /// quorum (for a rehearsal without witnesses: 0). Lowering it is
+    /// reported as a note.
+    #[arg(long, value_name = "N")]
+    quorum: Option<usize>,
     /// Threads verifying signatures (default: every core).
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
@@ -133,6 +138,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
         config.threads = t;
     }
     config.concurrency = args.concurrency;
+    config.quorum = args.quorum;
     config.http = HttpOptions {
         timeout: Duration::from_secs(args.timeout.max(1)),
         ..HttpOptions::default()

@@ -597,8 +597,8 @@ impl Night {
         (0..self.entries.len()).collect()
     }
 
-    /// The backup channels: `backup/` (every tally the count centres
-    /// signed, as their files), `receipts/` (each tally with the receipt its
+    /// The backup channels: `backup/` (the latest tally of every unit and
+    /// contest, as its count centre keeps it), `receipts/` (each tally with the receipt its
     /// centre kept) and `observers.csv` (the figures of the sheets posted at
     /// the polling stations, latest revision), all from `entries`.
     pub(crate) fn write_backup_channels(&self, entries: &[Entry]) -> Result<()> {
@@ -612,7 +612,6 @@ impl Night {
         }
         let mut latest: BTreeMap<(String, String), &Entry> = BTreeMap::new();
         for e in entries {
-            std::fs::write(backup.join(&e.file), e.signed.as_bytes())?;
             let r = self
                 .dir
                 .join("centres")
@@ -634,6 +633,8 @@ impl Night {
         }
         let mut csv = String::from("unit,contest,choice,count\n");
         for e in latest.values() {
+            // The centres' backup: what each says is its unit's latest tally.
+            std::fs::write(backup.join(&e.file), e.signed.as_bytes())?;
             let t = e.tally();
             for (choice, n) in &t.choices {
                 let _ = writeln!(csv, "{},{},{choice},{n}", t.unit, t.contest);
@@ -753,4 +754,57 @@ pub(crate) fn replace_in_tree(dir: &Path, needle: &[u8], replacement: &[u8]) -> 
         }
     }
     Ok(changed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tallyboard_core::rules::check_tally;
+
+    #[test]
+    fn a_scaled_election_signs_tallies_that_pass_every_rule() {
+        let g = generate_plan(Plan::scaled(1_200, 4).unwrap(), false).unwrap();
+        let m = g.manifest.manifest();
+        assert_eq!(m.units.len(), 1_200);
+        assert_eq!(m.contests.len(), 4);
+        // 3 districts of 400 units in 2 provinces, one centre per district.
+        assert_eq!(m.centres.len(), 3);
+        assert_eq!(m.regions.len(), 5);
+        assert!(
+            g.centre_keys
+                .iter()
+                .any(|k| k.centre == "C-0001" && k.revoked_at.is_some())
+        );
+        let entries = sign_all(&g).unwrap();
+        let expected: usize = m.units.iter().map(|u| u.contests.len()).sum();
+        assert_eq!(entries.len(), expected);
+        for e in &entries {
+            assert_eq!(check_tally(m, e.tally()), vec![], "{}", e.file);
+        }
+        // Deterministic: the same plan gives the same bytes.
+        let again =
+            sign_all(&generate_plan(Plan::scaled(1_200, 4).unwrap(), false).unwrap()).unwrap();
+        assert!(
+            entries
+                .iter()
+                .zip(&again)
+                .all(|(a, b)| a.signed.as_bytes() == b.signed.as_bytes())
+        );
+    }
+
+    #[test]
+    fn the_default_size_is_the_example_election() {
+        let g = generate_plan(Plan::example().unwrap(), false).unwrap();
+        let committed = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../keys-example/manifest.signed"
+        ))
+        .unwrap();
+        assert_eq!(g.manifest.as_bytes(), committed.as_slice());
+        let entries = sign_all(&g).unwrap();
+        assert_eq!(entries.len(), 90);
+        for e in &entries {
+            assert_eq!(check_tally(g.manifest.manifest(), e.tally()), vec![]);
+        }
+    }
 }

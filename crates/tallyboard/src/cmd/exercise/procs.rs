@@ -114,8 +114,13 @@ impl Proc {
         log: PathBuf,
         listens: bool,
     ) -> Result<Proc> {
-        let err =
-            std::fs::File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        // Both stderr and the stdout copier append, so neither overwrites
+        // the other.
+        let err = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .with_context(|| format!("creating {}", log.display()))?;
         let mut cmd = Command::new(exe);
         cmd.args(args)
             .stdin(Stdio::null())
