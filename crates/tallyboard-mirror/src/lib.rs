@@ -509,12 +509,23 @@ impl Mirror {
     }
 
     /// Polls the upstream until `shutdown` completes.
+    /// A problem that lasts is logged when it starts and when it ends, not
+    /// at every poll.
     pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let mut last: Option<String> = None;
         loop {
-            let outcome = self.sync_once().await;
-            if let Outcome::CouldNotSync(p) = &outcome {
-                tracing::warn!(code = %p.code, "{}", p.message);
+            match self.sync_once().await {
+                Outcome::CouldNotSync(p) if last.as_deref() != Some(p.code.as_str()) => {
+                    tracing::warn!(code = %p.code, "{}", p.message);
+                    last = Some(p.code);
+                }
+                Outcome::Synced { size } => {
+                    if let Some(code) = last.take() {
+                        tracing::info!(size, "in step with the upstream again (after {code})");
+                    }
+                }
+                _ => {}
             }
             tokio::select! {
                 () = &mut shutdown => break,

@@ -30,6 +30,9 @@ pub const CHUNK: usize = 512;
 /// Findings listed per code; past it they are only counted.
 pub const MAX_LISTED_PER_CODE: usize = 1000;
 
+/// Units listed as the last to report.
+pub const LATE_LISTED: usize = 20;
+
 /// A progress callback: entries checked so far.
 pub type Progress = Arc<dyn Fn(u64) + Send + Sync>;
 
@@ -144,6 +147,9 @@ pub struct EntryChecker<'m> {
     per_code: HashMap<String, usize>,
     not_listed: BTreeMap<String, u64>,
     corrections: Vec<Correction>,
+    /// The last first-publications by time of count (at most
+    /// [`LATE_LISTED`]), as (counted_at, index, unit, contest).
+    late: std::collections::BTreeSet<(u64, u64, String, String)>,
     snapshots: BTreeMap<u64, Option<TotalsBody>>,
     watched: HashSet<(String, String)>,
     latest: HashMap<(String, String), Latest>,
@@ -166,6 +172,7 @@ impl<'m> EntryChecker<'m> {
             per_code: HashMap::new(),
             not_listed: BTreeMap::new(),
             corrections: Vec::new(),
+            late: std::collections::BTreeSet::new(),
             snapshots: BTreeMap::new(),
             watched: HashSet::new(),
             latest: HashMap::new(),
@@ -228,6 +235,12 @@ impl<'m> EntryChecker<'m> {
     /// The latest revisions of watched (unit, contest) pairs.
     pub fn latest(&self, unit: &str, contest: &str) -> Option<&Latest> {
         self.latest.get(&(unit.to_owned(), contest.to_owned()))
+    }
+
+    /// The last units to report (first publications with the latest times
+    /// of count), latest first: (counted_at, index, unit, contest).
+    pub fn late(&self) -> Vec<(u64, u64, String, String)> {
+        self.late.iter().rev().cloned().collect()
     }
 
     /// Every correction seen, in log order.
@@ -315,6 +328,21 @@ impl<'m> EntryChecker<'m> {
                             .unit_contest(&t.unit, &t.contest)
                             .index(index);
                             self.push(f, Some((index, st.as_bytes().to_vec())));
+                        }
+                        if t.supersedes.is_none() {
+                            let late = &mut self.late;
+                            let later = late.first().is_none_or(|f| t.counted_at > f.0);
+                            if late.len() < LATE_LISTED || later {
+                                late.insert((
+                                    t.counted_at,
+                                    index,
+                                    t.unit.clone(),
+                                    t.contest.clone(),
+                                ));
+                                if late.len() > LATE_LISTED {
+                                    late.pop_first();
+                                }
+                            }
                         }
                         if t.supersedes.is_some() {
                             self.corrections.push(Correction {

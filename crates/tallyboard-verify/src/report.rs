@@ -216,6 +216,22 @@ pub struct Completeness {
     pub missing: BTreeMap<String, Vec<String>>,
     /// Every correction, in log order.
     pub corrections: Vec<Correction>,
+    /// The last units to report: the first publications with the latest
+    /// times of count (at most 20), latest first.
+    pub last_to_report: Vec<LateUnit>,
+}
+
+/// A unit among the last to report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LateUnit {
+    /// Unit.
+    pub unit: String,
+    /// Contest.
+    pub contest: String,
+    /// Log index of its first publication.
+    pub index: u64,
+    /// When it was counted (RFC 3339).
+    pub counted_at: String,
 }
 
 /// Results of the observers' CSV.
@@ -410,6 +426,16 @@ impl Report {
                 r.units_expected,
                 r.share_reporting * 100.0
             );
+        }
+        if !self.completeness.last_to_report.is_empty() {
+            let last: Vec<String> = self
+                .completeness
+                .last_to_report
+                .iter()
+                .take(5)
+                .map(|l| format!("{} {} (counted {})", l.unit, l.contest, l.counted_at))
+                .collect();
+            let _ = writeln!(s, "Last to report: {}.", last.join("; "));
         }
         if !self.completeness.corrections.is_empty() {
             let _ = writeln!(

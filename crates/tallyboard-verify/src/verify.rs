@@ -1457,6 +1457,17 @@ impl<'m> Run<'m> {
             rows,
             missing,
             corrections: self.checker.corrections().to_vec(),
+            last_to_report: self
+                .checker
+                .late()
+                .into_iter()
+                .map(|(t, index, unit, contest)| crate::report::LateUnit {
+                    unit,
+                    contest,
+                    index,
+                    counted_at: tallyboard_core::time::format_rfc3339(t),
+                })
+                .collect(),
         };
     }
 

@@ -258,6 +258,15 @@ fn a_clean_log_passes_and_every_fault_is_found() {
         o.stdout
     );
     assert!(o.codes().is_empty());
+    // The last units to report, latest time of count first.
+    let late = o.json["completeness"]["last_to_report"].as_array().unwrap();
+    assert_eq!(late.len(), 20);
+    let times: Vec<&str> = late
+        .iter()
+        .map(|l| l["counted_at"].as_str().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+    assert!(o.stdout.contains("Last to report: "), "{}", o.stdout);
     // Requiring both witnesses: the checkpoint (cosigned by one) falls short,
     // and the log is still checked in full.
     let o = verify(w, &[&clean], &["--quorum", "2"]);

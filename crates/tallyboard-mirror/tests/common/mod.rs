@@ -140,21 +140,7 @@ pub async fn start_origin() -> Origin {
 pub async fn start_witness(i: u32, dir: &Path) -> Running {
     let key = signer(&format!("EXAMPLE-ONLY.witness-{i}.key"));
     let w = tallyboard_witness::Witness::open(dir, key, &[log_verifier()]).unwrap();
-    let app = tallyboard_witness::router(std::sync::Arc::new(w));
-    let (l, url) = listener().await;
-    let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(l, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await;
-    });
-    Running {
-        url,
-        stop: Some(tx),
-        task: Some(task),
-    }
+    serve_router(tallyboard_witness::router(std::sync::Arc::new(w))).await
 }
 
 /// Starts the publication server, asking `witnesses` for cosignatures.
@@ -231,9 +217,13 @@ pub fn open_mirror(upstream: &str, dir: &Path, quorum: usize) -> Mirror {
 
 /// Serves a mirror's routes on loopback.
 pub async fn serve_mirror(m: &Mirror) -> Running {
+    serve_router(m.router()).await
+}
+
+/// Serves `app` on a loopback port until the [`Running`] is stopped.
+pub async fn serve_router(app: axum::Router) -> Running {
     let (l, url) = listener().await;
     let (tx, rx) = oneshot::channel::<()>();
-    let app = m.router();
     let task = tokio::spawn(async move {
         let _ = axum::serve(l, app.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(async move {
