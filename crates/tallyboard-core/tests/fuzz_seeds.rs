@@ -46,6 +46,11 @@ const TARGETS: &[Seeds] = &[
         fields: &["verifier_keys", "log_key", "witness_keys"],
     },
     Seeds {
+        target: "add_checkpoint",
+        areas: &["witness"],
+        fields: &["body"],
+    },
+    Seeds {
         target: "receipt",
         areas: &["receipts"],
         fields: &["receipt"],

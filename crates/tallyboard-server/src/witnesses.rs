@@ -234,65 +234,52 @@ impl Collector {
 
     /// Prometheus lines for the witnesses.
     pub(crate) fn render(&self, s: &mut String) {
-        let _ = writeln!(
-            s,
-            "# HELP tallyboard_witness_cosignatures_total Cosignatures gathered, by witness URL (late: added after the wait bound).\n\
-             # TYPE tallyboard_witness_cosignatures_total counter"
+        let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let mut family =
+            |name: &str,
+             kind: &str,
+             help: &str,
+             value: &dyn Fn(&Endpoint) -> Vec<(&'static str, u64)>| {
+                let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}");
+                for e in &self.endpoints {
+                    for (extra, v) in value(e) {
+                        let _ = writeln!(s, "{name}{{witness=\"{}\"{extra}}} {v}", e.url);
+                    }
+                }
+            };
+        family(
+            "tallyboard_witness_cosignatures_total",
+            "counter",
+            "Cosignatures gathered, by witness URL (late: added after the wait bound).",
+            &|e| {
+                let late = n(&e.stats.late);
+                vec![
+                    (
+                        ",when=\"in-time\"",
+                        n(&e.stats.cosigned).saturating_sub(late),
+                    ),
+                    (",when=\"late\"", late),
+                ]
+            },
         );
-        for e in &self.endpoints {
-            let _ = writeln!(
-                s,
-                "tallyboard_witness_cosignatures_total{{witness=\"{}\",when=\"in-time\"}} {}\n\
-                 tallyboard_witness_cosignatures_total{{witness=\"{}\",when=\"late\"}} {}",
-                e.url,
-                e.stats.cosigned.load(Ordering::Relaxed)
-                    - e.stats
-                        .late
-                        .load(Ordering::Relaxed)
-                        .min(e.stats.cosigned.load(Ordering::Relaxed)),
-                e.url,
-                e.stats.late.load(Ordering::Relaxed)
-            );
-        }
-        let _ = writeln!(
-            s,
-            "# HELP tallyboard_witness_failures_total Failed add-checkpoint exchanges, by witness URL.\n\
-             # TYPE tallyboard_witness_failures_total counter"
+        family(
+            "tallyboard_witness_failures_total",
+            "counter",
+            "Failed add-checkpoint exchanges, by witness URL.",
+            &|e| vec![("", n(&e.stats.failures))],
         );
-        for e in &self.endpoints {
-            let _ = writeln!(
-                s,
-                "tallyboard_witness_failures_total{{witness=\"{}\"}} {}",
-                e.url,
-                e.stats.failures.load(Ordering::Relaxed)
-            );
-        }
-        let _ = writeln!(
-            s,
-            "# HELP tallyboard_witness_cosigned_size Tree size the witness last cosigned.\n\
-             # TYPE tallyboard_witness_cosigned_size gauge"
+        family(
+            "tallyboard_witness_cosigned_size",
+            "gauge",
+            "Tree size the witness last cosigned.",
+            &|e| vec![("", n(&e.stats.size))],
         );
-        for e in &self.endpoints {
-            let _ = writeln!(
-                s,
-                "tallyboard_witness_cosigned_size{{witness=\"{}\"}} {}",
-                e.url,
-                e.stats.size.load(Ordering::Relaxed)
-            );
-        }
-        let _ = writeln!(
-            s,
-            "# HELP tallyboard_witness_up Whether the last exchange with the witness succeeded.\n\
-             # TYPE tallyboard_witness_up gauge"
+        family(
+            "tallyboard_witness_up",
+            "gauge",
+            "Whether the last exchange with the witness succeeded.",
+            &|e| vec![("", u64::from(e.stats.up.load(Ordering::Relaxed)))],
         );
-        for e in &self.endpoints {
-            let _ = writeln!(
-                s,
-                "tallyboard_witness_up{{witness=\"{}\"}} {}",
-                e.url,
-                u8::from(e.stats.up.load(Ordering::Relaxed))
-            );
-        }
     }
 }
 

@@ -7,6 +7,8 @@
 use std::path::Path;
 
 use anyhow::{Context as _, Result, anyhow};
+use tallyboard_core::limits::MAX_SIGNED_MANIFEST;
+use tallyboard_core::manifest::SignedManifest;
 use tallyboard_core::note::{SignerKey, VerifierKey};
 use zeroize::Zeroizing;
 
@@ -68,4 +70,17 @@ pub(crate) fn verifier_arg(arg: &str) -> Result<VerifierKey> {
         .with_context(|| format!("{}: not a verifier key file", path.display()))?;
     VerifierKey::parse(text.trim_end())
         .map_err(|e| anyhow!("{}: not a verifier key: {e}", path.display()))
+}
+
+/// Reads the signed manifest at `path` (size-capped) and checks it against
+/// the authority key given on the command line (`--authority`: a verifier
+/// key string or file), or, without one, against the key it names itself.
+pub(crate) fn read_manifest(path: &Path, authority: Option<&str>) -> Result<SignedManifest> {
+    let bytes = read_capped(path, MAX_SIGNED_MANIFEST)?;
+    let authority = authority
+        .map(verifier_arg)
+        .transpose()?
+        .map(|v| *v.public_key());
+    SignedManifest::from_bytes(&bytes, authority.as_ref())
+        .with_context(|| format!("{}: not a valid signed manifest", path.display()))
 }

@@ -152,6 +152,17 @@ fn server_gathers_cosignatures_survives_a_dead_witness_and_resumes() {
             .arg(dir.path().join("log")),
     );
 
+    // At start-up the server asks both witnesses about its empty log; a
+    // witness busy with that is not waited for by the first commit, so
+    // wait until both have answered.
+    for a in [a1, a2] {
+        let up = format!("tallyboard_witness_up{{witness=\"http://{a}\"}} ");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while metric(addr, &up) != 1 {
+            assert!(Instant::now() < deadline, "witness {a} never cosigned");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
     // Both witnesses up: every receipt is cosigned by both.
     assert_eq!(submit_all(addr, &e, first, 2), 2);
     let cp = wait_for_cosignatures(addr, &e, 2);

@@ -5,13 +5,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use tallyboard_core::limits::MAX_SIGNED_MANIFEST;
-use tallyboard_core::manifest::SignedManifest;
 use tallyboard_log::SequencerConfig;
 use tallyboard_server::{Config, Server, shutdown_signal};
 
-use crate::fsutil::read_capped;
-use crate::keyfile::{read_signer, verifier_arg};
+use crate::keyfile::{read_manifest, read_signer};
 
 /// Run the publication server.
 #[derive(Debug, clap::Args)]
@@ -62,15 +59,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> Result<()> {
-    let bytes = read_capped(&args.manifest, MAX_SIGNED_MANIFEST)?;
-    let authority = args
-        .authority
-        .as_deref()
-        .map(verifier_arg)
-        .transpose()?
-        .map(|v| *v.public_key());
-    let manifest = SignedManifest::from_bytes(&bytes, authority.as_ref())
-        .with_context(|| format!("{}: not a valid signed manifest", args.manifest.display()))?;
+    let manifest = read_manifest(&args.manifest, args.authority.as_deref())?;
     let log_key = read_signer(&args.log_key)?;
     let mut config = Config::new(args.data.clone());
     config.sequencer = SequencerConfig {

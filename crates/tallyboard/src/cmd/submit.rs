@@ -11,9 +11,9 @@ use tallyboard_core::limits::{MAX_RECEIPT, MAX_SIGNED_TALLY};
 use tallyboard_core::note::{KeyKind, VerifierKey};
 use tallyboard_core::receipt::Receipt;
 
-use crate::cmd::manifest::{authority_arg, load};
 use crate::fsutil::{read_capped, write_atomic};
 use crate::http::Http;
+use crate::keyfile::read_manifest;
 use crate::status::Refused;
 
 /// Send signed tallies to a server.
@@ -166,8 +166,7 @@ fn submit_file(http: &Http, log: &VerifierKey, args: &Args, file: &Path) -> Resu
 }
 
 pub(crate) fn run(args: Args) -> Result<()> {
-    let authority = args.authority.as_deref().map(authority_arg).transpose()?;
-    let manifest = load(&args.manifest, authority.as_ref())?;
+    let manifest = read_manifest(&args.manifest, args.authority.as_deref())?;
     let m = manifest.manifest();
     let log = VerifierKey::new(&m.log.origin, KeyKind::Ed25519, m.log.key)
         .map_err(|e| anyhow!("the manifest's log key: {e}"))?;

@@ -5,13 +5,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use tallyboard_core::limits::MAX_SIGNED_MANIFEST;
-use tallyboard_core::manifest::SignedManifest;
 use tallyboard_core::note::{KeyKind, VerifierKey};
 use tallyboard_witness::{Witness, router};
 
-use crate::fsutil::read_capped;
-use crate::keyfile::{read_signer, verifier_arg};
+use crate::keyfile::{read_manifest, read_signer, verifier_arg};
 
 /// Run a witness.
 #[derive(Debug, clap::Args)]
@@ -55,15 +52,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
     }
     let mut logs: Vec<VerifierKey> = Vec::new();
     if let Some(path) = &args.manifest {
-        let bytes = read_capped(path, MAX_SIGNED_MANIFEST)?;
-        let authority = args
-            .authority
-            .as_deref()
-            .map(verifier_arg)
-            .transpose()?
-            .map(|v| *v.public_key());
-        let signed = SignedManifest::from_bytes(&bytes, authority.as_ref())
-            .with_context(|| format!("{}: not a valid signed manifest", path.display()))?;
+        let signed = read_manifest(path, args.authority.as_deref())?;
         let m = signed.manifest();
         let log = VerifierKey::new(&m.log.origin, KeyKind::Ed25519, m.log.key)
             .map_err(|e| anyhow!("the manifest's log origin {:?}: {e}", m.log.origin))?;
