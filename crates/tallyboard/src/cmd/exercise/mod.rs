@@ -181,9 +181,9 @@ pub(crate) fn run(args: Args) -> Result<()> {
     }
     println!("Exercise {}:", scenario.name);
     println!(
-        "  verifier verdict: {} (exit {:?}); findings: {}",
+        "  verifier verdict: {} ({}); findings: {}",
         report.verdict(),
-        report.exit,
+        exit_words(report.exit),
         if codes.is_empty() {
             "none".to_owned()
         } else {
@@ -234,4 +234,13 @@ fn print_timings(night: &Night) {
         .map(|(p, d)| format!("{p} {:.1} s", d.as_secs_f64()))
         .collect();
     println!("Timings: {} (total {total:.1} s)", parts.join(", "));
+}
+
+/// An exit status in words for the exercise's own lines: `exit status 1`, or
+/// `stopped by a signal` when there is none.
+pub(crate) fn exit_words(code: Option<i32>) -> String {
+    match code {
+        Some(c) => format!("exit status {c}"),
+        None => "stopped by a signal".to_owned(),
+    }
 }

@@ -431,7 +431,8 @@ impl Night {
                 }
                 if code != Some(0) && problems.is_empty() {
                     problems.push(format!(
-                        "{centre}: tallyboard submit exited {code:?}: {}",
+                        "{centre}: tallyboard submit ended with {}: {}",
+                        super::exit_words(code),
                         err.trim()
                     ));
                 }

@@ -435,8 +435,9 @@ fn verify(night: &mut Night, name: &str, sources: &[Src], channels: bool) -> Res
     night.clock.done(
         "verify",
         &format!(
-            "tallyboard verify from {} sources exited {code:?}",
-            sources.len()
+            "tallyboard verify from {} sources: {}",
+            sources.len(),
+            super::exit_words(code)
         ),
     );
     println!("\n---- the verifier's report ----\n{}", out.trim_end());
@@ -820,7 +821,10 @@ fn refused_then_logged(night: &mut Night, bad: Entry, code: &str) -> Result<Vec<
         .clock
         .done("submit", &format!("the server's answer: {line}"));
     let mut checks = vec![(
-        format!("the publication server refused the submission with {code} (submit exit {exit:?})"),
+        format!(
+            "the publication server refused the submission with {code} (submit: {})",
+            super::exit_words(exit)
+        ),
         exit == Some(1) && line.contains(code),
     )];
     let size = night.compromise_origin(&[bad.signed.to_bytes()])?;
