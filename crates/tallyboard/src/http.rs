@@ -1,23 +1,28 @@
-//! A minimal HTTP/1.1 client over plain TCP for the CLI's own traffic to
-//! tallyboard servers (`submit`, `exercise`): one request per connection,
-//! every response size-capped before it is read further. TLS belongs in a
-//! local proxy.
+//! The CLI's HTTP client for its own traffic to tallyboard servers
+//! (`submit`, `exercise`): `reqwest` (blocking API, rustls with the ring
+//! provider, no OpenSSL), so count centres can submit over `https://` as well
+//! as plain `http://`. Every response body is size-capped while it is read,
+//! and a `Content-Length` over the cap is refused before reading.
 
-use std::io::{Read as _, Write as _};
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs as _};
+use std::io::Read as _;
+use std::net::IpAddr;
 use std::time::Duration;
 
-use anyhow::{Context as _, Result, anyhow, bail};
+use anyhow::{Context as _, Result, bail};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
 
-/// A base URL `http://HOST:PORT[/PREFIX]`.
+/// Time allowed to open a connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A base URL `http(s)://HOST[:PORT][/PREFIX]` and the client that talks to it.
 #[derive(Clone, Debug)]
 pub(crate) struct Http {
-    host: String,
-    port: u16,
-    prefix: String,
+    /// The base URL without a trailing `/`; request paths start with `/`.
+    base: String,
     /// Source address to connect from (another 127.x.y.z "host" on loopback).
     local: Option<IpAddr>,
     timeout: Duration,
+    client: reqwest::blocking::Client,
 }
 
 /// One response: status, `Retry-After` seconds, body.
@@ -29,115 +34,75 @@ pub(crate) struct Response {
 
 impl Http {
     pub(crate) fn parse(url: &str) -> Result<Http> {
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| anyhow!("{url}: only http:// URLs are supported"))?;
-        let (hostport, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) => (h, p.parse().with_context(|| format!("{url}: bad port"))?),
-            None => (hostport, 80),
-        };
-        if host.is_empty() {
+        let parsed = reqwest::Url::parse(url).with_context(|| format!("{url}: not a URL"))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            bail!("{url}: only http:// and https:// URLs are supported");
+        }
+        if parsed.host_str().is_none_or(str::is_empty) {
             bail!("{url}: no host");
         }
+        if parsed.query().is_some() || parsed.fragment().is_some() {
+            bail!("{url}: a server's base URL has no query or fragment");
+        }
+        let timeout = Duration::from_secs(30);
         Ok(Http {
-            host: host.to_owned(),
-            port,
-            prefix: prefix.trim_end_matches('/').to_owned(),
+            base: parsed.as_str().trim_end_matches('/').to_owned(),
             local: None,
-            timeout: Duration::from_secs(30),
+            timeout,
+            client: client(None, timeout)?,
         })
     }
 
     /// Connect from `local` (e.g. 127.0.0.2) instead of the default address.
-    pub(crate) fn bind_to(mut self, local: IpAddr) -> Http {
+    pub(crate) fn bind_to(mut self, local: IpAddr) -> Result<Http> {
         self.local = Some(local);
-        self
+        self.client = client(self.local, self.timeout)?;
+        Ok(self)
     }
 
-    /// Read timeout of each request.
-    pub(crate) fn with_timeout(mut self, timeout: Duration) -> Http {
+    /// Timeout of each request.
+    pub(crate) fn with_timeout(mut self, timeout: Duration) -> Result<Http> {
         self.timeout = timeout;
-        self
+        self.client = client(self.local, self.timeout)?;
+        Ok(self)
     }
 
-    fn connect(&self) -> std::io::Result<TcpStream> {
-        let addr = (self.host.as_str(), self.port)
-            .to_socket_addrs()?
-            .next()
-            .ok_or_else(|| std::io::Error::other("no address"))?;
-        let s = match (self.local, addr) {
-            (Some(IpAddr::V4(local)), SocketAddr::V4(remote)) => {
-                use rustix::net::{AddressFamily, SocketAddrV4, SocketType, bind, connect, socket};
-                let fd = socket(AddressFamily::INET, SocketType::STREAM, None)?;
-                bind(&fd, &SocketAddrV4::new(local, 0))?;
-                connect(&fd, &remote)?;
-                TcpStream::from(fd)
-            }
-            _ => TcpStream::connect_timeout(&addr, Duration::from_secs(5))?,
-        };
-        s.set_read_timeout(Some(self.timeout))?;
-        s.set_write_timeout(Some(self.timeout))?;
-        Ok(s)
-    }
-
-    /// Sends one request and reads at most `max` bytes of response.
+    /// Sends one request and reads at most `max` bytes of response body.
     pub(crate) fn request(
         &self,
-        method: &str,
+        method: reqwest::Method,
         path: &str,
         body: Option<&[u8]>,
         max: usize,
     ) -> std::io::Result<Response> {
-        let mut s = self.connect()?;
-        let full = if self.prefix.is_empty() {
-            path.to_owned()
-        } else {
-            format!("/{}{path}", self.prefix)
-        };
-        let mut head = format!("{method} {full} HTTP/1.1\r\nHost: {}\r\n", self.host);
+        let url = format!("{}{path}", self.base);
+        let mut req = self
+            .client
+            .request(method, &url)
+            .header(ACCEPT, "application/json, text/plain");
         if let Some(b) = body {
-            head.push_str(&format!(
-                "Content-Type: application/cbor\r\nContent-Length: {}\r\n",
-                b.len()
-            ));
+            req = req
+                .header(CONTENT_TYPE, "application/cbor")
+                .body(b.to_vec());
         }
-        head.push_str("Accept: application/json, text/plain\r\nConnection: close\r\n\r\n");
-        s.write_all(head.as_bytes())?;
-        if let Some(b) = body {
-            s.write_all(b)?;
+        let resp = req.send().map_err(|e| io_error(&url, &e))?;
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
+        let too_large =
+            || std::io::Error::other(format!("{url}: response larger than {max} bytes"));
+        if resp.content_length().is_some_and(|n| n > max as u64) {
+            return Err(too_large());
         }
-        let mut resp = Vec::new();
-        // Head plus body: the cap applies to the body, the head gets 64 KiB.
-        s.take((max + 64 * 1024) as u64).read_to_end(&mut resp)?;
-        let end = resp
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .ok_or_else(|| std::io::Error::other("malformed HTTP response"))?;
-        let head = String::from_utf8_lossy(&resp[..end]).into_owned();
-        let mut lines = head.lines();
-        let status = lines
-            .next()
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| std::io::Error::other("malformed HTTP status"))?;
-        let mut retry_after = None;
-        let mut chunked = false;
-        for (k, v) in lines.filter_map(|l| l.split_once(':')) {
-            if k.eq_ignore_ascii_case("retry-after") {
-                retry_after = v.trim().parse().ok();
-            } else if k.eq_ignore_ascii_case("transfer-encoding")
-                && v.trim().eq_ignore_ascii_case("chunked")
-            {
-                chunked = true;
-            }
-        }
-        let raw = &resp[end + 4..];
-        let body = if chunked { dechunk(raw)? } else { raw.to_vec() };
+        let mut body = Vec::new();
+        resp.take(max as u64 + 1)
+            .read_to_end(&mut body)
+            .map_err(|e| std::io::Error::other(format!("{url}: reading the response: {e}")))?;
         if body.len() > max {
-            return Err(std::io::Error::other(format!(
-                "response larger than {max} bytes"
-            )));
+            return Err(too_large());
         }
         Ok(Response {
             status,
@@ -148,34 +113,41 @@ impl Http {
 
     /// GET `path`.
     pub(crate) fn get(&self, path: &str, max: usize) -> std::io::Result<Response> {
-        self.request("GET", path, None, max)
+        self.request(reqwest::Method::GET, path, None, max)
     }
 
     /// POST `body` to `path`.
     pub(crate) fn post(&self, path: &str, body: &[u8], max: usize) -> std::io::Result<Response> {
-        self.request("POST", path, Some(body), max)
+        self.request(reqwest::Method::POST, path, Some(body), max)
     }
 }
 
-/// Decodes a chunked transfer-encoded body.
-fn dechunk(mut raw: &[u8]) -> std::io::Result<Vec<u8>> {
-    let bad = || std::io::Error::other("malformed chunked body");
-    let mut out = Vec::new();
-    loop {
-        let eol = raw.windows(2).position(|w| w == b"\r\n").ok_or_else(bad)?;
-        let line = std::str::from_utf8(&raw[..eol]).map_err(|_| bad())?;
-        let size = usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16)
-            .map_err(|_| bad())?;
-        raw = &raw[eol + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        if raw.len() < size + 2 {
-            return Err(bad());
-        }
-        out.extend_from_slice(&raw[..size]);
-        raw = &raw[size + 2..];
+fn client(local: Option<IpAddr>, timeout: Duration) -> Result<reqwest::blocking::Client> {
+    reqwest::blocking::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(timeout)
+        .local_address(local)
+        .build()
+        .context("setting up the HTTP client")
+}
+
+/// A transport error in words, with its causes (reqwest's own message alone
+/// says only "error sending request").
+fn io_error(url: &str, e: &reqwest::Error) -> std::io::Error {
+    let mut msg = if e.is_timeout() {
+        format!("{url}: no answer in time")
+    } else if e.is_connect() {
+        format!("{url}: cannot connect")
+    } else {
+        format!("{url}: {e}")
+    };
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        msg.push_str(": ");
+        msg.push_str(&c.to_string());
+        cause = c.source();
     }
+    std::io::Error::other(msg)
 }
 
 #[cfg(test)]
@@ -183,23 +155,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn chunked_bodies_are_joined() {
+    fn base_urls_are_parsed() {
+        let h = Http::parse("http://127.0.0.1:8080/base/").unwrap();
+        assert_eq!(h.base, "http://127.0.0.1:8080/base");
         assert_eq!(
-            dechunk(b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n").unwrap(),
-            b"abcde"
+            Http::parse("https://results.example.org").unwrap().base,
+            "https://results.example.org"
         );
-        assert!(dechunk(b"5\r\nab").is_err());
-        assert!(dechunk(b"zz\r\n").is_err());
+        assert!(Http::parse("ftp://x").is_err());
+        assert!(Http::parse("http://").is_err());
+        assert!(Http::parse("http://x/?a=1").is_err());
+        assert!(Http::parse("not a url").is_err());
     }
 
     #[test]
-    fn urls_are_parsed() {
-        let h = Http::parse("http://127.0.0.1:8080/base/").unwrap();
-        assert_eq!(
-            (h.host.as_str(), h.port, h.prefix.as_str()),
-            ("127.0.0.1", 8080, "base")
-        );
-        assert!(Http::parse("https://x").is_err());
-        assert!(Http::parse("http://:80").is_err());
+    fn an_unreachable_server_is_named() {
+        // Port 1 on loopback: nothing listens there.
+        let h = Http::parse("http://127.0.0.1:1").unwrap();
+        let e = h.get("/checkpoint", 1024).err().unwrap().to_string();
+        assert!(e.contains("http://127.0.0.1:1/checkpoint"), "{e}");
     }
 }

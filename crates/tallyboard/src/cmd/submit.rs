@@ -19,8 +19,8 @@ use crate::status::Refused;
 /// Send signed tallies to a server.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Base URL of the publication server (http://HOST:PORT; put TLS in a
-    /// local proxy).
+    /// Base URL of the publication server (https://HOST[:PORT][/PREFIX], or
+    /// http:// on a trusted network).
     #[arg(long, value_name = "URL")]
     server: String,
     /// The signed election manifest (gives the log key the receipts must

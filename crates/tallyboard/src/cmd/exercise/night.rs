@@ -509,7 +509,7 @@ impl Night {
     /// Waits until the server at `url` publishes a checkpoint of at least
     /// `size` (bounded by `timeout`); returns the size reached.
     pub(crate) fn wait_size(&self, url: &str, size: u64, timeout: Duration) -> Result<u64> {
-        let http = Http::parse(url)?.with_timeout(Duration::from_secs(5));
+        let http = Http::parse(url)?.with_timeout(Duration::from_secs(5))?;
         let deadline = Instant::now() + timeout;
         let mut last = 0;
         loop {

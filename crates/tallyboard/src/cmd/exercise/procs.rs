@@ -183,7 +183,7 @@ impl Proc {
                 ),
             }
         }
-        let http = Http::parse(&proc.url)?.with_timeout(Duration::from_secs(5));
+        let http = Http::parse(&proc.url)?.with_timeout(Duration::from_secs(5))?;
         let deadline = Instant::now() + Duration::from_secs(30);
         // Any HTTP answer will do (a witness has no /checkpoint).
         while http.get("/checkpoint", 1 << 16).is_err() {

@@ -1187,11 +1187,11 @@ fn submission_flood(night: &mut Night) -> Result<Outcome> {
     let failed_reads = std::sync::atomic::AtomicUsize::new(0);
     let slowest = std::sync::Mutex::new(Duration::ZERO);
     let flood = Http::parse(&url)?
-        .bind_to("127.0.0.2".parse()?)
-        .with_timeout(Duration::from_secs(10));
+        .bind_to("127.0.0.2".parse()?)?
+        .with_timeout(Duration::from_secs(10))?;
     let reader = Http::parse(&url)?
-        .bind_to("127.0.0.3".parse()?)
-        .with_timeout(Duration::from_secs(10));
+        .bind_to("127.0.0.3".parse()?)?
+        .with_timeout(Duration::from_secs(10))?;
     use std::sync::atomic::Ordering::Relaxed;
     let all = night.all();
     let result = std::thread::scope(|s| {
