@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{repo_root, tallyboard_in};
+use common::{copy_dir, repo_root, tallyboard_in};
 use tallyboard_core::note::SignerKey;
 use tallyboard_core::witness::{AddCheckpointRequest, parse_cosignature_response};
 
@@ -241,17 +241,4 @@ fn mirror_follows_the_server_and_says_what_it_found() {
     let r = tallyboard_in(w, &args);
     assert_eq!(r.status, 2, "{}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("source-unreachable"), "{}", r.stderr);
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), &dest).unwrap();
-        }
-    }
 }

@@ -8,7 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{repo_root, tallyboard_in};
+use common::{copy_dir, repo_root, tallyboard_in};
 use serde_json::Value;
 use tallyboard_core::checkpoint::add_cosignature;
 use tallyboard_core::manifest::SignedManifest;
@@ -590,18 +590,5 @@ fn unreachable_sources_and_bad_arguments_exit_2() {
         let r = tallyboard_in(w, &args);
         assert_eq!(r.status, 2, "{args:?}: {}{}", r.stdout, r.stderr);
         assert!(!r.stderr.is_empty());
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let t = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &t);
-        } else {
-            std::fs::copy(e.path(), &t).unwrap();
-        }
     }
 }

@@ -151,3 +151,17 @@ pub fn spawn_listening(cmd: &mut Command) -> (Child, SocketAddr) {
         .expect("address");
     (child, addr)
 }
+
+/// Copies a directory tree (a log's or a mirror's data, to alter the copy).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
