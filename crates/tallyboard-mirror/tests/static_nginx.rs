@@ -111,10 +111,9 @@ fn start_nginx(bin: &Path, work: &Path, root: &Path) -> Nginx {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mirror_directory_served_by_nginx_is_a_mirror() {
     let Some(bin) = nginx_binary() else {
-        eprintln!(
-            "SKIPPED a_mirror_directory_served_by_nginx_is_a_mirror: nginx is not installed and scripts/install-nginx.sh could not install it"
+        panic!(
+            "nginx is not installed and scripts/install-nginx.sh could not install it: run the tests with scripts/test.sh (as root on a fresh machine)"
         );
-        return;
     };
     let origin = start_origin().await;
     let tallies = all_tallies(8);
