@@ -135,26 +135,31 @@ pub fn check_entries<B: AsRef<[u8]> + Sync>(
     entries: &[B],
     signatures: Signatures,
     threads: usize,
-) -> Result<Vec<Checked>, PipelineStopped> {
-    let indexed = || (first..).zip(entries.iter().map(AsRef::as_ref));
+) -> Vec<Checked> {
+    let on_this_thread = |first: u64, entries: &[B]| {
+        let chunk: Vec<(u64, &[u8])> = (first..).zip(entries.iter().map(AsRef::as_ref)).collect();
+        let out = check_chunk(manifest, &mut BatchVerifier::new(), signatures, chunk);
+        out.into_iter().map(|(_, c)| c)
+    };
     if entries.len() <= CHUNK || threads <= 1 {
-        let mut verifier = BatchVerifier::new();
-        let chunk: Vec<(u64, &[u8])> = indexed().collect();
-        let out = check_chunk(manifest, &mut verifier, signatures, chunk);
-        return Ok(out.into_iter().map(|(_, c)| c).collect());
+        return on_this_thread(first, entries).collect();
     }
     let mut out = Vec::with_capacity(entries.len());
-    let fed = run_pipeline::<&[u8], _>(
+    let _ = run_pipeline::<&[u8], _>(
         manifest,
         signatures,
         threads,
         |_, c| out.push(c),
-        |sender| indexed().try_for_each(|(index, bytes)| sender.push(index, bytes)),
+        |sender| {
+            (first..)
+                .zip(entries)
+                .try_for_each(|(index, bytes)| sender.push(index, bytes.as_ref()))
+        },
     );
-    fed?;
-    if out.len() == entries.len() {
-        Ok(out)
-    } else {
-        Err(PipelineStopped)
+    // The results come in order: if the workers stopped early (they do
+    // not), check the rest here.
+    if let Some(rest) = entries.get(out.len()..) {
+        out.extend(on_this_thread(first + out.len() as u64, rest));
     }
+    out
 }
