@@ -109,12 +109,69 @@ fn create_exclusive(path: &Path, access: Access) -> Result<File, FsError> {
     opts.open(path).map_err(io_err("create", path))
 }
 
-/// Writes `bytes` to the open file `f` at `path` and fsyncs it.
-fn write_and_sync(mut f: File, path: &Path, bytes: &[u8], probe: Probe<'_>) -> Result<(), FsError> {
-    probe(Stage::Created, path).map_err(io_err("write", path))?;
-    f.write_all(bytes).map_err(io_err("write", path))?;
-    f.sync_all().map_err(io_err("fsync", path))?;
-    probe(Stage::Synced, path).map_err(io_err("fsync", path))
+/// How files are written: `probe` is shown every [`Stage`] (the functions
+/// of this crate use [`PLAIN`], which lets every stage pass).
+#[derive(Clone, Copy)]
+struct Writer<'a> {
+    probe: Probe<'a>,
+}
+
+const PLAIN: Writer<'static> = Writer { probe: &no_probe };
+
+impl Writer<'_> {
+    /// Writes `bytes` to the open file `f` at `path` and fsyncs it.
+    fn write_and_sync(self, mut f: File, path: &Path, bytes: &[u8]) -> Result<(), FsError> {
+        (self.probe)(Stage::Created, path).map_err(io_err("write", path))?;
+        f.write_all(bytes).map_err(io_err("write", path))?;
+        f.sync_all().map_err(io_err("fsync", path))?;
+        (self.probe)(Stage::Synced, path).map_err(io_err("fsync", path))
+    }
+
+    /// See [`replace`].
+    fn replace(self, path: &Path, bytes: &[u8], access: Access) -> Result<(), FsError> {
+        let name = path.file_name().ok_or_else(|| FsError {
+            op: "replace",
+            path: path.to_path_buf(),
+            source: io::Error::new(io::ErrorKind::InvalidInput, "not a file path"),
+        })?;
+        let mut tmp_name = OsString::from(".");
+        tmp_name.push(name);
+        tmp_name.push(".tmp-");
+        tmp_name.push(unique_temp_name());
+        let tmp = path.with_file_name(tmp_name);
+        // A temporary file left by an earlier process of the same id.
+        let _ = fs::remove_file(&tmp);
+        self.stage_and_rename(&tmp, path, bytes, access)
+    }
+
+    /// Writes and fsyncs `tmp` (a new file), renames it to `path`, fsyncs
+    /// `path`'s directory; removes `tmp` if a step before the rename fails.
+    fn stage_and_rename(
+        self,
+        tmp: &Path,
+        path: &Path,
+        bytes: &[u8],
+        access: Access,
+    ) -> Result<(), FsError> {
+        let staged = create_exclusive(tmp, access)
+            .and_then(|f| self.write_and_sync(f, tmp, bytes))
+            .and_then(|()| fs::rename(tmp, path).map_err(io_err("rename into", path)));
+        if let Err(e) = staged {
+            let _ = fs::remove_file(tmp);
+            return Err(e);
+        }
+        sync_dir(parent_of(path))
+    }
+
+    /// See [`create_new`].
+    fn create_new(self, path: &Path, bytes: &[u8], access: Access) -> Result<(), FsError> {
+        let f = create_exclusive(path, access)?;
+        if let Err(e) = self.write_and_sync(f, path, bytes) {
+            let _ = fs::remove_file(path);
+            return Err(e);
+        }
+        sync_dir(parent_of(path))
+    }
 }
 
 /// Creates or truncates `path`, writes `bytes` and fsyncs the file. Not
@@ -127,7 +184,7 @@ pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), FsError> {
         .truncate(true)
         .open(path)
         .map_err(io_err("create", path))?;
-    write_and_sync(f, path, bytes, &no_probe)
+    PLAIN.write_and_sync(f, path, bytes)
 }
 
 /// Fsyncs a directory, making the entries created or renamed in it durable.
@@ -170,28 +227,7 @@ pub fn unique_temp_name() -> String {
 /// `path`'s own directory (`.<name>.tmp-<pid>.<n>`, removed if a step
 /// fails). The new file has the mode of `access`.
 pub fn replace(path: &Path, bytes: &[u8], access: Access) -> Result<(), FsError> {
-    replace_probed(path, bytes, access, &no_probe)
-}
-
-fn replace_probed(
-    path: &Path,
-    bytes: &[u8],
-    access: Access,
-    probe: Probe<'_>,
-) -> Result<(), FsError> {
-    let name = path.file_name().ok_or_else(|| FsError {
-        op: "replace",
-        path: path.to_path_buf(),
-        source: io::Error::new(io::ErrorKind::InvalidInput, "not a file path"),
-    })?;
-    let mut tmp_name = OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(".tmp-");
-    tmp_name.push(unique_temp_name());
-    let tmp = path.with_file_name(tmp_name);
-    // A temporary file left by an earlier process of the same id.
-    let _ = fs::remove_file(&tmp);
-    stage_and_rename(&tmp, path, bytes, access, probe)
+    PLAIN.replace(path, bytes, access)
 }
 
 /// Writes `bytes` to `path` atomically and durably, the temporary file in
@@ -199,24 +235,7 @@ fn replace_probed(
 /// temporary files that the owner clears at start, see [`clear_dir`]).
 pub fn replace_via(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), FsError> {
     let tmp = tmp_dir.join(unique_temp_name());
-    stage_and_rename(&tmp, path, bytes, Access::Shared, &no_probe)
-}
-
-fn stage_and_rename(
-    tmp: &Path,
-    path: &Path,
-    bytes: &[u8],
-    access: Access,
-    probe: Probe<'_>,
-) -> Result<(), FsError> {
-    let staged = create_exclusive(tmp, access)
-        .and_then(|f| write_and_sync(f, tmp, bytes, probe))
-        .and_then(|()| fs::rename(tmp, path).map_err(io_err("rename into", path)));
-    if let Err(e) = staged {
-        let _ = fs::remove_file(tmp);
-        return Err(e);
-    }
-    sync_dir(parent_of(path))
+    PLAIN.stage_and_rename(&tmp, path, bytes, Access::Shared)
 }
 
 /// Creates `path`, which must not exist (an existing file is never
@@ -225,21 +244,7 @@ fn stage_and_rename(
 /// at creation, before any byte is written. If writing fails, the partial
 /// file is removed.
 pub fn create_new(path: &Path, bytes: &[u8], access: Access) -> Result<(), FsError> {
-    create_new_probed(path, bytes, access, &no_probe)
-}
-
-fn create_new_probed(
-    path: &Path,
-    bytes: &[u8],
-    access: Access,
-    probe: Probe<'_>,
-) -> Result<(), FsError> {
-    let f = create_exclusive(path, access)?;
-    if let Err(e) = write_and_sync(f, path, bytes, probe) {
-        let _ = fs::remove_file(path);
-        return Err(e);
-    }
-    sync_dir(parent_of(path))
+    PLAIN.create_new(path, bytes, access)
 }
 
 /// Creates each directory (and its parents) that does not exist yet.
@@ -248,6 +253,13 @@ pub fn create_dirs(dirs: &[&Path]) -> Result<(), FsError> {
         fs::create_dir_all(d).map_err(io_err("create directory", d))?;
     }
     Ok(())
+}
+
+/// Sets up a data directory that one process owns at a time: creates
+/// `dirs` (the directory and those below it) and takes the lock `lock_file`.
+pub fn open_locked(dirs: &[&Path], lock_file: &Path) -> Result<Lock, LockError> {
+    create_dirs(dirs)?;
+    lock(lock_file)
 }
 
 /// Removes every file in `dir` (a directory of temporary files: what an
@@ -272,6 +284,17 @@ pub enum LockError {
     /// The lock file could not be opened or locked.
     #[error(transparent)]
     Io(#[from] FsError),
+}
+
+impl LockError {
+    /// The caller's own error: `held(path)` when another process holds the
+    /// lock, the [`FsError`] converted otherwise.
+    pub fn or_held<E: From<FsError>>(self, held: impl FnOnce(PathBuf) -> E) -> E {
+        match self {
+            LockError::Held { path } => held(path),
+            LockError::Io(e) => e.into(),
+        }
+    }
 }
 
 /// An exclusive lock on a data directory, held until dropped (or the
@@ -339,7 +362,11 @@ mod tests {
         let p = d.path().join("file");
         replace(&p, b"old", Access::Shared).unwrap();
         for stage in [Stage::Created, Stage::Synced] {
-            let e = replace_probed(&p, b"new", Access::Shared, &fail_at(stage)).unwrap_err();
+            let e = Writer {
+                probe: &fail_at(stage),
+            }
+            .replace(&p, b"new", Access::Shared)
+            .unwrap_err();
             assert!(e.to_string().contains("disk failed"), "{e}");
             assert_eq!(fs::read(&p).unwrap(), b"old");
             assert_eq!(names(d.path()), ["file"]);
@@ -400,7 +427,11 @@ mod tests {
     fn failed_create_new_removes_partial_file() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("receipt");
-        let e = create_new_probed(&p, b"x", Access::Shared, &fail_at(Stage::Synced)).unwrap_err();
+        let e = Writer {
+            probe: &fail_at(Stage::Synced),
+        }
+        .create_new(&p, b"x", Access::Shared)
+        .unwrap_err();
         assert_eq!(e.op, "fsync");
         assert!(names(d.path()).is_empty());
     }
@@ -425,13 +456,17 @@ mod tests {
             Ok(())
         };
         let key = d.path().join("key");
-        create_new_probed(&key, b"secret", Access::OwnerOnly, &check).unwrap();
+        Writer { probe: &check }
+            .create_new(&key, b"secret", Access::OwnerOnly)
+            .unwrap();
         assert_eq!(mode(&key), 0o600);
         // Replacing a world-readable file yields an owner-only one.
         let other = d.path().join("other");
         fs::write(&other, b"public").unwrap();
         assert_ne!(mode(&other), 0o600);
-        replace_probed(&other, b"secret", Access::OwnerOnly, &check).unwrap();
+        Writer { probe: &check }
+            .replace(&other, b"secret", Access::OwnerOnly)
+            .unwrap();
         assert_eq!(mode(&other), 0o600);
         assert_eq!(fs::read(&other).unwrap(), b"secret");
     }

@@ -387,11 +387,9 @@ impl Log {
         let public = dir.join("public");
         let private = dir.join("private");
         let tmp = private.join("tmp");
-        tallyboard_fs::create_dirs(&[dir, &public, &private, &tmp])?;
-        let lock = tallyboard_fs::lock(&private.join("lock")).map_err(|e| match e {
-            tallyboard_fs::LockError::Held { path } => LogError::Locked { path },
-            tallyboard_fs::LockError::Io(e) => LogError::Io(e),
-        })?;
+        let lock =
+            tallyboard_fs::open_locked(&[dir, &public, &private, &tmp], &private.join("lock"))
+                .map_err(|e| e.or_held(|path| LogError::Locked { path }))?;
         let placeholder = SignedCheckpoint {
             size: 0,
             root: Hash::EMPTY_TREE,

@@ -61,11 +61,8 @@ impl Store {
         let state = dir.join("state");
         let refused = dir.join("refused");
         let tmp = dir.join("tmp");
-        tallyboard_fs::create_dirs(&[dir, &state, &refused, &tmp])?;
-        let lock = tallyboard_fs::lock(&dir.join("lock")).map_err(|e| match e {
-            tallyboard_fs::LockError::Held { path } => StoreError::Locked { path },
-            tallyboard_fs::LockError::Io(e) => StoreError::Io(e),
-        })?;
+        let lock = tallyboard_fs::open_locked(&[dir, &state, &refused, &tmp], &dir.join("lock"))
+            .map_err(|e| e.or_held(|path| StoreError::Locked { path }))?;
         tallyboard_fs::clear_dir(&tmp)?;
         Ok(Store {
             inner: Arc::new(Inner {
