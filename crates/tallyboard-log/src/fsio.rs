@@ -1,11 +1,10 @@
 //! Durable file writes: temp file, fsync, atomic rename, directory fsync.
 
 use std::collections::BTreeSet;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A point between two durability steps of a batch commit, reported to the
 /// [`FaultHook`] (see [`crate::Options::fault_hook`]).
@@ -36,23 +35,9 @@ pub enum Step {
 /// it to simulate crashes between any two steps.
 pub type FaultHook = Arc<dyn Fn(Step) -> io::Result<()> + Send + Sync>;
 
-/// An I/O error with the path it concerns.
-#[derive(Debug, thiserror::Error)]
-#[error("{op} {path}: {source}")]
-pub struct IoError {
-    /// What was being done.
-    pub op: &'static str,
-    /// The file or directory.
-    pub path: PathBuf,
-    /// The operating system's error.
-    #[source]
-    pub source: io::Error,
-}
-
-pub(crate) fn io_err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> IoError + use<> {
-    let path = path.to_path_buf();
-    move |source| IoError { op, path, source }
-}
+/// An I/O error with the step and the path it concerns.
+pub use tallyboard_fs::FsError as IoError;
+pub(crate) use tallyboard_fs::{io_err, sync_dir};
 
 /// Writes files under `root` durably, as one group:
 /// every file goes to a temporary file in `tmp` (same file system), which is
@@ -64,8 +49,6 @@ pub(crate) struct DurableWriter<'a> {
     pub(crate) tmp: &'a Path,
     pub(crate) hook: Option<&'a FaultHook>,
 }
-
-static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl DurableWriter<'_> {
     fn hook(&self, step: Step) -> Result<(), IoError> {
@@ -111,12 +94,8 @@ impl DurableWriter<'_> {
         let mut staged = Vec::with_capacity(files.len());
         for (rel, bytes) in files {
             let dest = self.root.join(rel);
-            let tmp = self.tmp.join(format!(
-                "{}.{}",
-                std::process::id(),
-                TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-            ));
-            write_synced(&tmp, bytes)?;
+            let tmp = self.tmp.join(tallyboard_fs::unique_temp_name());
+            tallyboard_fs::write_synced(&tmp, bytes)?;
             staged.push((tmp, dest));
         }
         self.hook(first)?;
@@ -144,25 +123,6 @@ fn step_name(step: Step) -> &'static str {
         Step::CheckpointRenamed => "checkpoint-renamed",
         Step::CheckpointDurable => "checkpoint-durable",
     }
-}
-
-/// Creates (truncating) `path`, writes `bytes` and fsyncs the file.
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), IoError> {
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)
-        .map_err(io_err("create", path))?;
-    f.write_all(bytes).map_err(io_err("write", path))?;
-    f.sync_all().map_err(io_err("fsync", path))
-}
-
-/// Fsyncs a directory, making the entries created or renamed in it durable.
-pub(crate) fn sync_dir(dir: &Path) -> Result<(), IoError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err("fsync directory", dir))
 }
 
 /// Reads a whole file, with `None` if it does not exist.

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::fs::{self, File, OpenOptions, TryLockError};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -308,7 +308,7 @@ pub struct Log {
     /// The key every published checkpoint must verify under.
     verifier: VerifierKey,
     opts: Options,
-    _lock: File,
+    _lock: tallyboard_fs::Lock,
     edge: Edge,
     /// A mirror's entries appended beyond the published tree, waiting for
     /// the checkpoint that covers them ([`Log::stage`]).
@@ -387,21 +387,9 @@ impl Log {
         let public = dir.join("public");
         let private = dir.join("private");
         let tmp = private.join("tmp");
-        for d in [dir, &public, &private, &tmp] {
-            fs::create_dir_all(d).map_err(io_err("create directory", d))?;
-        }
-        let lock_path = private.join("lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io_err("open", &lock_path))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => return Err(LogError::Locked { path: lock_path }),
-            Err(TryLockError::Error(e)) => return Err(io_err("lock", &lock_path)(e).into()),
-        }
+        let lock =
+            tallyboard_fs::open_locked(&[dir, &public, &private, &tmp], &private.join("lock"))
+                .map_err(|e| e.or_held(|path| LogError::Locked { path }))?;
         let placeholder = SignedCheckpoint {
             size: 0,
             root: Hash::EMPTY_TREE,
@@ -431,12 +419,7 @@ impl Log {
         self.needs_recovery = true;
         self.staged = None;
         // Temporary files of an unfinished commit are garbage.
-        let entries = fs::read_dir(&self.tmp).map_err(io_err("list", &self.tmp))?;
-        for e in entries {
-            let e = e.map_err(io_err("list", &self.tmp))?;
-            let p = e.path();
-            fs::remove_file(&p).map_err(io_err("remove", &p))?;
-        }
+        tallyboard_fs::clear_dir(&self.tmp)?;
         let cp_path = self.public.join("checkpoint");
         let cp = match read_optional(&cp_path, MAX_NOTE)? {
             Some(note) => {

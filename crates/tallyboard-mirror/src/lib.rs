@@ -131,14 +131,8 @@ pub enum StartError {
     #[error("the mirror's data directory: {0}")]
     Log(#[from] LogError),
     /// A file of the data directory could not be read or written.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The error.
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] tallyboard_fs::FsError),
     /// The mirror's own copy does not hold valid tallies (it was not
     /// written by a mirror, or it was altered on disk).
     #[error("the mirror's own copy is damaged: {0:?}")]
@@ -244,21 +238,6 @@ fn now_rfc3339() -> String {
     tallyboard_core::time::format_rfc3339(t)
 }
 
-/// Writes `bytes` to `path` atomically (temporary file, fsync, rename).
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        std::fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
-}
-
 fn problem(code: &str, message: impl Into<String>) -> Problem {
     Problem {
         code: code.to_owned(),
@@ -346,13 +325,13 @@ impl Mirror {
         let log = Log::open_mirror(&config.data_dir, log_key.clone(), Options::default())?;
         let public = config.data_dir.join("public");
         let evidence_dir = public.join("evidence");
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| StartError::Io { path, source }
-        };
         let manifest_path = public.join("manifest");
         if std::fs::read(&manifest_path).ok().as_deref() != Some(manifest_bytes.as_slice()) {
-            write_atomic(&manifest_path, &manifest_bytes).map_err(io(&manifest_path))?;
+            tallyboard_fs::replace(
+                &manifest_path,
+                &manifest_bytes,
+                tallyboard_fs::Access::Shared,
+            )?;
         }
         let read = ReadApi::new(manifest, manifest_bytes.clone(), log.reader());
 
@@ -1019,11 +998,8 @@ impl Mirror {
             ));
         }
         let path = inner.public.join("totals");
-        if let Err(e) = write_atomic(&path, &bytes) {
-            return Outcome::CouldNotSync(problem(
-                "internal",
-                format!("writing {}: {e}", path.display()),
-            ));
+        if let Err(e) = tallyboard_fs::replace(&path, &bytes, tallyboard_fs::Access::Shared) {
+            return Outcome::CouldNotSync(problem("internal", e.to_string()));
         }
         inner.read.set_totals(bytes, body.clone());
         let size = cp.size;

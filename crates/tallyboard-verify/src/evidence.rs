@@ -281,14 +281,16 @@ impl Evidence {
     }
 
     /// Writes the file into `dir` (created if needed) under
-    /// [`Evidence::file_name`], atomically (temporary file and rename).
-    /// Returns the file name.
+    /// [`Evidence::file_name`], atomically and durably (temporary file,
+    /// fsync, rename, directory fsync). Returns the file name.
     pub fn write_to_dir(&self, dir: &Path) -> std::io::Result<String> {
         std::fs::create_dir_all(dir)?;
         let name = self.file_name();
-        let tmp = dir.join(format!(".{name}.tmp"));
-        std::fs::write(&tmp, self.to_json())?;
-        std::fs::rename(&tmp, dir.join(&name))?;
+        tallyboard_fs::replace(
+            &dir.join(&name),
+            &self.to_json(),
+            tallyboard_fs::Access::Shared,
+        )?;
         Ok(name)
     }
 

@@ -364,11 +364,8 @@ fn setup(config: &Config) -> Result<Setup, String> {
 }
 
 fn write_file(dir: &std::path::Path, name: &str, bytes: &[u8]) -> bool {
-    if std::fs::create_dir_all(dir).is_err() {
-        return false;
-    }
-    let tmp = dir.join(format!(".{name}.tmp"));
-    std::fs::write(&tmp, bytes).is_ok() && std::fs::rename(&tmp, dir.join(name)).is_ok()
+    std::fs::create_dir_all(dir).is_ok()
+        && tallyboard_fs::replace(&dir.join(name), bytes, tallyboard_fs::Access::Shared).is_ok()
 }
 
 impl<'m> Run<'m> {

@@ -1,10 +1,9 @@
 //! The witness state directory: durable, atomic replacement of small files.
 
-use std::fs::{self, File, OpenOptions, TryLockError};
-use std::io::{self, Read as _, Write as _};
+use std::fs::{self, File};
+use std::io::{self, Read as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use tallyboard_core::checkpoint::open_checkpoint;
 use tallyboard_core::limits::MAX_NOTE;
@@ -17,16 +16,8 @@ use crate::Cosigned;
 #[non_exhaustive]
 pub enum StoreError {
     /// A file system operation failed.
-    #[error("{op} {path}: {source}")]
-    Io {
-        /// What was being done.
-        op: &'static str,
-        /// The file or directory.
-        path: PathBuf,
-        /// The operating system's error.
-        #[source]
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] tallyboard_fs::FsError),
     /// Another process holds the state directory.
     #[error("the witness state directory is in use by another process (lock {path})")]
     Locked {
@@ -48,8 +39,8 @@ pub enum StoreError {
 }
 
 fn io_err(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StoreError + use<> {
-    let path = path.to_path_buf();
-    move |source| StoreError::Io { op, path, source }
+    let f = tallyboard_fs::io_err(op, path);
+    move |source| StoreError::Io(f(source))
 }
 
 #[derive(Clone, Debug)]
@@ -62,8 +53,7 @@ struct Inner {
     state: PathBuf,
     refused: PathBuf,
     tmp: PathBuf,
-    _lock: File,
-    counter: AtomicU64,
+    _lock: tallyboard_fs::Lock,
 }
 
 impl Store {
@@ -71,32 +61,15 @@ impl Store {
         let state = dir.join("state");
         let refused = dir.join("refused");
         let tmp = dir.join("tmp");
-        for d in [dir, &state, &refused, &tmp] {
-            fs::create_dir_all(d).map_err(io_err("create directory", d))?;
-        }
-        let lock_path = dir.join("lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io_err("open", &lock_path))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => return Err(StoreError::Locked { path: lock_path }),
-            Err(TryLockError::Error(e)) => return Err(io_err("lock", &lock_path)(e)),
-        }
-        for e in fs::read_dir(&tmp).map_err(io_err("list", &tmp))? {
-            let p = e.map_err(io_err("list", &tmp))?.path();
-            fs::remove_file(&p).map_err(io_err("remove", &p))?;
-        }
+        let lock = tallyboard_fs::open_locked(&[dir, &state, &refused, &tmp], &dir.join("lock"))
+            .map_err(|e| e.or_held(|path| StoreError::Locked { path }))?;
+        tallyboard_fs::clear_dir(&tmp)?;
         Ok(Store {
             inner: Arc::new(Inner {
                 state,
                 refused,
                 tmp,
                 _lock: lock,
-                counter: AtomicU64::new(0),
             }),
         })
     }
@@ -130,25 +103,11 @@ impl Store {
     }
 
     fn write_durably(&self, dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        let tmp = self.inner.tmp.join(format!(
-            "{}.{}",
-            std::process::id(),
-            self.inner.counter.fetch_add(1, Ordering::Relaxed)
-        ));
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)
-            .map_err(io_err("create", &tmp))?;
-        f.write_all(bytes).map_err(io_err("write", &tmp))?;
-        f.sync_all().map_err(io_err("fsync", &tmp))?;
-        drop(f);
-        let dest = dir.join(name);
-        fs::rename(&tmp, &dest).map_err(io_err("rename into", &dest))?;
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io_err("fsync directory", dir))
+        Ok(tallyboard_fs::replace_via(
+            &self.inner.tmp,
+            &dir.join(name),
+            bytes,
+        )?)
     }
 
     /// Replaces `state/<file>` with `note`, durably.

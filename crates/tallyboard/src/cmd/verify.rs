@@ -193,7 +193,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
 /// status.
 fn finish(args: &Args, report: &Report) -> Result<()> {
     if let Some(path) = &args.json {
-        std::fs::write(path, report.to_json())
+        crate::fsutil::write_atomic(path, &report.to_json(), false)
             .with_context(|| format!("writing the JSON report to {}", path.display()))?;
     }
     let text = report.to_text();
