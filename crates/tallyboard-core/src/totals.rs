@@ -19,6 +19,7 @@
 //! `"tallyboard/v1/totals\n" || body` under the log key of the manifest.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use crate::cbor::{self, CborError, Encoder, Reader, required};
 use crate::hash::Hash;
@@ -371,7 +372,7 @@ const NO_ROW: u32 = u32::MAX;
 /// manifest: one record per reporting (unit, contest), never per entry.
 #[derive(Debug, Clone)]
 pub struct TotalsBuilder<'m> {
-    manifest: &'m Manifest,
+    manifest: ManifestRef<'m>,
     /// Row of (contest, whole election), per contest.
     whole_row: Vec<u32>,
     /// Row of (contest, region) at `contest * regions + region`.
@@ -385,11 +386,42 @@ pub struct TotalsBuilder<'m> {
     figures: Vec<u64>,
 }
 
+/// The manifest a [`TotalsBuilder`] counts for: borrowed, or shared.
+#[derive(Debug, Clone)]
+enum ManifestRef<'m> {
+    Borrowed(&'m Manifest),
+    Shared(Arc<Manifest>),
+}
+
+impl core::ops::Deref for ManifestRef<'_> {
+    type Target = Manifest;
+
+    fn deref(&self) -> &Manifest {
+        match self {
+            ManifestRef::Borrowed(m) => m,
+            ManifestRef::Shared(m) => m,
+        }
+    }
+}
+
+impl TotalsBuilder<'static> {
+    /// A builder like [`TotalsBuilder::new`] that holds a share of
+    /// `manifest` (so it can live as long as its owner wants).
+    pub fn shared(manifest: Arc<Manifest>) -> TotalsBuilder<'static> {
+        TotalsBuilder::with(ManifestRef::Shared(manifest))
+    }
+}
+
 impl<'m> TotalsBuilder<'m> {
     /// A builder with every row of `manifest` at zero: for each contest,
     /// the whole election and every region in which at least one unit
     /// takes part in the contest.
     pub fn new(manifest: &'m Manifest) -> TotalsBuilder<'m> {
+        TotalsBuilder::with(ManifestRef::Borrowed(manifest))
+    }
+
+    fn with(m: ManifestRef<'m>) -> TotalsBuilder<'m> {
+        let manifest: &Manifest = &m;
         let nc = manifest.contests.len();
         let nr = manifest.regions.len();
         // Which (contest, region) rows exist and how many units each expects.
@@ -445,7 +477,7 @@ impl<'m> TotalsBuilder<'m> {
             });
         }
         TotalsBuilder {
-            manifest,
+            manifest: m,
             whole_row,
             region_row,
             rows,
@@ -458,7 +490,7 @@ impl<'m> TotalsBuilder<'m> {
     /// revision than the one counted for its (unit, contest) replaces it;
     /// one with a lower or equal revision is ignored.
     pub fn add(&mut self, tally: &Tally) -> Result<(), TotalsError> {
-        let m = self.manifest;
+        let m: &Manifest = &self.manifest;
         let not_in = || TotalsError::NotInManifest {
             unit: tally.unit.clone(),
             contest: tally.contest.clone(),
@@ -506,7 +538,7 @@ impl<'m> TotalsBuilder<'m> {
     /// Adds (`sign = 1`) or removes (`sign = -1`) one slot's figures in
     /// every row the unit counts in.
     fn apply(&mut self, ui: usize, ci: usize, f: &[u64], registered: u64, first: bool, sign: i8) {
-        let m = self.manifest;
+        let m: &Manifest = &self.manifest;
         let nr = m.regions.len();
         let rows = core::iter::once(self.whole_row.get(ci).copied().unwrap_or(NO_ROW)).chain(
             m.unit_regions(ui).iter().map(|&r| {
@@ -544,7 +576,7 @@ impl<'m> TotalsBuilder<'m> {
     /// The totals at checkpoint (`origin`, `size`, `root`). Figures beyond
     /// 2^64 - 1 (impossible with real counts) are capped there.
     pub fn finish(&self, origin: &str, size: u64, root: Hash) -> TotalsBody {
-        let m = self.manifest;
+        let m: &Manifest = &self.manifest;
         let cap = |v: u128| u64::try_from(v).unwrap_or(u64::MAX);
         let rows = self
             .rows

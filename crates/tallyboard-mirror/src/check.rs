@@ -3,6 +3,8 @@
 //! threads), every manifest rule and every log rule in log order; and the
 //! state derived from the entries (revision index, totals, units' entries).
 
+use std::sync::Arc;
+
 use tallyboard_core::keys::{BatchVerifier, Context};
 use tallyboard_core::manifest::Manifest;
 use tallyboard_core::rules::{RevisionIndex, Violation, check_tally};
@@ -26,7 +28,7 @@ pub struct BadEntry {
 /// The election state of the entries checked so far.
 #[derive(Clone, Debug)]
 pub(crate) struct Checker {
-    manifest: &'static Manifest,
+    manifest: Arc<Manifest>,
     revisions: RevisionIndex,
     totals: TotalsBuilder<'static>,
     size: u64,
@@ -39,11 +41,11 @@ struct Decoded {
 }
 
 impl Checker {
-    pub(crate) fn new(manifest: &'static Manifest) -> Checker {
+    pub(crate) fn new(manifest: Arc<Manifest>) -> Checker {
         Checker {
+            totals: TotalsBuilder::shared(manifest.clone()),
             manifest,
             revisions: RevisionIndex::new(),
-            totals: TotalsBuilder::new(manifest),
             size: 0,
         }
     }
@@ -70,7 +72,7 @@ impl Checker {
         verify: bool,
     ) -> Result<Vec<usize>, BadEntry> {
         let first = self.size;
-        let decoded = decode_and_verify(self.manifest, first, entries, verify)?;
+        let decoded = decode_and_verify(&self.manifest, first, entries, verify)?;
         let mut units = Vec::with_capacity(decoded.len());
         for (i, d) in decoded.into_iter().enumerate() {
             let index = first + i as u64;
@@ -93,7 +95,7 @@ impl Checker {
                     entry: t.as_bytes().to_vec(),
                 }
             };
-            let v = check_tally(self.manifest, t.tally());
+            let v = check_tally(&self.manifest, t.tally());
             if !v.is_empty() {
                 return Err(broken(v));
             }
@@ -116,7 +118,7 @@ impl Checker {
 /// Decodes `entries` (leaf indexes from `first`) and verifies their
 /// signatures, split over the machine's cores.
 fn decode_and_verify(
-    manifest: &'static Manifest,
+    manifest: &Manifest,
     first: u64,
     entries: &[Vec<u8>],
     verify: bool,
@@ -160,7 +162,7 @@ fn decode_and_verify(
 }
 
 fn decode_part(
-    manifest: &'static Manifest,
+    manifest: &Manifest,
     first: u64,
     entries: &[Vec<u8>],
     verify: bool,

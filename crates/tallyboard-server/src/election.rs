@@ -1,6 +1,6 @@
 //! The election state derived from the log: revision index, totals, units.
 
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError};
 
 use tallyboard_core::keys::SecretKey;
 use tallyboard_core::leaf_hash;
@@ -9,6 +9,7 @@ use tallyboard_core::rules::{RevisionIndex, Violation};
 use tallyboard_core::tally::{SignedTally, UnverifiedTally};
 use tallyboard_core::totals::{TotalsBody, TotalsBuilder};
 use tallyboard_log::{Admission, LogError, LogReader, Refusal, SignedCheckpoint};
+use tallyboard_read::SharedViews;
 
 /// The log-dependent rules a submission broke (revision rules): the
 /// refusal the sequencer hands back to the submit handler.
@@ -31,23 +32,10 @@ impl std::error::Error for Violations {}
 #[error("the entry is not a tally of this election: {0}")]
 pub(crate) struct NotATally(String);
 
-/// What the read handlers serve, replaced after every commit.
-#[derive(Debug, Default)]
-pub(crate) struct Views {
-    /// Signed totals at the latest checkpoint.
-    pub(crate) totals: Arc<Vec<u8>>,
-    /// The same totals, decoded (for the results page).
-    pub(crate) totals_body: Option<Arc<TotalsBody>>,
-    /// Per manifest unit (by index): leaf indexes of its entries, in log order.
-    pub(crate) unit_entries: Vec<Vec<u64>>,
-    /// A warning shown at the top of the results page (plain text).
-    pub(crate) notice: Option<String>,
-}
-
 /// The [`Admission`] of the publication server: applies the revision rules
 /// in log order and keeps the totals and unit views up to date.
 pub(crate) struct Election {
-    manifest: &'static Manifest,
+    manifest: Arc<Manifest>,
     log_key: SecretKey,
     origin: String,
     revisions: RevisionIndex,
@@ -55,24 +43,24 @@ pub(crate) struct Election {
     /// Admitted, not yet committed: (manifest unit index, tally).
     staged: Vec<(usize, SignedTally)>,
     reader: LogReader,
-    views: Arc<RwLock<Views>>,
+    views: SharedViews,
 }
 
 impl Election {
     /// Builds the state of the published log by reading every entry.
     pub(crate) fn load(
-        manifest: &'static Manifest,
+        manifest: Arc<Manifest>,
         log_key: SecretKey,
         origin: String,
         reader: LogReader,
-        views: Arc<RwLock<Views>>,
+        views: SharedViews,
     ) -> Result<Election, LogError> {
         let mut e = Election {
+            totals: TotalsBuilder::shared(manifest.clone()),
             manifest,
             log_key,
             origin,
             revisions: RevisionIndex::new(),
-            totals: TotalsBuilder::new(manifest),
             staged: Vec::new(),
             reader,
             views,
@@ -84,7 +72,7 @@ impl Election {
     /// Recomputes everything from the published log.
     fn rebuild(&mut self) -> Result<(), LogError> {
         self.revisions = RevisionIndex::new();
-        self.totals = TotalsBuilder::new(self.manifest);
+        self.totals = TotalsBuilder::shared(self.manifest.clone());
         self.staged.clear();
         let mut units = vec![Vec::new(); self.manifest.units.len()];
         let cp = self.reader.checkpoint();
@@ -116,7 +104,7 @@ impl Election {
     /// Parses an entry the submit handler has verified (its signature is
     /// not checked again).
     fn read_entry(&self, entry: &[u8]) -> Result<(usize, SignedTally), NotATally> {
-        let t = UnverifiedTally::from_bytes_in(entry, self.manifest)
+        let t = UnverifiedTally::from_bytes_in(entry, &self.manifest)
             .map_err(|e| NotATally(e.to_string()))?
             .verified_by_batch();
         let unit = self

@@ -580,6 +580,23 @@ async fn results_page_and_unit_page_are_plain_html() {
     );
     let page = String::from_utf8(body).unwrap();
     assert!(!page.contains("<script"), "no JavaScript");
+    // Only the site's own stylesheet: no inline style the policy would block.
+    let csp = header_of(&r, header::CONTENT_SECURITY_POLICY);
+    assert!(csp.starts_with("default-src 'none'"), "{csp}");
+    assert!(csp.contains("style-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(
+        !page.contains("<style") && !page.contains("style="),
+        "{page}"
+    );
+    assert!(page.contains("<link rel=\"stylesheet\" href=\"/style.css\">"));
+    let (css, sheet) = get(&h.app, "/style.css").await;
+    assert_eq!(css.status(), StatusCode::OK);
+    assert_eq!(
+        header_of(&css, header::CONTENT_TYPE),
+        "text/css; charset=utf-8"
+    );
+    assert!(String::from_utf8(sheet).unwrap().contains(".notice"));
     let mayor = e.manifest.contest("mayor").unwrap();
     assert!(page.contains(&mayor.title), "contest title shown");
     let expected = e
@@ -616,6 +633,10 @@ async fn results_page_and_unit_page_are_plain_html() {
         "text/html; charset=utf-8"
     );
     assert_eq!(header_of(&r, header::VARY), "Accept");
+    assert_eq!(
+        header_of(&r, header::CONTENT_SECURITY_POLICY),
+        tallyboard_http::CSP
+    );
     let page = String::from_utf8(body).unwrap();
     assert!(page.contains("revision 1 (counted)"), "{page}");
     assert!(page.contains(&t.leaf_hash().to_hex()));
