@@ -92,7 +92,7 @@ impl Election {
 }
 
 struct Harness {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     server: Server,
     app: Router,
 }
@@ -112,11 +112,7 @@ fn start_in(dir: tempfile::TempDir, config: Config) -> Harness {
     let app = server
         .router()
         .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
-    Harness {
-        _dir: dir,
-        server,
-        app,
-    }
+    Harness { dir, server, app }
 }
 
 fn start() -> Harness {
@@ -640,5 +636,33 @@ async fn results_page_and_unit_page_are_plain_html() {
     let page = String::from_utf8(body).unwrap();
     assert!(page.contains("revision 1 (counted)"), "{page}");
     assert!(page.contains(&t.leaf_hash().to_hex()));
+    shutdown(h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_dir_holds_the_served_manifest_and_totals() {
+    let h = start();
+    let public = h.dir.path().join("public");
+    let (_, manifest) = get(&h.app, "/manifest").await;
+    assert_eq!(std::fs::read(public.join("manifest")).unwrap(), manifest);
+    // Totals of the empty log from the start, then after every commit.
+    let (_, empty) = get(&h.app, "/totals").await;
+    assert_eq!(std::fs::read(public.join("totals")).unwrap(), empty);
+    let e = election();
+    let units = e.units("C-NORTH", "mayor");
+    let t = e.tally(&e.north, &units[0], "mayor", 40).sign(&e.north);
+    submit_ok(&h.app, &e, &t).await;
+    let (_, served) = get(&h.app, "/totals").await;
+    assert_ne!(served, empty);
+    assert_eq!(std::fs::read(public.join("totals")).unwrap(), served);
+    let on_disk = SignedTotals::from_bytes(&served, &e.manifest.log.key).unwrap();
+    assert_eq!(on_disk.totals().checkpoint.size, 1);
+    // Nothing else but the log's own files and these two.
+    let mut names: Vec<String> = std::fs::read_dir(&public)
+        .unwrap()
+        .map(|d| d.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["checkpoint", "manifest", "tile", "totals"]);
     shutdown(h).await;
 }
