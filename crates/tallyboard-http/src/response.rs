@@ -4,7 +4,8 @@ use axum::body::Body;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 
-use crate::{CSP, cache, media};
+use crate::security::CSP;
+use crate::{cache, media};
 
 /// `body` as `content_type`, cached as `cache_control`.
 pub fn bytes(
