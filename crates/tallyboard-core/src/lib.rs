@@ -33,6 +33,7 @@
 pub mod cbor;
 pub mod checkpoint;
 pub mod cosignature;
+mod cosignature_v1;
 pub mod hash;
 pub mod keys;
 pub mod limits;

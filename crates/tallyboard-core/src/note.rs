@@ -20,7 +20,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use zeroize::Zeroizing;
 
-use crate::cosignature;
+use crate::cosignature_v1;
 use crate::hash::Hash;
 use crate::keys::{PublicKey, SecretKey, Signature};
 use crate::limits::{MAX_NOTE, MAX_NOTE_SIGNATURES};
@@ -686,9 +686,9 @@ pub(crate) fn verify_signature(
             key.key.verify_raw(text.as_bytes(), &s).map_err(|_| bad())?;
             Ok(None)
         }
-        KeyKind::CosignatureV1 => match cosignature::verify_bytes(text, key.public_key(), sig) {
+        KeyKind::CosignatureV1 => match cosignature_v1::verify_bytes(text, key.public_key(), sig) {
             Ok(t) => Ok(Some(t)),
-            Err(cosignature::CosignatureError::TimestampOutOfRange) => {
+            Err(cosignature_v1::CosignatureError::TimestampOutOfRange) => {
                 Err(NoteError::TimestampOutOfRange)
             }
             Err(_) => Err(bad()),

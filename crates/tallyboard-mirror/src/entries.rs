@@ -7,7 +7,7 @@ use tallyboard_core::manifest::Manifest;
 use tallyboard_verify::FindingCode;
 
 /// The election state of the entries checked so far.
-pub(crate) type State = ElectionState<&'static Manifest>;
+pub(crate) type State = ElectionState<std::sync::Arc<Manifest>>;
 
 /// An entry that is not a validly signed tally obeying every rule.
 #[derive(Clone, Debug, PartialEq, Eq)]

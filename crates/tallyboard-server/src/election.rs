@@ -1,6 +1,6 @@
 //! The election state derived from the log: revision index, totals, units.
 
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError};
 
 use tallyboard_check::{
     Checked, ElectionState, Outcome, Signatures, available_threads, check_entries,
@@ -10,6 +10,7 @@ use tallyboard_core::manifest::Manifest;
 use tallyboard_core::rules::Violation;
 use tallyboard_core::totals::TotalsBody;
 use tallyboard_log::{Admission, LogError, LogReader, Refusal, SignedCheckpoint};
+use tallyboard_read::SharedViews;
 
 /// The log-dependent rules a submission broke (revision rules): the
 /// refusal the sequencer hands back to the submit handler.
@@ -41,47 +42,34 @@ impl NotATally {
     }
 }
 
-/// What the read handlers serve, replaced after every commit.
-#[derive(Debug, Default)]
-pub(crate) struct Views {
-    /// Signed totals at the latest checkpoint.
-    pub(crate) totals: Arc<Vec<u8>>,
-    /// The same totals, decoded (for the results page).
-    pub(crate) totals_body: Option<Arc<TotalsBody>>,
-    /// Per manifest unit (by index): leaf indexes of its entries, in log order.
-    pub(crate) unit_entries: Vec<Vec<u64>>,
-    /// A warning shown at the top of the results page (plain text).
-    pub(crate) notice: Option<String>,
-}
-
 /// The [`Admission`] of the publication server: applies the tally rules
 /// in log order (the checking engine's [`ElectionState`]) and keeps the
 /// totals and unit views up to date.
 pub(crate) struct Election {
-    manifest: &'static Manifest,
+    manifest: Arc<Manifest>,
     log_key: SecretKey,
     origin: String,
-    state: ElectionState<&'static Manifest>,
+    state: ElectionState<Arc<Manifest>>,
     /// Admitted, not yet committed: the manifest unit index of each.
     staged: Vec<Option<usize>>,
     reader: LogReader,
-    views: Arc<RwLock<Views>>,
+    views: SharedViews,
 }
 
 impl Election {
     /// Builds the state of the published log by reading every entry.
     pub(crate) fn load(
-        manifest: &'static Manifest,
+        manifest: Arc<Manifest>,
         log_key: SecretKey,
         origin: String,
         reader: LogReader,
-        views: Arc<RwLock<Views>>,
+        views: SharedViews,
     ) -> Result<Election, LogError> {
         let mut e = Election {
+            state: ElectionState::new(Arc::clone(&manifest)),
             manifest,
             log_key,
             origin,
-            state: ElectionState::new(manifest),
             staged: Vec::new(),
             reader,
             views,
@@ -94,8 +82,8 @@ impl Election {
     /// verified when they were submitted: their signatures are not checked
     /// again.
     fn rebuild(&mut self) -> Result<(), LogError> {
-        let manifest = self.manifest;
-        let mut state = ElectionState::new(manifest);
+        let manifest: &Manifest = &self.manifest;
+        let mut state = ElectionState::new(Arc::clone(&self.manifest));
         let mut units = vec![Vec::new(); manifest.units.len()];
         let cp = self.reader.checkpoint();
         let bundles = cp.size.div_ceil(256);
@@ -161,7 +149,7 @@ impl Admission for Election {
     /// breaks a rule, such as a correction that does not supersede the
     /// latest revision, is refused.
     fn admit(&mut self, entry: &[u8]) -> Result<(), Refusal> {
-        let c = Checked::one(self.manifest, entry, Signatures::Trusted);
+        let c = Checked::one(&self.manifest, entry, Signatures::Trusted);
         match self.state.apply(&c) {
             Outcome::Counted => {}
             Outcome::Broken(v) => return Err(Arc::new(Violations(v))),

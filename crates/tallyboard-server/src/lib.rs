@@ -25,10 +25,9 @@
 #![warn(missing_docs)]
 
 mod election;
-mod html;
 mod metrics;
+mod public;
 mod ratelimit;
-mod read;
 mod witnesses;
 
 use std::net::{IpAddr, SocketAddr};
@@ -37,7 +36,6 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequestParts as _, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -50,14 +48,20 @@ use tallyboard_core::rules::check_tally;
 use tallyboard_core::tally::SignedTally;
 use tallyboard_log::{Cosigner, Log, LogReader, Options, Sequencer, SequencerConfig, SubmitError};
 
-use crate::election::{Election, Views, Violations};
+use tallyboard_http::body::{BodyError, read_request};
+use tallyboard_http::error::ApiError;
+use tallyboard_http::{cache, media, path, response};
+use tallyboard_read::SharedViews;
+use tallyboard_read::static_copy::write_manifest;
+
+use crate::election::{Election, Violations};
 use crate::metrics::Metrics;
+use crate::public::TotalsFile;
 use crate::ratelimit::RateLimiter;
-use crate::read::{ApiError, bytes_response, internal};
 use crate::witnesses::Collector;
 
-pub use read::ReadApi;
 pub use tallyboard_log::LogError;
+pub use tallyboard_read::ReadApi;
 
 /// Settings of a [`Server`].
 #[derive(Clone, Debug)]
@@ -129,6 +133,9 @@ pub enum StartError {
     /// The HTTP client for the witnesses could not be built.
     #[error("HTTP client for the witnesses: {0}")]
     HttpClient(String),
+    /// The signed manifest could not be written to `public/`.
+    #[error("writing the manifest to public/: {0}")]
+    Public(#[source] tallyboard_fs::FsError),
 }
 
 /// A running publication server: the sequencer and the state the HTTP
@@ -140,7 +147,7 @@ pub struct Server {
 }
 
 struct AppState {
-    manifest: &'static Manifest,
+    manifest: Arc<Manifest>,
     sequencer: RwLock<Option<Sequencer>>,
     reader: LogReader,
     read: ReadApi,
@@ -152,9 +159,6 @@ struct AppState {
 impl Server {
     /// Opens (or creates) the log in `config.data_dir`, rebuilds the
     /// election state from it, and starts the sequencer.
-    ///
-    /// The manifest lives as long as the process (it is leaked once, so that
-    /// the streaming totals can borrow it).
     pub fn start(
         manifest: SignedManifest,
         log_key: SignerKey,
@@ -170,8 +174,8 @@ impl Server {
             });
         }
         let collector = Self::witness_collector(manifest.manifest(), &config)?;
-        let manifest_bytes = Bytes::from(manifest.to_bytes());
-        let manifest: &'static Manifest = Box::leak(Box::new(manifest.into_manifest()));
+        let manifest_bytes = manifest.to_bytes();
+        let manifest = Arc::new(manifest.into_manifest());
         let secret = log_key.secret().clone();
         let opts = Options {
             cosigner: collector.clone().map(|c| c as Arc<dyn Cosigner>),
@@ -182,13 +186,22 @@ impl Server {
         if let Some(c) = &collector {
             c.attach(log.publisher(), &reader);
         }
-        let views = Arc::new(RwLock::new(Views::default()));
-        let election = Election::load(manifest, secret, origin, reader.clone(), views.clone())?;
+        let views = SharedViews::default();
+        let election = Election::load(
+            manifest.clone(),
+            secret,
+            origin,
+            reader.clone(),
+            views.clone(),
+        )?;
+        let public = config.data_dir.join("public");
+        write_manifest(&public, &manifest_bytes).map_err(StartError::Public)?;
+        let election = TotalsFile::new(election, views.clone(), public);
         let sequencer = Sequencer::start_with(log, config.sequencer.clone(), Box::new(election))?;
         let state = AppState {
+            read: ReadApi::with_views(manifest.clone(), manifest_bytes, reader.clone(), views),
             manifest,
             sequencer: RwLock::new(Some(sequencer)),
-            read: ReadApi::with_views(manifest, manifest_bytes, reader.clone(), views),
             reader,
             metrics: Metrics::default(),
             limiter: RateLimiter::new(config.rate_per_client, config.burst_per_client),
@@ -231,8 +244,8 @@ impl Server {
     /// ([`Server::read_api`]) plus `/submit` and `/metrics`.
     pub fn router(&self) -> Router {
         Router::new()
-            .route("/metrics", get(metrics))
-            .route("/submit", post(submit))
+            .route(path::METRICS, get(metrics))
+            .route(path::SUBMIT, post(submit))
             .with_state(self.state.clone())
             .merge(self.state.read.router())
     }
@@ -293,7 +306,7 @@ async fn metrics(State(s): State<Arc<AppState>>) -> Response {
     if let Some(w) = &s.witnesses {
         w.render(&mut text);
     }
-    bytes_response(text, "text/plain; version=0.0.4; charset=utf-8", "no-store")
+    response::bytes(text, media::METRICS, cache::NO_STORE)
 }
 
 /// The client's address, if the server knows it (served with connect
@@ -311,10 +324,10 @@ async fn submit(State(s): State<Arc<AppState>>, req: Request) -> Response {
     match r {
         Ok(body) => {
             s.metrics.accepted(started.elapsed());
-            bytes_response(body, "text/plain; charset=utf-8", "no-store")
+            response::bytes(body, media::TEXT, cache::NO_STORE)
         }
         Err(e) => {
-            s.metrics.refused(&e.error);
+            s.metrics.refused(e.code());
             e.into_response()
         }
     }
@@ -322,7 +335,9 @@ async fn submit(State(s): State<Arc<AppState>>, req: Request) -> Response {
 
 async fn submit_inner(s: &AppState, req: Request) -> Result<Vec<u8>, ApiError> {
     let (mut parts, body) = req.into_parts();
-    if let Some(ip) = client_ip(&mut parts).await
+    let client = client_ip(&mut parts).await;
+    let req = Request::from_parts(parts, body);
+    if let Some(ip) = client
         && let Err(wait) = s.limiter.check(ip)
     {
         return Err(ApiError::new(
@@ -332,28 +347,33 @@ async fn submit_inner(s: &AppState, req: Request) -> Result<Vec<u8>, ApiError> {
         )
         .retry_after(wait.as_secs().max(1)));
     }
-    let body = axum::body::to_bytes(body, MAX_SIGNED_TALLY)
+    let body = read_request(req, MAX_SIGNED_TALLY)
         .await
-        .map_err(|_| {
-            ApiError::new(
+        .map_err(|e| match e {
+            BodyError::TooLarge(_) => ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too-large",
                 format!("a signed tally is at most {MAX_SIGNED_TALLY} bytes"),
-            )
+            ),
+            BodyError::Read(e) => ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad-body",
+                format!("the request body could not be read: {e}"),
+            ),
         })?;
-    let manifest = s.manifest;
+    let manifest = s.manifest.clone();
     // Decoding and the signature check run off the async workers.
     let checked = tokio::task::spawn_blocking(move || {
-        let tally = SignedTally::from_bytes_in(&body, manifest)
+        let tally = SignedTally::from_bytes_in(&body, &manifest)
             .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()))?;
-        let v = check_tally(manifest, tally.tally());
+        let v = check_tally(&manifest, tally.tally());
         if !v.is_empty() {
             return Err(ApiError::rules(&v));
         }
         Ok(tally)
     })
     .await
-    .map_err(internal)??;
+    .map_err(ApiError::internal)??;
     let pending = {
         let seq = s.sequencer.read().unwrap_or_else(PoisonError::into_inner);
         let Some(seq) = seq.as_ref() else {
@@ -367,7 +387,7 @@ async fn submit_inner(s: &AppState, req: Request) -> Result<Vec<u8>, ApiError> {
         receipt.proof,
         receipt.checkpoint.note.clone(),
     )
-    .map_err(internal)?;
+    .map_err(ApiError::internal)?;
     Ok(text.to_bytes())
 }
 

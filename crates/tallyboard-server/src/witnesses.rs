@@ -20,6 +20,8 @@ use tallyboard_core::cosignature;
 use tallyboard_core::limits::MAX_ADD_CHECKPOINT_RESPONSE;
 use tallyboard_core::note::{Note, NoteSignature, VerifierKey};
 use tallyboard_core::witness::{AddCheckpointRequest, parse_cosignature_response, parse_size_body};
+use tallyboard_http::body::{self, BodyError};
+use tallyboard_http::path;
 use tallyboard_log::{CheckpointPublisher, Cosigner, LogReader, SignedCheckpoint};
 use tokio::sync::watch;
 
@@ -379,7 +381,7 @@ async fn ask(
     client: &reqwest::Client,
     t: &Target,
 ) -> Result<Vec<NoteSignature>, AskError> {
-    let url = format!("{}/add-checkpoint", e.url);
+    let url = format!("{}{}", e.url, path::ADD_CHECKPOINT);
     let mut old = e.stats.size.load(Ordering::Relaxed);
     for _ in 0..ATTEMPTS {
         if old > t.size {
@@ -407,7 +409,12 @@ async fn ask(
         .map_err(|e| AskError::Proof(e.to_string()))?;
         let resp = client.post(&url).body(body).send().await?;
         let status = resp.status().as_u16();
-        let bytes = read_capped(resp, MAX_ADD_CHECKPOINT_RESPONSE).await?;
+        let bytes = body::read_response(resp, MAX_ADD_CHECKPOINT_RESPONSE)
+            .await
+            .map_err(|e| match e {
+                BodyError::Read(e) => AskError::Http(e),
+                BodyError::TooLarge(e) => AskError::BadAnswer(format!("answer {e}")),
+            })?;
         match status {
             200 => return col.valid_lines(&t.text, &bytes),
             409 => {
@@ -432,17 +439,4 @@ fn shown(b: &[u8]) -> String {
     let s = String::from_utf8_lossy(b);
     let s = s.trim();
     s.chars().take(300).collect()
-}
-
-async fn read_capped(mut resp: reqwest::Response, max: usize) -> Result<Vec<u8>, AskError> {
-    let mut out = Vec::new();
-    while let Some(chunk) = resp.chunk().await? {
-        if out.len() + chunk.len() > max {
-            return Err(AskError::BadAnswer(format!(
-                "answer longer than {max} bytes"
-            )));
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
 }

@@ -92,7 +92,7 @@ impl Election {
 }
 
 struct Harness {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     server: Server,
     app: Router,
 }
@@ -112,11 +112,7 @@ fn start_in(dir: tempfile::TempDir, config: Config) -> Harness {
     let app = server
         .router()
         .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
-    Harness {
-        _dir: dir,
-        server,
-        app,
-    }
+    Harness { dir, server, app }
 }
 
 fn start() -> Harness {
@@ -580,6 +576,23 @@ async fn results_page_and_unit_page_are_plain_html() {
     );
     let page = String::from_utf8(body).unwrap();
     assert!(!page.contains("<script"), "no JavaScript");
+    // Only the site's own stylesheet: no inline style the policy would block.
+    let csp = header_of(&r, header::CONTENT_SECURITY_POLICY);
+    assert!(csp.starts_with("default-src 'none'"), "{csp}");
+    assert!(csp.contains("style-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(
+        !page.contains("<style") && !page.contains("style="),
+        "{page}"
+    );
+    assert!(page.contains("<link rel=\"stylesheet\" href=\"/style.css\">"));
+    let (css, sheet) = get(&h.app, "/style.css").await;
+    assert_eq!(css.status(), StatusCode::OK);
+    assert_eq!(
+        header_of(&css, header::CONTENT_TYPE),
+        "text/css; charset=utf-8"
+    );
+    assert!(String::from_utf8(sheet).unwrap().contains(".notice"));
     let mayor = e.manifest.contest("mayor").unwrap();
     assert!(page.contains(&mayor.title), "contest title shown");
     let expected = e
@@ -616,8 +629,40 @@ async fn results_page_and_unit_page_are_plain_html() {
         "text/html; charset=utf-8"
     );
     assert_eq!(header_of(&r, header::VARY), "Accept");
+    assert_eq!(
+        header_of(&r, header::CONTENT_SECURITY_POLICY),
+        tallyboard_http::CSP
+    );
     let page = String::from_utf8(body).unwrap();
     assert!(page.contains("revision 1 (counted)"), "{page}");
     assert!(page.contains(&t.leaf_hash().to_hex()));
+    shutdown(h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_dir_holds_the_served_manifest_and_totals() {
+    let h = start();
+    let public = h.dir.path().join("public");
+    let (_, manifest) = get(&h.app, "/manifest").await;
+    assert_eq!(std::fs::read(public.join("manifest")).unwrap(), manifest);
+    // Totals of the empty log from the start, then after every commit.
+    let (_, empty) = get(&h.app, "/totals").await;
+    assert_eq!(std::fs::read(public.join("totals")).unwrap(), empty);
+    let e = election();
+    let units = e.units("C-NORTH", "mayor");
+    let t = e.tally(&e.north, &units[0], "mayor", 40).sign(&e.north);
+    submit_ok(&h.app, &e, &t).await;
+    let (_, served) = get(&h.app, "/totals").await;
+    assert_ne!(served, empty);
+    assert_eq!(std::fs::read(public.join("totals")).unwrap(), served);
+    let on_disk = SignedTotals::from_bytes(&served, &e.manifest.log.key).unwrap();
+    assert_eq!(on_disk.totals().checkpoint.size, 1);
+    // Nothing else but the log's own files and these two.
+    let mut names: Vec<String> = std::fs::read_dir(&public)
+        .unwrap()
+        .map(|d| d.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["checkpoint", "manifest", "tile", "totals"]);
     shutdown(h).await;
 }

@@ -31,6 +31,7 @@ use tallyboard_core::merkle::TreeError;
 use tallyboard_core::tile::{
     BundleId, FULL_TILE_LEN, TILE_WIDTH, TileFetcher, TileHashReader, TileId, TileReadError,
 };
+use tallyboard_http::body::BodyError;
 
 /// Default time allowed for one request (connect, headers and body).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -370,7 +371,7 @@ async fn get_http(client: &reqwest::Client, url: &str, cap: usize) -> Result<Vec
         url: url.to_owned(),
         reason: describe(&e),
     };
-    let mut resp = client.get(url).send().await.map_err(unreachable)?;
+    let resp = client.get(url).send().await.map_err(unreachable)?;
     let status = resp.status();
     if status == reqwest::StatusCode::NOT_FOUND {
         return Err(FetchError::NotFound {
@@ -383,23 +384,15 @@ async fn get_http(client: &reqwest::Client, url: &str, cap: usize) -> Result<Vec
             status: status.as_u16(),
         });
     }
-    let too_large = || FetchError::TooLarge {
-        url: url.to_owned(),
-        cap,
-    };
-    if let Some(len) = resp.content_length()
-        && len > cap as u64
-    {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(unreachable)? {
-        if body.len() + chunk.len() > cap {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+    tallyboard_http::body::read_response(resp, cap)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge(_) => FetchError::TooLarge {
+                url: url.to_owned(),
+                cap,
+            },
+            BodyError::Read(e) => unreachable(e),
+        })
 }
 
 /// The error and its causes on one line ("error sending request: connection refused").

@@ -44,7 +44,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Path as UrlPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -58,6 +58,8 @@ use tallyboard_core::note::{self, KeyKind, Note, NoteError, SignerKey, VerifierK
 use tallyboard_core::witness::{
     AddCheckpointRequest, SIZE_CONTENT_TYPE, write_cosignature_response, write_size_body,
 };
+use tallyboard_http::body::read_request;
+use tallyboard_http::path;
 use tokio::sync::Mutex;
 
 pub use store::StoreError;
@@ -451,14 +453,13 @@ impl Witness {
 /// hash>/checkpoint` (the monitoring prefix is `<base>/witness`).
 pub fn router(witness: Arc<Witness>) -> Router {
     Router::new()
-        .route("/add-checkpoint", post(add_checkpoint))
+        .route(path::ADD_CHECKPOINT, post(add_checkpoint))
         .route("/witness/{hash}/checkpoint", get(monitor))
         .with_state(witness)
 }
 
 async fn add_checkpoint(State(w): State<Arc<Witness>>, req: Request) -> Response {
-    let body: Bytes = match axum::body::to_bytes(req.into_body(), MAX_ADD_CHECKPOINT_REQUEST).await
-    {
+    let body = match read_request(req, MAX_ADD_CHECKPOINT_REQUEST).await {
         Ok(b) => b,
         Err(_) => {
             w.counters.refused.fetch_add(1, Ordering::Relaxed);

@@ -4,12 +4,13 @@
 //! as plain `http://`. Every response body is size-capped while it is read,
 //! and a `Content-Length` over the cap is refused before reading.
 
-use std::io::Read as _;
 use std::net::IpAddr;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use reqwest::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use tallyboard_http::body::{BodyError, read_blocking};
+use tallyboard_http::media;
 
 /// Time allowed to open a connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -81,9 +82,7 @@ impl Http {
             .request(method, &url)
             .header(ACCEPT, "application/json, text/plain");
         if let Some(b) = body {
-            req = req
-                .header(CONTENT_TYPE, "application/cbor")
-                .body(b.to_vec());
+            req = req.header(CONTENT_TYPE, media::CBOR).body(b.to_vec());
         }
         let resp = req.send().map_err(|e| io_error(&url, &e))?;
         let status = resp.status().as_u16();
@@ -92,18 +91,15 @@ impl Http {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse().ok());
-        let too_large =
-            || std::io::Error::other(format!("{url}: response larger than {max} bytes"));
-        if resp.content_length().is_some_and(|n| n > max as u64) {
-            return Err(too_large());
-        }
-        let mut body = Vec::new();
-        resp.take(max as u64 + 1)
-            .read_to_end(&mut body)
-            .map_err(|e| std::io::Error::other(format!("{url}: reading the response: {e}")))?;
-        if body.len() > max {
-            return Err(too_large());
-        }
+        let declared = resp.content_length();
+        let body = read_blocking(resp, declared, max).map_err(|e| match e {
+            BodyError::TooLarge(_) => {
+                std::io::Error::other(format!("{url}: response larger than {max} bytes"))
+            }
+            BodyError::Read(e) => {
+                std::io::Error::other(format!("{url}: reading the response: {e}"))
+            }
+        })?;
         Ok(Response {
             status,
             retry_after,

@@ -6,12 +6,13 @@
 //! so, only when it cannot be installed.
 
 mod common;
+mod mirror_fixtures;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use mirror_fixtures::*;
 use tallyboard_core::checkpoint::open_checkpoint;
 use tallyboard_mirror::Outcome;
 use tallyboard_verify::follow::{FollowOptions, Item, Trusted, follow};

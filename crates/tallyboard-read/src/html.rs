@@ -1,4 +1,6 @@
-//! The public results pages: server-rendered HTML, no JavaScript.
+//! The public results pages: server-rendered HTML, no JavaScript, no
+//! inline style (the stylesheet is served at `/style.css`, so the pages'
+//! `Content-Security-Policy` allows the site's own files only).
 
 use std::fmt::Write as _;
 
@@ -7,7 +9,10 @@ use tallyboard_core::totals::{TotalsBody, TotalsRow};
 
 use tallyboard_log::SignedCheckpoint;
 
-use crate::read::UnitJson;
+use crate::unit::UnitJson;
+
+/// The stylesheet of the pages, served at `/style.css`.
+pub(crate) const STYLE: &str = include_str!("style.css");
 
 /// Escapes text for HTML element content and attribute values.
 pub(crate) fn esc(s: &str) -> String {
@@ -36,10 +41,9 @@ fn head(title: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title><style>body{{font-family:sans-serif;max-width:60em;margin:auto;padding:1em}}\
-         table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #999;padding:.2em .6em;text-align:right}}\
-         td:first-child,th:first-child{{text-align:left}}code{{word-break:break-all}}</style></head><body>\n",
-        esc(title)
+         <title>{}</title><link rel=\"stylesheet\" href=\"{}\"></head><body>\n",
+        esc(title),
+        tallyboard_http::path::STYLE
     )
 }
 
@@ -95,7 +99,7 @@ pub(crate) fn results_page(
     if let Some(n) = notice {
         let _ = writeln!(
             s,
-            "<div role=\"alert\" style=\"border:3px solid #b00;background:#fee;padding:.5em 1em\">\
+            "<div role=\"alert\" class=\"notice\">\
              <strong>Warning:</strong> {}</div>",
             esc(n)
         );
@@ -154,7 +158,8 @@ pub(crate) fn results_page(
     for u in &manifest.units {
         let _ = writeln!(
             s,
-            "<li><a href=\"/units/{}\">{}</a> ({})</li>",
+            "<li><a href=\"{}{}\">{}</a> ({})</li>",
+            tallyboard_http::path::UNITS_PREFIX,
             esc(&u.id),
             esc(&u.name),
             esc(&u.id)
@@ -204,9 +209,7 @@ pub(crate) fn unit_page(manifest: &Manifest, u: &UnitJson, cp: &SignedCheckpoint
                 esc(r)
             );
         }
-        if let Some(t) = &e.figures {
-            s.push_str(&row_table(manifest, t));
-        }
+        s.push_str(&row_table(manifest, &e.figures));
     }
     s.push_str(&checkpoint_block(cp));
     s.push_str("</body></html>\n");

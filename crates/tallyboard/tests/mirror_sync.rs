@@ -5,8 +5,9 @@
 //! that `tallyboard_verify::evidence` re-checks.
 
 mod common;
+mod mirror_fixtures;
 
-use common::*;
+use mirror_fixtures::*;
 use tallyboard_core::checkpoint::{Checkpoint, sign_checkpoint};
 use tallyboard_core::totals::SignedTotals;
 use tallyboard_log::{Log, Options};

@@ -1,4 +1,5 @@
-//! Fixtures of the mirror tests: the example election, an origin server on
+//! Fixtures of the mirror library's tests (`mirror_sync`,
+//! `mirror_static_nginx`): the example election, an origin server on
 //! loopback, mirrors served on loopback, static copies.
 #![allow(
     dead_code,
@@ -10,7 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use tallyboard_core::SecretKey;
@@ -23,16 +24,7 @@ use tallyboard_server::{Config, Server};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub fn example(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../keys-example")
-        .join(path)
-}
-
-pub fn signer(file: &str) -> SignerKey {
-    let s = std::fs::read_to_string(example(&format!("keys/{file}"))).unwrap();
-    SignerKey::parse(s.trim_end()).unwrap()
-}
+pub use crate::common::{copy_dir, example, key as signer};
 
 pub fn signed_manifest() -> SignedManifest {
     SignedManifest::from_bytes(&std::fs::read(example("manifest.signed")).unwrap(), None).unwrap()
@@ -263,19 +255,6 @@ pub fn log_files(public: &Path) -> BTreeMap<String, Vec<u8>> {
         .into_iter()
         .filter(|(p, _)| p == "checkpoint" || p.starts_with("tile/"))
         .collect()
-}
-
-pub fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), &dest).unwrap();
-        }
-    }
 }
 
 /// Replaces the contents of `dir` with a copy of `from`.

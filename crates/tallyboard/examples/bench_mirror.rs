@@ -1,7 +1,7 @@
 //! How fast a mirror syncs a large log from a loopback upstream, and where
 //! the time goes.
 //!
-//!     cargo run --release -p tallyboard-mirror --example bench_mirror -- [TALLIES] [CONCURRENCY]
+//!     cargo run --release -p tallyboard --example bench_mirror -- [TALLIES] [CONCURRENCY]
 //!
 //! Builds (once, cached under `target/bench-mirror/<TALLIES>/`) an election
 //! of the example's shape scaled to TALLIES tallies (default 1,000,000),
@@ -245,7 +245,8 @@ fn main() {
         assert_eq!(tb.root(), cp.checkpoint.root);
         println!("  leaf hashes + tiles alone (1 core)                 {}", rate(size, t.elapsed()));
 
-        let manifest: &'static Manifest = Box::leak(Box::new(signed.clone().into_manifest()));
+        let owned: Manifest = signed.clone().into_manifest();
+        let manifest = &owned;
         let t = Instant::now();
         let per = entries.len().div_ceil(threads());
         let decoded: Vec<UnverifiedTally> = std::thread::scope(|s| {

@@ -1,0 +1,66 @@
+//! Keeps the server's `public/` directory a complete static copy, like a
+//! mirror's: besides the log (checkpoint, tiles, bundles, written by the
+//! log store) it holds the signed manifest, written at start, and the
+//! signed totals, rewritten after every commit: the same bytes `/manifest`
+//! and `/totals` serve.
+
+use std::path::PathBuf;
+use std::sync::{Arc, PoisonError};
+
+use tallyboard_log::{Admission, Refusal, SignedCheckpoint};
+use tallyboard_read::SharedViews;
+use tallyboard_read::static_copy::write_totals;
+
+/// An [`Admission`] that, after each commit of the one it wraps (which
+/// keeps `views` up to date), writes the signed totals served as
+/// `public/totals`.
+pub(crate) struct TotalsFile<A> {
+    inner: A,
+    views: SharedViews,
+    public: PathBuf,
+}
+
+impl<A: Admission> TotalsFile<A> {
+    /// Wraps `inner`, and writes the totals it has computed so far.
+    pub(crate) fn new(inner: A, views: SharedViews, public: PathBuf) -> TotalsFile<A> {
+        let t = TotalsFile {
+            inner,
+            views,
+            public,
+        };
+        t.write();
+        t
+    }
+
+    fn write(&self) {
+        let totals = Arc::clone(
+            &self
+                .views
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .totals,
+        );
+        if totals.is_empty() {
+            return;
+        }
+        if let Err(e) = write_totals(&self.public, &totals) {
+            tracing::error!(dir = %self.public.display(), error = %e, "writing public/totals failed; /totals still serves them");
+        }
+    }
+}
+
+impl<A: Admission> Admission for TotalsFile<A> {
+    fn admit(&mut self, entry: &[u8]) -> Result<(), Refusal> {
+        self.inner.admit(entry)
+    }
+
+    fn committed(&mut self, first_index: u64, checkpoint: &Arc<SignedCheckpoint>) {
+        self.inner.committed(first_index, checkpoint);
+        self.write();
+    }
+
+    fn discard(&mut self) {
+        self.inner.discard();
+        self.write();
+    }
+}
