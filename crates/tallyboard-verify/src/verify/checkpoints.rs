@@ -1,0 +1,234 @@
+//! Checkpoints and split views (spec/verify.md §4.2).
+
+use super::*;
+
+impl Run<'_> {
+    /// Fetches and opens every source's checkpoint.
+    pub(super) async fn fetch_checkpoints(&mut self) -> Vec<Seen> {
+        let fetched = join_all(self.sources.iter().map(|s| s.checkpoint())).await;
+        let mut seen = Vec::new();
+        for (i, r) in fetched.into_iter().enumerate() {
+            let label = self.label(i).to_owned();
+            match r {
+                Err(e) => {
+                    self.reports[i].reachable = false;
+                    let f = Finding::new(
+                        "source-unreachable",
+                        Severity::Warning,
+                        format!("{label} could not be read: {e}."),
+                        advice("source-unreachable"),
+                    )
+                    .source(&label);
+                    self.add(f);
+                }
+                Ok(bytes) => {
+                    self.reports[i].reachable = true;
+                    let (cp, bad_witnesses) = match self.open(&bytes) {
+                        Ok(opened) => opened,
+                        Err(e) => {
+                            let f = Finding::new(
+                                "checkpoint-signature",
+                                Severity::Critical,
+                                format!(
+                                    "{label} serves a checkpoint that is not validly signed by the log key {} ({e}).",
+                                    self.keys.log.name()
+                                ),
+                                advice("checkpoint-signature"),
+                            )
+                            .source(&label);
+                            self.add(f);
+                            continue;
+                        }
+                    };
+                    for (name, why) in bad_witnesses {
+                        let f = Finding::new(
+                            "witness-cosignature",
+                            Severity::Error,
+                            format!(
+                                "The checkpoint {label} serves (size {}) carries a cosignature line of witness {name} that does not verify ({why}); it is not counted towards the quorum. The log's own signature is valid.",
+                                cp.checkpoint.size
+                            ),
+                            advice_for("witness-cosignature"),
+                        )
+                        .source(&label);
+                        self.add(f);
+                    }
+                    self.known_sizes.insert(cp.checkpoint.size);
+                    self.reports[i].size = Some(cp.checkpoint.size);
+                    self.reports[i].root = Some(cp.checkpoint.root.to_hex());
+                    self.reports[i].cosigned_by =
+                        cp.cosignatures.iter().map(|c| c.name.clone()).collect();
+                    let (have, need) = (cp.cosignatures.len(), self.keys.quorum);
+                    let quorum_ok = have >= need;
+                    if quorum_ok {
+                        self.pending_quorum.remove(&i);
+                    } else {
+                        // Signed by the log: still used for split views.
+                        let f = Finding::new(
+                            "quorum-not-met",
+                            Severity::Warning,
+                            format!(
+                                "The checkpoint {label} serves (size {}) is validly cosigned by {have} of the witnesses, the manifest requires {need}.",
+                                cp.checkpoint.size
+                            ),
+                            advice("quorum-not-met"),
+                        )
+                        .source(&label);
+                        if self.watching {
+                            // Cosignatures may still be arriving: reported
+                            // only if it persists.
+                            self.pending_quorum.insert(i, f);
+                        } else {
+                            self.add(f);
+                        }
+                    }
+                    seen.push(Seen {
+                        source: i,
+                        cp,
+                        quorum_ok,
+                    });
+                }
+            }
+        }
+        seen
+    }
+
+    /// Opens a checkpoint with the log key and the witnesses' keys. A
+    /// cosignature line of a witness that does not verify (altered, or
+    /// repeated) does not make the checkpoint invalid when the log's own
+    /// signature verifies: the checkpoint is opened with the other
+    /// witnesses' valid cosignatures only, and each such witness is
+    /// returned by name with the reason. Errors only when the log's
+    /// signature (or the checkpoint text) fails.
+    pub(super) fn open(
+        &self,
+        bytes: &[u8],
+    ) -> Result<(OpenedCheckpoint, Vec<(String, String)>), CheckpointError> {
+        let (log, witnesses) = (&self.keys.log, &self.keys.witnesses);
+        let first = match open_checkpoint(bytes, log, witnesses, 0) {
+            Ok(cp) => return Ok((cp, Vec::new())),
+            Err(e) => e,
+        };
+        // The log's signature alone; on failure the first error stands.
+        let mut cp = open_checkpoint(bytes, log, &[], 0).map_err(|_| first)?;
+        let mut bad = Vec::new();
+        let mut valid = Vec::new();
+        for w in witnesses {
+            match open_checkpoint(bytes, log, std::slice::from_ref(w), 0) {
+                Ok(one) => valid.extend(one.cosignatures),
+                Err(e) => bad.push((w.name().to_owned(), e.to_string())),
+            }
+        }
+        cp.cosignatures = valid;
+        Ok((cp, bad))
+    }
+
+    pub(super) fn report_split_view(
+        &mut self,
+        ev: &Evidence,
+        a: &str,
+        b: &str,
+        sizes: ((u64, Hash), (u64, Hash)),
+    ) {
+        let key = if sizes.0 <= sizes.1 {
+            sizes
+        } else {
+            (sizes.1, sizes.0)
+        };
+        if !self.split_pairs.insert(key) {
+            return;
+        }
+        let mut f = Finding::new(
+            "split-view",
+            Severity::Critical,
+            format!(
+                "SPLIT VIEW: {a} and {b} show two versions of the log, both signed by the log key. {}",
+                ev.summary
+            ),
+            advice("split-view"),
+        )
+        .source(b);
+        if let Some(name) = self.write_evidence(ev) {
+            f.evidence.push(name);
+        }
+        self.add(f);
+    }
+
+    /// Pairwise consistency of the checkpoints seen (and the trusted one).
+    /// Returns the (size, root) pairs that are in a split view.
+    pub(super) async fn check_pairs(&mut self, seen: &[Seen]) -> HashSet<(u64, Hash)> {
+        let mut groups: BTreeMap<(u64, Hash), Vec<usize>> = BTreeMap::new();
+        for (k, s) in seen.iter().enumerate() {
+            groups
+                .entry((s.cp.checkpoint.size, s.cp.checkpoint.root))
+                .or_default()
+                .push(k);
+        }
+        let keys: Vec<(u64, Hash)> = groups.keys().copied().collect();
+        let mut bad = HashSet::new();
+        let mut pairs: Vec<(usize, usize)> = Vec::new();
+        for i in 0..keys.len() {
+            for j in i + 1..keys.len() {
+                pairs.push((i, j));
+            }
+        }
+        for (i, j) in pairs {
+            let (a, b) = (keys[i], keys[j]);
+            let sa = &seen[groups[&a][0]];
+            // The larger (or equal) tree is b (BTreeMap order is by size).
+            let larger = &seen[groups[&b][0]];
+            let la = self.label(sa.source).to_owned();
+            let lb = self.label(larger.source).to_owned();
+            let src = self.sources[larger.source].clone();
+            let r = check_consistency(&self.keys.log, (&la, &sa.cp), &src, &larger.cp).await;
+            match r {
+                Ok(Consistency::Consistent) => {}
+                Ok(Consistency::SplitView(ev)) => {
+                    bad.insert(a);
+                    bad.insert(b);
+                    self.report_split_view(&ev, &la, &lb, (a, b));
+                }
+                Err(e) => {
+                    let f = Finding::new(
+                        "source-bad-data",
+                        Severity::Critical,
+                        format!(
+                            "{lb} could not prove that its checkpoint of size {} extends the checkpoint of size {} served by {la}: {e}.",
+                            b.0, a.0
+                        ),
+                        advice("source-bad-data"),
+                    )
+                    .source(&lb);
+                    self.add(f);
+                }
+            }
+        }
+        // The tree verified in earlier rounds against every newer checkpoint.
+        if let Some((tl, tcp)) = self
+            .trusted
+            .checkpoint
+            .clone()
+            .or_else(|| self.verified_cp.clone())
+        {
+            for s in seen {
+                let c = &s.cp.checkpoint;
+                if c.size < tcp.checkpoint.size {
+                    continue;
+                }
+                let src = self.sources[s.source].clone();
+                let r = check_consistency(&self.keys.log, (&tl, &tcp), &src, &s.cp).await;
+                if let Ok(Consistency::SplitView(ev)) = r {
+                    bad.insert((c.size, c.root));
+                    let lb = src.label().to_owned();
+                    self.report_split_view(
+                        &ev,
+                        &tl,
+                        &lb,
+                        ((tcp.checkpoint.size, tcp.checkpoint.root), (c.size, c.root)),
+                    );
+                }
+            }
+        }
+        bad
+    }
+}
