@@ -94,12 +94,13 @@ impl Run<'_> {
     }
 
     /// Opens a checkpoint with the log key and the witnesses' keys. A
-    /// cosignature line of a witness that does not verify (altered, or
-    /// repeated) does not make the checkpoint invalid when the log's own
-    /// signature verifies: the checkpoint is opened with the other
-    /// witnesses' valid cosignatures only, and each such witness is
-    /// returned by name with the reason. Errors only when the log's
-    /// signature (or the checkpoint text) fails.
+    /// cosignature line of a witness that does not verify (altered,
+    /// malformed, or repeated) does not make the checkpoint invalid when
+    /// the log's own signature verifies: the checkpoint is opened with the
+    /// log's line and the witnesses' valid lines only (which become its
+    /// note, so that evidence quoting it re-checks), and each witness whose
+    /// line failed is returned by name with the reason. Errors only when
+    /// the log's signature (or the checkpoint text) fails.
     pub(super) fn open(
         &self,
         bytes: &[u8],
@@ -109,17 +110,36 @@ impl Run<'_> {
             Ok(cp) => return Ok((cp, Vec::new())),
             Err(e) => e,
         };
+        let Some((text, lines)) = split_note(bytes) else {
+            return Err(first);
+        };
+        let named = |name: &str| -> Vec<&[u8]> {
+            lines
+                .iter()
+                .copied()
+                .filter(|l| line_name(l) == Some(name.as_bytes()))
+                .collect()
+        };
+        let log_lines = named(log.name());
         // The log's signature alone; on failure the first error stands.
-        let mut cp = open_checkpoint(bytes, log, &[], 0).map_err(|_| first)?;
+        if open_checkpoint(&join_note(text, &log_lines), log, &[], 0).is_err() {
+            return Err(first);
+        }
+        let mut kept = log_lines.clone();
         let mut bad = Vec::new();
-        let mut valid = Vec::new();
         for w in witnesses {
-            match open_checkpoint(bytes, log, std::slice::from_ref(w), 0) {
-                Ok(one) => valid.extend(one.cosignatures),
+            let mine = named(w.name());
+            if mine.is_empty() || w.name() == log.name() {
+                continue;
+            }
+            let mut with = log_lines.clone();
+            with.extend(&mine);
+            match open_checkpoint(&join_note(text, &with), log, std::slice::from_ref(w), 0) {
+                Ok(_) => kept.extend(mine),
                 Err(e) => bad.push((w.name().to_owned(), e.to_string())),
             }
         }
-        cp.cosignatures = valid;
+        let cp = open_checkpoint(&join_note(text, &kept), log, witnesses, 0)?;
         Ok((cp, bad))
     }
 
@@ -231,4 +251,32 @@ impl Run<'_> {
         }
         bad
     }
+}
+
+/// A signed note's text (with its final newline) and its signature lines
+/// (without newlines), split at the blank line.
+fn split_note(bytes: &[u8]) -> Option<(&[u8], Vec<&[u8]>)> {
+    let at = bytes.windows(2).position(|w| w == b"\n\n")?;
+    let lines = bytes[at + 2..]
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
+    Some((&bytes[..=at], lines))
+}
+
+/// The key name of a signature line (`— <name> <signature>`).
+fn line_name(line: &[u8]) -> Option<&[u8]> {
+    let rest = line.strip_prefix("\u{2014} ".as_bytes())?;
+    rest.split(|&b| b == b' ').next()
+}
+
+/// A signed note from its text and signature lines.
+fn join_note(text: &[u8], lines: &[&[u8]]) -> Vec<u8> {
+    let mut note = text.to_vec();
+    note.push(b'\n');
+    for l in lines {
+        note.extend_from_slice(l);
+        note.push(b'\n');
+    }
+    note
 }

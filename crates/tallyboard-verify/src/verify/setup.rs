@@ -12,6 +12,10 @@ pub(super) type Setup = (
     Vec<Option<String>>,
 );
 
+/// Bytes a source's manifest may have beyond twice the length of the
+/// manifest given as a file.
+const MANIFEST_MARGIN: usize = 64 * 1024;
+
 /// The trusted manifest, and what each source serves as its manifest.
 pub(super) async fn setup(config: &Config, sources: Vec<Source>) -> Result<Setup, String> {
     if sources.is_empty() {
@@ -29,11 +33,16 @@ pub(super) async fn setup(config: &Config, sources: Vec<Source>) -> Result<Setup
         })?;
         trusted = Some(m);
     }
-    // With the manifest given, a source's is read only up to its size: a
-    // longer one is another manifest, and an endless body costs nothing.
-    let cap = trusted
-        .as_ref()
-        .map_or(MAX_SIGNED_MANIFEST, |m| m.as_bytes().len());
+    // With the manifest given, a source's is read only up to twice its
+    // size and 64 KiB more: enough for another edition of it (kept as
+    // evidence), while an endless or huge body costs little.
+    let cap = trusted.as_ref().map_or(MAX_SIGNED_MANIFEST, |m| {
+        m.as_bytes()
+            .len()
+            .saturating_mul(2)
+            .saturating_add(MANIFEST_MARGIN)
+            .min(MAX_SIGNED_MANIFEST)
+    });
     let fetched = join_all(sources.iter().map(|s| s.get("manifest", cap))).await;
     let mut per_source = vec![None; sources.len()];
     // A manifest from the sources is trusted only if it is signed by the
@@ -49,7 +58,7 @@ pub(super) async fn setup(config: &Config, sources: Vec<Source>) -> Result<Setup
                         "manifest-mismatch",
                         Severity::Critical,
                         format!(
-                            "{label} serves a manifest longer than the trusted one ({cap} bytes): it is not the manifest the election authority signed."
+                            "{label} serves a manifest of more than {cap} bytes, far longer than the trusted one: it is not the manifest the election authority signed, and it was not read further."
                         ),
                         advice("manifest-mismatch"),
                     )
