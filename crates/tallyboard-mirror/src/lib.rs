@@ -32,7 +32,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-mod check;
+mod entries;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -45,6 +45,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::StreamExt as _;
 use serde::Serialize;
+use tallyboard_check::Signatures;
 use tallyboard_core::Hash;
 use tallyboard_core::checkpoint::{CheckpointError, OpenedCheckpoint, open_checkpoint};
 use tallyboard_core::manifest::{Manifest, SignedManifest};
@@ -57,7 +58,7 @@ use tallyboard_verify::evidence::{Evidence, MAX_EVIDENCE, Served};
 use tallyboard_verify::follow::{Consistency, FollowError, FollowOptions, Item, Trusted};
 use tallyboard_verify::source::{FetchError, HttpOptions, Source, TileCache, TilesError};
 
-pub use check::BadEntry;
+pub use entries::BadEntry;
 
 /// Entries checked and staged at once while following (bounds memory:
 /// about 1 MB of entries).
@@ -207,7 +208,7 @@ pub struct Status {
 
 struct SyncState {
     log: Log,
-    checker: check::Checker,
+    checker: entries::State,
     trusted: Trusted,
     manifest_checked: bool,
 }
@@ -358,13 +359,12 @@ impl Mirror {
         // Rebuild the election state from the copy.
         let reader = log.reader();
         let cp = reader.checkpoint();
-        let mut checker = check::Checker::new(manifest);
+        let mut checker = entries::State::new(manifest);
         let mut units = Vec::new();
         for b in 0..cp.size.div_ceil(256) {
             let entries = reader.bundle(b)?;
-            let first = checker.size();
-            let u = checker
-                .check(&entries, false)
+            let first = checker.applied();
+            let u = entries::check(&mut checker, &entries, Signatures::Trusted)
                 .map_err(StartError::Damaged)?;
             units.extend(
                 u.into_iter()
@@ -392,7 +392,11 @@ impl Mirror {
             && let Ok(t) = SignedTotals::from_bytes(&bytes, &manifest.log.key)
             && t.totals().checkpoint.size == cp.size
             && t.totals().checkpoint.root == cp.root
-            && diff(t.totals(), &checker.totals(&manifest.log.origin, cp.root)).is_empty()
+            && diff(
+                t.totals(),
+                &checker.totals(&manifest.log.origin, cp.size, cp.root),
+            )
+            .is_empty()
         {
             totals_size = Some(cp.size);
             read.set_totals(bytes, t.totals().clone());
@@ -716,6 +720,8 @@ impl Mirror {
         let opts = FollowOptions {
             concurrency: inner.concurrency,
         };
+        // Restored if the sync fails.
+        let saved = st.checker.clone();
         let mut staging = Staging::default();
         // Recomputed tiles, by digest, to compare with the upstream's.
         let mut recomputed: Vec<(TileId, Hash)> = Vec::new();
@@ -755,21 +761,22 @@ impl Mirror {
                 .and_then(|()| staging.flush(log, checker))
             {
                 Ok(()) => b,
-                Err(e) => return self.abandon(st, FollowError::Sink(e)),
+                Err(e) => return self.abandon(st, saved, FollowError::Sink(e)),
             },
-            Err(e) => return self.abandon(st, e),
+            Err(e) => return self.abandon(st, saved, e),
         };
         if let Some(b) = staging.bad {
             let outcome = self.bad_entry(&opened, b).await;
-            return self.abandon_with(st, outcome);
+            return self.abandon_with(st, saved, outcome);
         }
         // The upstream's hash tiles must be the recomputed ones.
         if let Some(outcome) = self.check_tiles(&opened, &recomputed).await {
-            return self.abandon_with(st, outcome);
+            return self.abandon_with(st, saved, outcome);
         }
         if let Err(e) = st.log.publish_verified(&opened.note) {
             return self.abandon_with(
                 st,
+                saved,
                 Outcome::CouldNotSync(problem(
                     "internal",
                     format!("publishing the checkpoint of size {new_size} failed: {e}"),
@@ -785,30 +792,22 @@ impl Mirror {
         self.refresh_totals(st).await
     }
 
-    /// Forgets what a failed sync staged and rebuilds the election state
-    /// from the published copy.
-    fn abandon_with(&self, st: &mut SyncState, outcome: Outcome) -> Outcome {
+    /// Forgets what a failed sync staged and restores the election state
+    /// `saved` before it (that of the published copy).
+    fn abandon_with(&self, st: &mut SyncState, saved: entries::State, outcome: Outcome) -> Outcome {
         if let Err(e) = st.log.discard_staged() {
             tracing::error!(error = %e, "discarding a failed sync");
         }
-        let reader = st.log.reader();
-        let size = reader.checkpoint().size;
-        let mut checker = check::Checker::new(self.inner.manifest);
-        for b in 0..size.div_ceil(256) {
-            match reader.bundle(b) {
-                Ok(entries) => {
-                    if let Err(e) = checker.check(&entries, false) {
-                        tracing::error!(index = e.index, "{}", e.message);
-                    }
-                }
-                Err(e) => tracing::error!(error = %e, "re-reading the mirror's copy"),
-            }
-        }
-        st.checker = checker;
+        st.checker = saved;
         outcome
     }
 
-    fn abandon(&self, st: &mut SyncState, e: FollowError<SinkError>) -> Outcome {
+    fn abandon(
+        &self,
+        st: &mut SyncState,
+        saved: entries::State,
+        e: FollowError<SinkError>,
+    ) -> Outcome {
         let outcome = match e {
             FollowError::SplitView(ev) | FollowError::BadData(ev) => self.stop_with(&ev),
             FollowError::Fetch { error, .. } => Outcome::CouldNotSync(fetch_problem(&error)),
@@ -824,7 +823,7 @@ impl Mirror {
             )),
             other => Outcome::CouldNotSync(problem("internal", other.to_string())),
         };
-        self.abandon_with(st, outcome)
+        self.abandon_with(st, saved, outcome)
     }
 
     /// The upstream's checkpoint commits to an entry that breaks the rules:
@@ -871,7 +870,7 @@ impl Mirror {
             }
         };
         Outcome::Misbehaved(Problem {
-            code: b.code,
+            code: b.code.to_string(),
             message,
             evidence,
         })
@@ -1003,7 +1002,9 @@ impl Mirror {
                 ),
             ));
         }
-        let recomputed = st.checker.totals(&inner.manifest.log.origin, cp.root);
+        let recomputed = st
+            .checker
+            .totals(&inner.manifest.log.origin, cp.size, cp.root);
         let d = diff(body, &recomputed);
         if !d.is_empty() || body.election != recomputed.election {
             let first: Vec<String> = d.iter().take(3).map(ToString::to_string).collect();
@@ -1050,13 +1051,13 @@ struct Staging {
 
 impl Staging {
     /// Stores the checked chunk while checking the pending one.
-    fn flush(&mut self, log: &mut Log, checker: &mut check::Checker) -> Result<(), SinkError> {
+    fn flush(&mut self, log: &mut Log, checker: &mut entries::State) -> Result<(), SinkError> {
         if self.bad.is_some() {
             self.pending.clear();
             self.checked.clear();
             return Ok(());
         }
-        let first = checker.size();
+        let first = checker.applied();
         let (to_store, to_check) = (&self.checked, &self.pending);
         let (stored, result) = std::thread::scope(|s| {
             let writer = s.spawn(|| {
@@ -1069,7 +1070,7 @@ impl Staging {
             let result = if to_check.is_empty() {
                 Ok(Vec::new())
             } else {
-                checker.check(to_check, true)
+                entries::check(checker, to_check, Signatures::Verify)
             };
             (writer.join(), result)
         });

@@ -2,12 +2,13 @@
 
 use std::sync::{Arc, PoisonError, RwLock};
 
+use tallyboard_check::{
+    Checked, ElectionState, Outcome, Signatures, available_threads, check_entries,
+};
 use tallyboard_core::keys::SecretKey;
-use tallyboard_core::leaf_hash;
 use tallyboard_core::manifest::Manifest;
-use tallyboard_core::rules::{RevisionIndex, Violation};
-use tallyboard_core::tally::{SignedTally, UnverifiedTally};
-use tallyboard_core::totals::{TotalsBody, TotalsBuilder};
+use tallyboard_core::rules::Violation;
+use tallyboard_core::totals::TotalsBody;
 use tallyboard_log::{Admission, LogError, LogReader, Refusal, SignedCheckpoint};
 
 /// The log-dependent rules a submission broke (revision rules): the
@@ -31,6 +32,15 @@ impl std::error::Error for Violations {}
 #[error("the entry is not a tally of this election: {0}")]
 pub(crate) struct NotATally(String);
 
+impl NotATally {
+    fn of(c: &Checked) -> NotATally {
+        NotATally(match c {
+            Checked::Undecodable { error, .. } => error.to_string(),
+            _ => "its signature does not verify".to_owned(),
+        })
+    }
+}
+
 /// What the read handlers serve, replaced after every commit.
 #[derive(Debug, Default)]
 pub(crate) struct Views {
@@ -44,16 +54,16 @@ pub(crate) struct Views {
     pub(crate) notice: Option<String>,
 }
 
-/// The [`Admission`] of the publication server: applies the revision rules
-/// in log order and keeps the totals and unit views up to date.
+/// The [`Admission`] of the publication server: applies the tally rules
+/// in log order (the checking engine's [`ElectionState`]) and keeps the
+/// totals and unit views up to date.
 pub(crate) struct Election {
     manifest: &'static Manifest,
     log_key: SecretKey,
     origin: String,
-    revisions: RevisionIndex,
-    totals: TotalsBuilder<'static>,
-    /// Admitted, not yet committed: (manifest unit index, tally).
-    staged: Vec<(usize, SignedTally)>,
+    state: ElectionState<&'static Manifest>,
+    /// Admitted, not yet committed: the manifest unit index of each.
+    staged: Vec<Option<usize>>,
     reader: LogReader,
     views: Arc<RwLock<Views>>,
 }
@@ -71,8 +81,7 @@ impl Election {
             manifest,
             log_key,
             origin,
-            revisions: RevisionIndex::new(),
-            totals: TotalsBuilder::new(manifest),
+            state: ElectionState::new(manifest),
             staged: Vec::new(),
             reader,
             views,
@@ -81,54 +90,58 @@ impl Election {
         Ok(e)
     }
 
-    /// Recomputes everything from the published log.
+    /// Recomputes everything from the published log. Its entries were
+    /// verified when they were submitted: their signatures are not checked
+    /// again.
     fn rebuild(&mut self) -> Result<(), LogError> {
-        self.revisions = RevisionIndex::new();
-        self.totals = TotalsBuilder::new(self.manifest);
-        self.staged.clear();
-        let mut units = vec![Vec::new(); self.manifest.units.len()];
+        let manifest = self.manifest;
+        let mut state = ElectionState::new(manifest);
+        let mut units = vec![Vec::new(); manifest.units.len()];
         let cp = self.reader.checkpoint();
         let bundles = cp.size.div_ceil(256);
-        for b in 0..bundles {
-            for (i, entry) in self.reader.bundle(b)?.into_iter().enumerate() {
-                let index = b * 256 + i as u64;
-                match self.read_entry(&entry) {
-                    Ok((unit, tally)) => {
-                        let leaf = tally.leaf_hash();
-                        if let Err(v) = self.revisions.apply(tally.tally(), leaf) {
-                            tracing::warn!(index, violations = %Violations(v), "log entry breaks a revision rule");
-                        }
-                        if let Err(e) = self.totals.add(tally.tally()) {
-                            tracing::warn!(index, error = %e, "log entry not counted");
-                        }
-                        if let Some(u) = units.get_mut(unit) {
-                            u.push(index);
-                        }
+        // Bundles checked at once (on every core).
+        const AT_ONCE: u64 = 16;
+        for b in (0..bundles).step_by(AT_ONCE as usize) {
+            let mut entries = Vec::new();
+            for k in b..bundles.min(b + AT_ONCE) {
+                entries.extend(self.reader.bundle(k)?);
+            }
+            let checked = check_entries(
+                manifest,
+                b * 256,
+                &entries,
+                Signatures::Trusted,
+                available_threads(),
+            );
+            for (index, c) in (b * 256..).zip(checked) {
+                match state.apply(&c) {
+                    Outcome::Counted => {}
+                    Outcome::Broken(v) => {
+                        tracing::warn!(index, violations = %Violations(v), "log entry breaks a rule");
                     }
-                    Err(e) => tracing::warn!(index, error = %e, "log entry is not a tally"),
+                    Outcome::NotCounted(e) => {
+                        tracing::warn!(index, error = %e, "log entry not counted");
+                    }
+                    _ => {
+                        tracing::warn!(index, error = %NotATally::of(&c), "log entry is not a tally");
+                    }
+                }
+                if let Checked::Signed(s) = &c
+                    && let Some(u) = s.unit.and_then(|u| units.get_mut(u))
+                {
+                    u.push(index);
                 }
             }
         }
+        self.state = state;
+        self.staged.clear();
         self.publish_views(&cp, units);
         Ok(())
     }
 
-    /// Parses an entry the submit handler has verified (its signature is
-    /// not checked again).
-    fn read_entry(&self, entry: &[u8]) -> Result<(usize, SignedTally), NotATally> {
-        let t = UnverifiedTally::from_bytes_in(entry, self.manifest)
-            .map_err(|e| NotATally(e.to_string()))?
-            .verified_by_batch();
-        let unit = self
-            .manifest
-            .unit_index(&t.tally().unit)
-            .ok_or_else(|| NotATally(format!("unknown unit {}", t.tally().unit)))?;
-        Ok((unit, t))
-    }
-
     /// The signed totals of the entries counted so far, bound to `cp`.
     fn signed_totals(&self, cp: &SignedCheckpoint) -> (Arc<Vec<u8>>, Arc<TotalsBody>) {
-        let body = self.totals.finish(&self.origin, cp.size, cp.root);
+        let body = self.state.totals(&self.origin, cp.size, cp.root);
         let signed = Arc::new(body.sign(&self.log_key).to_bytes());
         (signed, Arc::new(body))
     }
@@ -143,29 +156,33 @@ impl Election {
 }
 
 impl Admission for Election {
+    /// Applies the entry (a tally the submit handler verified: its
+    /// signature is not checked again) to the election state: a tally that
+    /// breaks a rule, such as a correction that does not supersede the
+    /// latest revision, is refused.
     fn admit(&mut self, entry: &[u8]) -> Result<(), Refusal> {
-        let (unit, tally) = self.read_entry(entry).map_err(|e| Arc::new(e) as Refusal)?;
-        let leaf = leaf_hash(entry);
-        debug_assert_eq!(leaf, tally.leaf_hash());
-        self.revisions
-            .apply(tally.tally(), leaf)
-            .map_err(|v| Arc::new(Violations(v)) as Refusal)?;
-        self.staged.push((unit, tally));
+        let c = Checked::one(self.manifest, entry, Signatures::Trusted);
+        match self.state.apply(&c) {
+            Outcome::Counted => {}
+            Outcome::Broken(v) => return Err(Arc::new(Violations(v))),
+            Outcome::NotCounted(e) => tracing::warn!(error = %e, "admitted tally not counted"),
+            _ => return Err(Arc::new(NotATally::of(&c))),
+        }
+        let unit = match &c {
+            Checked::Signed(s) => s.unit,
+            _ => None,
+        };
+        self.staged.push(unit);
         Ok(())
     }
 
     fn committed(&mut self, first_index: u64, checkpoint: &Arc<SignedCheckpoint>) {
         let staged = std::mem::take(&mut self.staged);
-        for (_, tally) in &staged {
-            if let Err(e) = self.totals.add(tally.tally()) {
-                tracing::warn!(error = %e, "admitted tally not counted");
-            }
-        }
         let (signed, body) = self.signed_totals(checkpoint);
         let mut v = self.views.write().unwrap_or_else(PoisonError::into_inner);
-        for (i, (unit, _)) in staged.into_iter().enumerate() {
-            if let Some(u) = v.unit_entries.get_mut(unit) {
-                u.push(first_index + i as u64);
+        for (index, unit) in (first_index..).zip(staged) {
+            if let Some(u) = unit.and_then(|u| v.unit_entries.get_mut(u)) {
+                u.push(index);
             }
         }
         v.totals = signed;
@@ -173,8 +190,13 @@ impl Admission for Election {
     }
 
     fn discard(&mut self) {
-        // The revision index already holds the staged entries: rebuild it
-        // from the log the sequencer has just recovered.
+        if self.staged.is_empty() {
+            // Nothing admitted since the last commit: the state is the
+            // published log's.
+            return;
+        }
+        // The state holds the staged entries: rebuild it from the log the
+        // sequencer has just recovered.
         if let Err(e) = self.rebuild() {
             tracing::error!(error = %e, "rebuilding the election state failed");
         }

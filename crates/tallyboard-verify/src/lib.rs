@@ -17,6 +17,7 @@
 
 pub mod backup;
 pub mod check;
+pub mod codes;
 pub mod evidence;
 pub mod follow;
 pub mod report;
@@ -24,6 +25,7 @@ pub mod source;
 pub mod tiles;
 pub mod verify;
 
+pub use codes::FindingCode;
 pub use evidence::{Evidence, EvidenceError, Proven, check};
 pub use follow::{FollowError, FollowOptions, Item, Trusted, check_consistency, follow};
 pub use report::{Finding, Report, Severity, Verdict};

@@ -10,8 +10,8 @@
 //!
 //! A [`Source`] reads through the [`Fetch`] trait (one asynchronous `get`
 //! of a path with a size cap), which [`HttpFetch`] and [`DirFetch`]
-//! implement; it is cheap to clone (the HTTP client is shared) and is `Send
-//! + Sync`, so that it can be used from any task of a tokio runtime (the
+//! implement; it is cheap to clone (the HTTP client is shared) and is
+//! `Send + Sync`, so that it can be used from any task of a tokio runtime (the
 //! mirror is an axum server). The library makes no runtime of its own: its
 //! callers own them.
 //!

@@ -15,7 +15,7 @@ use tallyboard_core::Tally;
 use tallyboard_core::checkpoint::add_cosignature;
 use tallyboard_core::manifest::SignedManifest;
 use tallyboard_log::{Log, Options};
-use tallyboard_verify::{Config, Verdict, WatchConfig, watch};
+use tallyboard_verify::{Config, FindingCode, Verdict, WatchConfig, watch};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -119,7 +119,10 @@ async fn watch_follows_a_growing_log_and_reports_a_fork() {
             };
             let mut rounds = 0;
             watch(&config, &wc, |new, size| {
-                assert!(new.iter().all(|f| f.code != "split-view"), "{new:?}");
+                assert!(
+                    new.iter().all(|f| f.code != FindingCode::SplitView),
+                    "{new:?}"
+                );
                 sizes.lock().unwrap().push(size);
                 rounds += 1;
                 if rounds == 2 {
@@ -156,7 +159,7 @@ async fn watch_follows_a_growing_log_and_reports_a_fork() {
                 if rounds == 1 {
                     point(&link, &fpub);
                 }
-                if new.iter().any(|f| f.code == "split-view") || rounds > 50 {
+                if new.iter().any(|f| f.code == FindingCode::SplitView) || rounds > 50 {
                     stop.store(true, Ordering::SeqCst);
                 }
             })
@@ -167,7 +170,7 @@ async fn watch_follows_a_growing_log_and_reports_a_fork() {
     assert_eq!(report.verdict, Verdict::Findings);
     assert_eq!(
         report.findings[0].code,
-        "split-view",
+        FindingCode::SplitView,
         "{}",
         report.to_text()
     );

@@ -39,15 +39,10 @@ impl Run<'_> {
                 }
                 Some(l) => {
                     let lt = l.tally.tally();
-                    let mut f = Finding::new(
-                        "backup-contradicts-log",
-                        Severity::Error,
-                        format!(
+                    let mut f = Finding::new(FindingCode::BackupContradictsLog, format!(
                             "The count centre's signed tally {file} for unit {unit}, contest {contest} (revision {}, {} ballots cast) differs from the latest revision in the log (entry {}, revision {}, {} ballots cast).",
                             t.tally().revision, t.tally().ballots_cast, l.index, lt.revision, lt.ballots_cast
-                        ),
-                        advice("backup-contradicts-log"),
-                    )
+                        ))
                     .unit_contest(&unit, &contest)
                     .index(l.index);
                     f.published = Some(serde_json::Value::from(lt.ballots_cast));
@@ -62,14 +57,9 @@ impl Run<'_> {
                     self.add(f);
                 }
                 None => {
-                    let mut f = Finding::new(
-                        "backup-not-in-log",
-                        Severity::Error,
-                        format!(
+                    let mut f = Finding::new(FindingCode::BackupNotInLog, format!(
                             "The count centre's signed tally {file} for unit {unit}, contest {contest} is valid but the log has no tally for that unit and contest."
-                        ),
-                        advice("backup-not-in-log"),
-                    )
+                        ))
                     .unit_contest(&unit, &contest);
                     self.backup_evidence(&mut f, t.as_bytes());
                     self.add(f);
@@ -116,13 +106,11 @@ impl Run<'_> {
                 (Some(l), Some(v)) => format!("the log (entry {}) has {v}", l.index),
             };
             let mut f = Finding::new(
-                "observer-mismatch",
-                Severity::Error,
+                FindingCode::ObserverMismatch,
                 format!(
                     "Observers' sheet, line {}: unit {}, contest {}, {} = {}; {what}.",
                     r.line, r.unit, r.contest, r.choice, r.count
                 ),
-                advice("observer-mismatch"),
             )
             .unit_contest(&r.unit, &r.contest);
             f.figure = Some(r.choice.clone());
@@ -167,10 +155,8 @@ impl Run<'_> {
             let file = h.path.display().to_string();
             let invalid = |why: String| {
                 Finding::new(
-                    "receipt-invalid",
-                    Severity::Error,
+                    FindingCode::ReceiptInvalid,
                     format!("The receipt {file} does not verify: {why}."),
-                    advice("receipt-invalid"),
                 )
             };
             let r = match &h.receipt {
@@ -187,15 +173,10 @@ impl Run<'_> {
                 None => None,
             };
             let Some(entry) = entry else {
-                let f = Finding::new(
-                    "receipt-not-in-log",
-                    Severity::Critical,
-                    format!(
+                let f = Finding::new(FindingCode::ReceiptNotInLog, format!(
                         "The receipt {file} acknowledges entry {} but the log verified has only {n} entries: an acknowledged tally is missing.",
                         r.index
-                    ),
-                    advice("receipt-not-in-log"),
-                )
+                    ))
                 .index(r.index);
                 self.add(f);
                 continue;
@@ -218,26 +199,23 @@ impl Run<'_> {
                         format!("The receipt {file} does not verify for the tally beside it ({e}).")
                     };
                     let code = if h.entry.is_none() {
-                        "receipt-not-in-log"
+                        FindingCode::ReceiptNotInLog
                     } else {
-                        "receipt-invalid"
+                        FindingCode::ReceiptInvalid
                     };
-                    let f = Finding::new(code, Severity::Error, msg, advice(code)).index(r.index);
+                    let f = Finding::new(code, msg)
+                        .severity(Severity::Error)
+                        .index(r.index);
                     self.add(f);
                     continue;
                 }
             };
             let rc = &v.checkpoint;
             if rc.checkpoint.size > n {
-                let f = Finding::new(
-                    "receipt-not-in-log",
-                    Severity::Critical,
-                    format!(
+                let f = Finding::new(FindingCode::ReceiptNotInLog, format!(
                         "The receipt {file} is for a checkpoint of size {}, larger than the log verified here (size {n}): the log may have been rolled back.",
                         rc.checkpoint.size
-                    ),
-                    advice("receipt-not-in-log"),
-                )
+                    ))
                 .index(r.index);
                 self.add(f);
                 continue;
@@ -247,15 +225,10 @@ impl Run<'_> {
                 Ok(Consistency::SplitView(ev)) => {
                     let sizes = ((rc.checkpoint.size, rc.checkpoint.root), (n, root));
                     self.report_split_view(&ev, &file, &label, sizes);
-                    let f = Finding::new(
-                        "receipt-not-in-log",
-                        Severity::Critical,
-                        format!(
+                    let f = Finding::new(FindingCode::ReceiptNotInLog, format!(
                             "The receipt {file} (entry {}) is under a checkpoint that the log verified does not extend: the acknowledged tally was rewritten.",
                             r.index
-                        ),
-                        advice("receipt-not-in-log"),
-                    )
+                        ))
                     .index(r.index);
                     self.add(f);
                 }

@@ -13,10 +13,8 @@ impl Run<'_> {
                 Err(e) => {
                     self.reports[i].reachable = false;
                     let f = Finding::new(
-                        "source-unreachable",
-                        Severity::Warning,
+                        FindingCode::SourceUnreachable,
                         format!("{label} could not be read: {e}."),
-                        advice("source-unreachable"),
                     )
                     .source(&label);
                     self.add(f);
@@ -26,30 +24,20 @@ impl Run<'_> {
                     let (cp, bad_witnesses) = match self.open(&bytes) {
                         Ok(opened) => opened,
                         Err(e) => {
-                            let f = Finding::new(
-                                "checkpoint-signature",
-                                Severity::Critical,
-                                format!(
+                            let f = Finding::new(FindingCode::CheckpointSignature, format!(
                                     "{label} serves a checkpoint that is not validly signed by the log key {} ({e}).",
                                     self.keys.log.name()
-                                ),
-                                advice("checkpoint-signature"),
-                            )
+                                ))
                             .source(&label);
                             self.add(f);
                             continue;
                         }
                     };
                     for (name, why) in bad_witnesses {
-                        let f = Finding::new(
-                            "witness-cosignature",
-                            Severity::Error,
-                            format!(
+                        let f = Finding::new(FindingCode::WitnessCosignature, format!(
                                 "The checkpoint {label} serves (size {}) carries a cosignature line of witness {name} that does not verify ({why}); it is not counted towards the quorum. The log's own signature is valid.",
                                 cp.checkpoint.size
-                            ),
-                            advice_for("witness-cosignature"),
-                        )
+                            ))
                         .source(&label);
                         self.add(f);
                     }
@@ -64,15 +52,10 @@ impl Run<'_> {
                         self.pending_quorum.remove(&i);
                     } else {
                         // Signed by the log: still used for split views.
-                        let f = Finding::new(
-                            "quorum-not-met",
-                            Severity::Warning,
-                            format!(
+                        let f = Finding::new(FindingCode::QuorumNotMet, format!(
                                 "The checkpoint {label} serves (size {}) is validly cosigned by {have} of the witnesses, the manifest requires {need}.",
                                 cp.checkpoint.size
-                            ),
-                            advice("quorum-not-met"),
-                        )
+                            ))
                         .source(&label);
                         if self.watching {
                             // Cosignatures may still be arriving: reported
@@ -158,15 +141,10 @@ impl Run<'_> {
         if !self.split_pairs.insert(key) {
             return;
         }
-        let mut f = Finding::new(
-            "split-view",
-            Severity::Critical,
-            format!(
+        let mut f = Finding::new(FindingCode::SplitView, format!(
                 "SPLIT VIEW: {a} and {b} show two versions of the log, both signed by the log key. {}",
                 ev.summary
-            ),
-            advice("split-view"),
-        )
+            ))
         .source(b);
         if let Some(name) = self.write_evidence(ev) {
             f.evidence.push(name);
@@ -209,15 +187,10 @@ impl Run<'_> {
                     self.report_split_view(&ev, &la, &lb, (a, b));
                 }
                 Err(e) => {
-                    let f = Finding::new(
-                        "source-bad-data",
-                        Severity::Critical,
-                        format!(
+                    let f = Finding::new(FindingCode::SourceBadData, format!(
                             "{lb} could not prove that its checkpoint of size {} extends the checkpoint of size {} served by {la}: {e}.",
                             b.0, a.0
-                        ),
-                        advice("source-bad-data"),
-                    )
+                        ))
                     .source(&lb);
                     self.add(f);
                 }

@@ -47,14 +47,12 @@ impl Run<'_> {
                 String::new()
             };
             let mut f = Finding::new(
-                "units-missing",
-                Severity::Warning,
+                FindingCode::UnitsMissing,
                 format!(
                     "{} reporting units have no tally in the log for contest {contest}: {}{more}.",
                     units.len(),
                     shown.join(", ")
                 ),
-                advice("units-missing"),
             );
             f.contest = Some(contest.clone());
             f.units = units.clone();

@@ -144,16 +144,14 @@ impl Run<'_> {
         self.reports[i].data_verified = false;
         match e {
             FollowError::Fetch { error, .. } => {
-                let (code, sev) = if error.is_unreachable() {
-                    ("source-unreachable", Severity::Warning)
+                let code = if error.is_unreachable() {
+                    FindingCode::SourceUnreachable
                 } else {
-                    ("source-bad-data", Severity::Critical)
+                    FindingCode::SourceBadData
                 };
                 let f = Finding::new(
                     code,
-                    sev,
                     format!("{label} did not serve the log's data: {error}."),
-                    advice(code),
                 )
                 .source(&label);
                 self.add(f);
@@ -171,26 +169,16 @@ impl Run<'_> {
                 );
             }
             FollowError::BadData(ev) => {
-                let mut f = Finding::new(
-                    "source-bad-data",
-                    Severity::Critical,
-                    ev.summary.clone(),
-                    advice("source-bad-data"),
-                )
-                .source(&label);
+                let mut f =
+                    Finding::new(FindingCode::SourceBadData, ev.summary.clone()).source(&label);
                 if let Some(name) = self.write_evidence(&ev) {
                     f.evidence.push(name);
                 }
                 self.add(f);
             }
             other => {
-                let f = Finding::new(
-                    "source-bad-data",
-                    Severity::Critical,
-                    format!("{other}."),
-                    advice("source-bad-data"),
-                )
-                .source(&label);
+                let f =
+                    Finding::new(FindingCode::SourceBadData, format!("{other}.")).source(&label);
                 self.add(f);
             }
         }
@@ -282,13 +270,7 @@ impl Run<'_> {
         }
         for fault in check.faults {
             self.reports[s.source].data_verified = false;
-            let mut f = Finding::new(
-                "source-bad-data",
-                Severity::Critical,
-                fault.message,
-                advice("source-bad-data"),
-            )
-            .source(&label);
+            let mut f = Finding::new(FindingCode::SourceBadData, fault.message).source(&label);
             if let Some(name) = fault.evidence.and_then(|ev| self.write_evidence(&ev)) {
                 f.evidence.push(name);
             }

@@ -18,7 +18,8 @@ use tallyboard_core::note::{KeyKind, VerifierKey};
 use tallyboard_core::totals::{SignedTotals, diff};
 
 use crate::backup::{self, BackupInputs, Loaded};
-use crate::check::{EntryChecker, EntryFinding, Progress, advice, run_pipeline};
+use crate::check::{EntryChecker, EntryFinding, Progress, run_pipeline};
+use crate::codes::FindingCode;
 use crate::evidence::Evidence;
 use crate::follow::{
     Consistency, FollowError, FollowOptions, Item, Trusted, check_consistency, follow,
@@ -133,13 +134,13 @@ struct Seen {
 #[derive(Default)]
 struct Ledger {
     findings: Vec<Finding>,
-    not_listed: BTreeMap<String, u64>,
-    seen: HashSet<(String, Option<String>, String)>,
+    not_listed: BTreeMap<FindingCode, u64>,
+    seen: HashSet<(FindingCode, Option<String>, String)>,
 }
 
 impl Ledger {
     fn add(&mut self, f: Finding) -> bool {
-        let key = (f.code.clone(), f.source.clone(), f.message.clone());
+        let key = (f.code, f.source.clone(), f.message.clone());
         if !self.seen.insert(key) {
             return false;
         }
@@ -300,20 +301,6 @@ fn sources_of(config: &Config) -> Result<Vec<Source>, String> {
         .map_err(|e| e.to_string())
 }
 
-/// What to do about a finding, by code: the codes of the checks of this
-/// module, then those of [`advice`].
-fn advice_for(code: &str) -> &'static str {
-    match code {
-        "witness-cosignature" => {
-            "A witness's cosignature on this checkpoint does not verify and was not counted. Ask the source's operator and the witness's operator; if the witness's other cosignatures verify, the line was altered on the way."
-        }
-        "not-witnessed" => {
-            "Do not rely on this result yet: wait for the witnesses to cosign and run again. If no witness cosigns, ask the election authority and the witnesses' operators why."
-        }
-        other => advice(other),
-    }
-}
-
 fn write_file(dir: &std::path::Path, name: &str, bytes: &[u8]) -> bool {
     if std::fs::create_dir_all(dir).is_err() {
         return false;
@@ -411,13 +398,11 @@ impl<'m> Run<'m> {
             return;
         };
         let f = Finding::new(
-            "not-witnessed",
-            Severity::Error,
+            FindingCode::NotWitnessed,
             format!(
                 "No source serves a checkpoint with the witness quorum ({} of the manifest's witnesses): the tree checked (size {}, from {label}) is signed by the log alone. Its data was checked, but nothing shows that the witnesses saw this tree, so a different history shown to others would go unnoticed.",
                 self.keys.quorum, cp.checkpoint.size
             ),
-            advice_for("not-witnessed"),
         );
         self.add(f);
     }
@@ -510,15 +495,10 @@ impl<'m> Run<'m> {
                 && self.reports[i].data_verified
             {
                 let label = self.label(i).to_owned();
-                let f = Finding::new(
-                    "source-stale",
-                    Severity::Warning,
-                    format!(
+                let f = Finding::new(FindingCode::SourceStale, format!(
                         "{label} serves a checkpoint of size {size}, {} entries behind the size {top} that {top_label} serves.",
                         top - size
-                    ),
-                    advice("source-stale"),
-                )
+                    ))
                 .source(&label);
                 self.add(f);
             }

@@ -54,14 +54,9 @@ pub(super) async fn setup(config: &Config, sources: Vec<Source>) -> Result<Setup
             Err(FetchError::TooLarge { .. }) if config.manifest.is_some() => {
                 per_source[i] = Some("different".to_owned());
                 findings.push(
-                    Finding::new(
-                        "manifest-mismatch",
-                        Severity::Critical,
-                        format!(
+                    Finding::new(FindingCode::ManifestMismatch, format!(
                             "{label} serves a manifest of more than {cap} bytes, far longer than the trusted one: it is not the manifest the election authority signed, and it was not read further."
-                        ),
-                        advice("manifest-mismatch"),
-                    )
+                        ))
                     .source(label),
                 );
             }
@@ -70,14 +65,9 @@ pub(super) async fn setup(config: &Config, sources: Vec<Source>) -> Result<Setup
                 Err(e) => {
                     per_source[i] = Some("invalid".to_owned());
                     findings.push(
-                        Finding::new(
-                            "manifest-mismatch",
-                            Severity::Critical,
-                            format!(
+                        Finding::new(FindingCode::ManifestMismatch, format!(
                                 "{label} serves a manifest that is not signed by the election authority's key ({e})."
-                            ),
-                            advice("manifest-mismatch"),
-                        )
+                            ))
                         .source(label),
                     );
                 }
@@ -89,16 +79,11 @@ pub(super) async fn setup(config: &Config, sources: Vec<Source>) -> Result<Setup
                     Some(t) if t.hash() == m.hash() => per_source[i] = Some("same".to_owned()),
                     Some(t) => {
                         per_source[i] = Some("different".to_owned());
-                        let mut f = Finding::new(
-                            "manifest-mismatch",
-                            Severity::Critical,
-                            format!(
+                        let mut f = Finding::new(FindingCode::ManifestMismatch, format!(
                                 "{label} serves a different manifest (SHA-256 {}) than the one trusted (SHA-256 {}), both signed by the authority: the authority signed two election definitions.",
                                 m.hash(),
                                 t.hash()
-                            ),
-                            advice("manifest-mismatch"),
-                        )
+                            ))
                         .source(label);
                         if let Some(dir) = &config.evidence_dir {
                             for (name, bytes) in [

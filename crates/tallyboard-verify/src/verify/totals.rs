@@ -20,12 +20,7 @@ impl Run<'_> {
                         Ok(t) => out.push(Some((i, t))),
                         Err(e) => {
                             self.reports[i].totals = Some("invalid".to_owned());
-                            let f = Finding::new(
-                            "totals-signature",
-                            Severity::Critical,
-                            format!("The totals {label} publishes are not valid totals signed by the log key ({e})."),
-                            advice("totals-signature"),
-                        )
+                            let f = Finding::new(FindingCode::TotalsSignature, format!("The totals {label} publishes are not valid totals signed by the log key ({e})."))
                         .source(&label);
                             self.add(f);
                             out.push(None);
@@ -97,15 +92,10 @@ impl Run<'_> {
                 && self.root_at(cpref.size).await == Some(cpref.root);
             if !bound {
                 self.reports[i].totals = Some("unbound".to_owned());
-                let mut f = Finding::new(
-                    "totals-unbound",
-                    Severity::Critical,
-                    format!(
+                let mut f = Finding::new(FindingCode::TotalsUnbound, format!(
                         "The totals {label} publishes claim to be for the log {} at size {} with root {}, which is not a checkpoint of the log verified here.",
                         cpref.origin, cpref.size, cpref.root
-                    ),
-                    advice("totals-unbound"),
-                )
+                    ))
                 .source(&label);
                 save(self, &mut f);
                 self.add(f);
@@ -125,13 +115,11 @@ impl Run<'_> {
             for d in diffs {
                 let show = |v: Option<u64>| v.map(serde_json::Value::from);
                 let mut f = Finding::new(
-                    "totals-mismatch",
-                    Severity::Critical,
+                    FindingCode::TotalsMismatch,
                     format!(
                         "The totals published by {label} (at size {}) are wrong: {d}.",
                         cpref.size
                     ),
-                    advice("totals-mismatch"),
                 )
                 .source(&label);
                 f.contest = Some(d.contest.clone());
