@@ -702,4 +702,25 @@ fn altered_tiles_bad_cosignatures_and_no_quorum() {
     let o = verify(w, &[&clean], &[]);
     assert_eq!(o.status, 0, "{}", o.stdout);
     assert_eq!(o.json["log"]["witnessed"], true);
+
+    // With --manifest, a source's manifest is read only up to twice the
+    // given one's length and 64 KiB more: a huge body is named, not read.
+    let huge = w.join("huge-manifest");
+    copy_dir(&clean, &huge);
+    std::fs::write(huge.join("manifest"), vec![b'x'; 1 << 20]).unwrap();
+    let manifest_file = repo_root().join("keys-example/manifest.signed");
+    let o = verify(
+        w,
+        &[&huge],
+        &["--manifest", manifest_file.to_str().unwrap()],
+    );
+    assert_eq!(o.status, 1, "{}", o.stdout);
+    assert_eq!(o.codes(), ["manifest-mismatch"], "{}", o.stdout);
+    let msg = o.finding("manifest-mismatch")["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(msg.contains("not read further"), "{msg}");
+    assert_eq!(o.json["sources"][0]["manifest"], "different");
+    assert_eq!(o.json["log"]["entries_checked"], entries.len() as u64);
 }
