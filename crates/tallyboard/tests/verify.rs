@@ -641,6 +641,7 @@ fn altered_tiles_bad_cosignatures_and_no_quorum() {
     assert_eq!(o.codes(), ["source-bad-data"], "{}", o.stdout);
     assert!(o.stdout.contains(&name), "{name}: {}", o.stdout);
     assert_eq!(o.json["log"]["entries_checked"], entries.len() as u64);
+    assert_eq!(o.json["sources"][0]["data_verified"], false);
     o.proved("source-bad-data");
     // Beside an honest mirror: the same finding, naming the altered source.
     let o = verify(w, &[&clean, &tiles], &[]);

@@ -465,8 +465,8 @@ impl<'m> Run<'m> {
                 && self.trusted.size() == s.cp.checkpoint.size
                 && full_done
             {
-                self.source_state[s.source] = self.trusted.clone();
-                self.reports[s.source].data_verified = true;
+                // Followed in full just now (its tiles too): its state
+                // and report are set.
                 continue;
             }
             if failed.contains(&s.source)
