@@ -285,7 +285,13 @@ fn main() {
     let mut config = Config::new(authority, vec![public.display().to_string()]);
     config.threads = threads;
     let started = Instant::now();
-    let report = tallyboard_verify::verify(&config);
+    // The library is asynchronous: the caller owns the runtime.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let report = rt.block_on(tallyboard_verify::verify(&config));
     let secs = started.elapsed().as_secs_f64();
     assert_eq!(report.verdict, Verdict::Pass, "{}", report.to_text());
     assert_eq!(report.log.entries_checked, n as u64);

@@ -56,8 +56,14 @@ finding_codes! {
     ManifestMismatch = "manifest-mismatch",
     /// A checkpoint not validly signed by the log key.
     CheckpointSignature = "checkpoint-signature",
-    /// Fewer witness cosignatures than the quorum.
+    /// A witness's cosignature line on a checkpoint that does not verify
+    /// (altered, malformed or repeated): named, and not counted.
+    WitnessCosignature = "witness-cosignature",
+    /// Fewer valid witness cosignatures than the quorum.
     QuorumNotMet = "quorum-not-met",
+    /// No source serves a checkpoint with the quorum: the tree checked is
+    /// signed by the log alone.
+    NotWitnessed = "not-witnessed",
     /// A source did not answer.
     SourceUnreachable = "source-unreachable",
     /// A source is behind the others.
@@ -164,7 +170,9 @@ impl FindingCode {
             C::SourceUnreachable | C::SourceStale | C::QuorumNotMet | C::UnitsMissing => {
                 Severity::Warning
             }
-            C::BackupNotInLog
+            C::WitnessCosignature
+            | C::NotWitnessed
+            | C::BackupNotInLog
             | C::BackupContradictsLog
             | C::ObserverMismatch
             | C::ReceiptInvalid => Severity::Error,
@@ -210,6 +218,12 @@ impl FindingCode {
             }
             C::QuorumNotMet => {
                 "Not enough independent witnesses cosigned the checkpoint. Wait a few minutes and run again; if it persists, ask the witnesses' operators."
+            }
+            C::WitnessCosignature => {
+                "A witness's cosignature on this checkpoint does not verify and was not counted. Tell the source's operator and the witness's operator; if the witness's other cosignatures verify, the line was altered on the way."
+            }
+            C::NotWitnessed => {
+                "Do not rely on this result yet: nothing shows the witnesses saw this tree. Wait for the witnesses to cosign and run again; if none does, ask the election authority and the witnesses' operators why."
             }
             C::SourceUnreachable => {
                 "Check the address and your connection, and run again. Other sources were checked without it."
@@ -349,6 +363,8 @@ mod tests {
         ] {
             assert_eq!(c.severity(), Severity::Error, "{c}");
         }
+        assert_eq!(C::WitnessCosignature.severity(), Severity::Error);
+        assert_eq!(C::NotWitnessed.severity(), Severity::Error);
         for c in [C::SourceStale, C::UnitsMissing, C::QuorumNotMet] {
             assert_eq!(c.severity(), Severity::Warning, "{c}");
         }

@@ -544,12 +544,19 @@ fn check_bad_data(bd: &BadData, log_key: &VerifierKey) -> Result<Proven, Evidenc
     let origin = &bd.checkpoint.source;
     match path {
         TilePath::Entries(bundle) => {
-            if BundleId::in_tree(bundle.index(), size) != Some(bundle) {
-                return Err(EvidenceError::NotProven(format!(
-                    "{} is not an entry bundle of the tree of size {size}",
-                    bundle.path()
-                )));
-            }
+            // The bundle of the tree, or an older partial bundle at its
+            // index (kept for clients holding an older checkpoint): the
+            // latter must hold a prefix of the same entries.
+            let older = match BundleId::in_tree(bundle.index(), size) {
+                Some(b) if b == bundle => false,
+                Some(b) if !bundle.is_full() && b.width() > bundle.width() => true,
+                _ => {
+                    return Err(EvidenceError::NotProven(format!(
+                        "{} is not an entry bundle of the tree of size {size}, nor an older partial bundle at the same index",
+                        bundle.path()
+                    )));
+                }
+            };
             if let Err(e) = EntryBundle::from_bytes(&served, bundle.width()) {
                 return Ok(Proven {
                     code: "source-bad-data",
@@ -589,9 +596,14 @@ fn check_bad_data(bd: &BadData, log_key: &VerifierKey) -> Result<Proven, Evidenc
                 Some(i) => Ok(Proven {
                     code: "source-bad-data",
                     statement: format!(
-                        "entry {} (leaf {}) of {} as served by {origin} does not hash to the leaf hash {} that the checkpoint of size {size} commits to",
+                        "entry {} (leaf {}) of {}{} as served by {origin} does not hash to the leaf hash {} that the checkpoint of size {size} commits to",
                         i,
                         bundle.index() * 256 + i as u64,
+                        if older {
+                            "the older partial bundle "
+                        } else {
+                            ""
+                        },
                         bundle.path(),
                         expected.hashes()[i]
                     ),
@@ -603,11 +615,17 @@ fn check_bad_data(bd: &BadData, log_key: &VerifierKey) -> Result<Proven, Evidenc
             }
         }
         TilePath::Hashes(tile) => {
-            if TileId::in_tree(tile.level(), tile.index(), size) != Some(tile) {
-                return Err(EvidenceError::NotProven(format!(
-                    "{} is not a tile of the tree of size {size}",
-                    tile.path()
-                )));
+            match TileId::in_tree(tile.level(), tile.index(), size) {
+                Some(t) if t == tile => {}
+                Some(t) if !tile.is_full() && t.width() > tile.width() => {
+                    return check_older_tile(tile, &served, &tiles, size, root, origin);
+                }
+                _ => {
+                    return Err(EvidenceError::NotProven(format!(
+                        "{} is not a tile of the tree of size {size}, nor an older partial tile at the same index",
+                        tile.path()
+                    )));
+                }
             }
             tiles.insert(tile, served);
             let reader = TileHashReader::new(size, root, MapFetcher(&tiles));
@@ -630,5 +648,45 @@ fn check_bad_data(bd: &BadData, log_key: &VerifierKey) -> Result<Proven, Evidenc
                 },
             }
         }
+    }
+}
+
+/// An older partial tile (kept for clients holding an older checkpoint) is
+/// proved bad when it is not the prefix of the tile the checkpoint commits
+/// to at its index, read and authenticated from the evidence's tiles.
+fn check_older_tile(
+    tile: TileId,
+    served: &[u8],
+    tiles: &HashMap<TileId, Vec<u8>>,
+    size: u64,
+    root: Hash,
+    origin: &str,
+) -> Result<Proven, EvidenceError> {
+    let reader = TileHashReader::new(size, root, MapFetcher(tiles));
+    match HashTile::from_reader(tile, &reader) {
+        Ok(expected) if expected.to_bytes() == served => Err(EvidenceError::NotProven(format!(
+            "{} as served is the prefix of the tile the checkpoint of size {size} commits to",
+            tile.path()
+        ))),
+        Ok(_) => Ok(Proven {
+            code: "source-bad-data",
+            statement: format!(
+                "the older partial tile {} as served by {origin} is not the first {} hashes of the tile that the checkpoint of size {size} commits to at its index",
+                tile.path(),
+                tile.width()
+            ),
+        }),
+        Err(e) => match auth_failure(&e) {
+            Some(why) => Ok(Proven {
+                code: "source-bad-data",
+                statement: format!(
+                    "the tiles served by {origin} do not hash to the checkpoint of size {size}: {why}"
+                ),
+            }),
+            None => Err(EvidenceError::NotProven(format!(
+                "the tiles in the evidence do not give the hashes of {}: {e}",
+                tile.path()
+            ))),
+        },
     }
 }

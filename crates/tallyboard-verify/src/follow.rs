@@ -401,6 +401,36 @@ fn bad_tiles<E: std::error::Error + 'static>(
     named: Option<TileId>,
     reason: &str,
 ) -> FollowError<E> {
+    let n = cp.checkpoint.size;
+    let summary = |path: &str| {
+        format!(
+            "{} served tiles that do not hash to its signed checkpoint of size {n} ({reason}); {path} is at fault.",
+            source.label()
+        )
+    };
+    match bad_tiles_evidence(source, log_key, cp, cache, read_tile, named, summary) {
+        Some(ev) => FollowError::BadData(ev),
+        None => FollowError::Unlocated {
+            source_label: source.label().to_owned(),
+            size: n,
+            reason: reason.to_owned(),
+        },
+    }
+}
+
+/// Bad-data evidence from the tiles of `cache` that fail to authenticate
+/// when `read_tile` is read from them: the tile `named` at fault (or else
+/// `read_tile`) as the data served, the others as the tiles. `summary`
+/// gives the evidence's summary from the path at fault.
+pub(crate) fn bad_tiles_evidence(
+    source: &Source,
+    log_key: &VerifierKey,
+    cp: &OpenedCheckpoint,
+    cache: &TileCache,
+    read_tile: TileId,
+    named: Option<TileId>,
+    summary: impl FnOnce(&str) -> String,
+) -> Option<Box<Evidence>> {
     let (n, root) = (cp.checkpoint.size, cp.checkpoint.root);
     let mut tiles = cache.tiles_read(n, root, |r| HashTile::from_reader(read_tile, r));
     // The tile named at fault, or else the tile that was read (the right
@@ -408,20 +438,21 @@ fn bad_tiles<E: std::error::Error + 'static>(
     let at_fault = named
         .filter(|t| tiles.iter().any(|(u, _)| u == t))
         .unwrap_or(read_tile);
-    let Some(pos) = tiles.iter().position(|(t, _)| *t == at_fault) else {
-        return FollowError::Unlocated {
-            source_label: source.label().to_owned(),
-            size: n,
-            reason: reason.to_owned(),
-        };
-    };
+    let pos = tiles.iter().position(|(t, _)| *t == at_fault)?;
     let (_, bytes) = tiles.remove(pos);
     let path = at_fault.path();
-    let summary = format!(
-        "{} served tiles that do not hash to its signed checkpoint of size {n} ({reason}); {path} is at fault.",
-        source.label()
-    );
-    bad_data(source, log_key, cp, &path, &bytes, &tiles, summary)
+    Some(Box::new(Evidence::bad_data(
+        log_key,
+        source.label(),
+        cp,
+        Served {
+            path: &path,
+            url: &source.url_of(&path),
+            bytes: &bytes,
+        },
+        &tiles,
+        summary(&path),
+    )))
 }
 
 /// Bad-data evidence of what `source` served at `path` under `cp`.

@@ -3,7 +3,8 @@
 //! Checks a tallyboard log without trusting the server that publishes it:
 //! reads it from the origin, any number of mirrors or a local copy
 //! ([`source`]), follows it incrementally from a trusted state to each new
-//! checkpoint, recomputing every tile and the root ([`follow`]), and keeps
+//! checkpoint, recomputing every tile and the root ([`follow`]) and
+//! comparing the tiles each source serves with them ([`tiles`]), and keeps
 //! self-contained evidence of every fault that anyone can re-check with the
 //! log's public key ([`evidence`]).
 //!
@@ -21,11 +22,15 @@ pub mod evidence;
 pub mod follow;
 pub mod report;
 pub mod source;
+pub mod tiles;
 pub mod verify;
 
 pub use codes::FindingCode;
 pub use evidence::{Evidence, EvidenceError, Proven, check};
 pub use follow::{FollowError, FollowOptions, Item, Trusted, check_consistency, follow};
 pub use report::{Finding, Report, Severity, Verdict};
-pub use source::{FetchError, Source, SourceError, TileCache, TilesError};
-pub use verify::{Config, WatchConfig, verify, watch};
+pub use source::{
+    DirFetch, Fetch, FetchError, HttpFetch, Source, SourceError, TileCache, TilesError,
+};
+pub use tiles::{Recomputed, TileCheck, TileFault, check_served_tiles};
+pub use verify::{Config, WatchConfig, verify, verify_sources, watch};

@@ -179,6 +179,9 @@ pub struct LogReport {
     /// The source whose bundles were checked entry by entry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checked_from: Option<String>,
+    /// Whether the checkpoint of the tree checked carries the witness
+    /// quorum (false also when no tree was checked).
+    pub witnessed: bool,
 }
 
 /// Completeness of one (contest, region) row.

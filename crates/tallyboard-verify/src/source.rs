@@ -8,9 +8,12 @@
 //! unreachable source, a missing file (404), a body too large and any other
 //! HTTP status, and name the URL or file.
 //!
-//! A [`Source`] is cheap to clone (the HTTP client is shared) and is `Send +
-//! Sync`, so that it can be used from any task of a tokio runtime (the
-//! mirror is an axum server).
+//! A [`Source`] reads through the [`Fetch`] trait (one asynchronous `get`
+//! of a path with a size cap), which [`HttpFetch`] and [`DirFetch`]
+//! implement; it is cheap to clone (the HTTP client is shared) and is
+//! `Send + Sync`, so that it can be used from any task of a tokio runtime (the
+//! mirror is an axum server). The library makes no runtime of its own: its
+//! callers own them.
 //!
 //! Reading authenticated hashes from a source's tiles (for consistency and
 //! inclusion proofs) goes through core's [`TileHashReader`], whose
@@ -22,6 +25,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+
+use futures_util::future::BoxFuture;
 
 use tallyboard_core::Hash;
 use tallyboard_core::limits::{
@@ -72,6 +77,15 @@ pub enum FetchError {
         /// The cap in bytes.
         cap: usize,
     },
+    /// The source answered but its body was cut off (timeout or reset
+    /// while reading it).
+    #[error("{url} answered but its body could not be read whole: {reason}")]
+    Interrupted {
+        /// The URL.
+        url: String,
+        /// What the network layer said.
+        reason: String,
+    },
     /// Any other HTTP status than 200.
     #[error("{url} answered HTTP {status}")]
     BadStatus {
@@ -98,6 +112,7 @@ impl FetchError {
             | FetchError::NotFound { url }
             | FetchError::TooLarge { url, .. }
             | FetchError::BadStatus { url, .. }
+            | FetchError::Interrupted { url, .. }
             | FetchError::Io { url, .. } => url,
         }
     }
@@ -109,14 +124,18 @@ impl FetchError {
             FetchError::NotFound { .. } => "not-found",
             FetchError::TooLarge { .. } => "too-large",
             FetchError::BadStatus { .. } => "bad-status",
+            FetchError::Interrupted { .. } => "interrupted",
             FetchError::Io { .. } => "io",
         }
     }
 
-    /// Whether the source did not answer at all (as opposed to answering
-    /// with something wrong).
+    /// Whether the source did not answer, or not whole (a transport
+    /// failure, as opposed to answering with something wrong).
     pub fn is_unreachable(&self) -> bool {
-        matches!(self, FetchError::Unreachable { .. })
+        matches!(
+            self,
+            FetchError::Unreachable { .. } | FetchError::Interrupted { .. }
+        )
     }
 }
 
@@ -137,22 +156,94 @@ pub enum SourceError {
     Client(String),
 }
 
-#[derive(Clone, Debug)]
-enum Kind {
-    Http {
-        /// Base URL without the trailing slash.
-        base: String,
-        client: reqwest::Client,
-    },
-    Dir(PathBuf),
+/// How a [`Source`] reads: the one asynchronous operation the verifier
+/// needs from a place holding a log. [`HttpFetch`] (an http(s) base URL)
+/// and [`DirFetch`] (a local directory) implement it; a caller may give its
+/// own (another transport, a cache) with [`Source::from_fetch`].
+///
+/// An implementation MUST refuse a body over `cap` bytes before holding it
+/// whole ([`FetchError::TooLarge`]) and report a missing file as
+/// [`FetchError::NotFound`]: partial tiles and bundles that are not found
+/// are read from the full ones.
+pub trait Fetch: Send + Sync + std::fmt::Debug {
+    /// How the source is named in reports: the base URL or the directory.
+    fn label(&self) -> &str;
+
+    /// The full URL (or file path) of `path`.
+    fn url_of(&self, path: &str) -> String;
+
+    /// Whether the source is a local copy (a directory).
+    fn is_local(&self) -> bool {
+        false
+    }
+
+    /// The bytes at `path` (a read-API path without the leading slash),
+    /// at most `cap` of them.
+    fn get<'a>(&'a self, path: &'a str, cap: usize) -> BoxFuture<'a, Result<Vec<u8>, FetchError>>;
 }
 
-/// A place to read a log from: an http(s) base URL or a local directory in
-/// the C2SP layout.
+/// An http(s) base URL read with a shared [`reqwest::Client`].
+#[derive(Clone, Debug)]
+pub struct HttpFetch {
+    /// Base URL without the trailing slash.
+    base: String,
+    client: reqwest::Client,
+}
+
+impl Fetch for HttpFetch {
+    fn label(&self) -> &str {
+        &self.base
+    }
+
+    fn url_of(&self, path: &str) -> String {
+        format!("{}/{path}", self.base)
+    }
+
+    fn get<'a>(&'a self, path: &'a str, cap: usize) -> BoxFuture<'a, Result<Vec<u8>, FetchError>> {
+        Box::pin(async move { get_http(&self.client, &self.url_of(path), cap).await })
+    }
+}
+
+/// A local directory in the C2SP layout, read with tokio's file system.
+#[derive(Clone, Debug)]
+pub struct DirFetch {
+    dir: PathBuf,
+    label: String,
+}
+
+impl DirFetch {
+    /// The directory `dir`.
+    pub fn new(dir: &Path) -> DirFetch {
+        DirFetch {
+            dir: dir.to_path_buf(),
+            label: dir.display().to_string(),
+        }
+    }
+}
+
+impl Fetch for DirFetch {
+    fn label(&self) -> &str {
+        &self.label
+    }
+
+    fn url_of(&self, path: &str) -> String {
+        self.dir.join(path).display().to_string()
+    }
+
+    fn is_local(&self) -> bool {
+        true
+    }
+
+    fn get<'a>(&'a self, path: &'a str, cap: usize) -> BoxFuture<'a, Result<Vec<u8>, FetchError>> {
+        Box::pin(async move { get_file(&self.dir.join(path), cap).await })
+    }
+}
+
+/// A place to read a log from: an http(s) base URL, a local directory in
+/// the C2SP layout, or any other [`Fetch`].
 #[derive(Clone, Debug)]
 pub struct Source {
-    kind: Kind,
-    label: Arc<str>,
+    fetch: Arc<dyn Fetch>,
 }
 
 /// Settings of the HTTP client of a [`Source`].
@@ -197,10 +288,12 @@ impl Source {
 
     /// A local directory in the C2SP layout.
     pub fn dir(path: &Path) -> Source {
-        Source {
-            label: Arc::from(path.display().to_string()),
-            kind: Kind::Dir(path.to_path_buf()),
-        }
+        Source::from_fetch(Arc::new(DirFetch::new(path)))
+    }
+
+    /// A source reading through `fetch`.
+    pub fn from_fetch(fetch: Arc<dyn Fetch>) -> Source {
+        Source { fetch }
     }
 
     /// An http(s) base URL.
@@ -214,41 +307,32 @@ impl Source {
             return Err(SourceError::BadUrl(url.to_owned()));
         }
         let base = parsed.as_str().trim_end_matches('/').to_owned();
-        Ok(Source {
-            label: Arc::from(base.as_str()),
-            kind: Kind::Http {
-                base,
-                client: client.clone(),
-            },
-        })
+        Ok(Source::from_fetch(Arc::new(HttpFetch {
+            base,
+            client: client.clone(),
+        })))
     }
 
     /// How the source is named in reports: the base URL or the directory.
     pub fn label(&self) -> &str {
-        &self.label
+        self.fetch.label()
     }
 
     /// Whether the source is a local directory.
     pub fn is_local(&self) -> bool {
-        matches!(self.kind, Kind::Dir(_))
+        self.fetch.is_local()
     }
 
     /// The full URL (or file path) of `path` (a read-API path without the
     /// leading slash, e.g. `tile/0/000`).
     pub fn url_of(&self, path: &str) -> String {
-        match &self.kind {
-            Kind::Http { base, .. } => format!("{base}/{path}"),
-            Kind::Dir(dir) => dir.join(path).display().to_string(),
-        }
+        self.fetch.url_of(path)
     }
 
     /// Fetches `path` (without the leading slash), refusing a body over
     /// `cap` bytes.
     pub async fn get(&self, path: &str, cap: usize) -> Result<Vec<u8>, FetchError> {
-        match &self.kind {
-            Kind::Http { base, client } => get_http(client, &format!("{base}/{path}"), cap).await,
-            Kind::Dir(dir) => get_file(&dir.join(path), cap).await,
-        }
+        self.fetch.get(path, cap).await
     }
 
     /// The signed checkpoint (`/checkpoint`), at most [`MAX_NOTE`] bytes.
@@ -391,7 +475,10 @@ async fn get_http(client: &reqwest::Client, url: &str, cap: usize) -> Result<Vec
                 url: url.to_owned(),
                 cap,
             },
-            BodyError::Read(e) => unreachable(e),
+            BodyError::Read(e) => FetchError::Interrupted {
+                url: url.to_owned(),
+                reason: describe(&e),
+            },
         })
 }
 

@@ -15,6 +15,7 @@ use tallyboard_verify::follow::{
     Consistency, FollowError, FollowOptions, Trusted, check_consistency, follow,
 };
 use tallyboard_verify::source::Source;
+use tallyboard_verify::tiles::{Recomputed, check_served_tiles};
 
 const MIRROR_A: &str = "https://mirror-a.example/log";
 const MIRROR_B: &str = "https://mirror-b.example/log";
@@ -62,6 +63,32 @@ async fn follow_err(source: &Source, trusted: &Trusted, note: &[u8]) -> Evidence
         Err(FollowError::BadData(e)) | Err(FollowError::SplitView(e)) => *e,
         other => panic!("expected evidence, got {other:?}"),
     }
+}
+
+/// The evidence of the one tile fault that the tile check of `source` (at
+/// `note`, with the older sizes `older`) finds (spec/verify.md §2.2).
+async fn tile_fault(source: &Source, note: &[u8], older: &[u64]) -> Evidence {
+    let cp = open(note);
+    let mut recomputed = Recomputed::new();
+    follow(
+        source,
+        &log_key(),
+        &Trusted::empty(),
+        &cp,
+        &FollowOptions::default(),
+        |item| {
+            if let tallyboard_verify::Item::Tile { id, tile } = item {
+                recomputed.add(id, tile);
+            }
+            Ok::<(), Infallible>(())
+        },
+    )
+    .await
+    .unwrap();
+    let older = older.iter().copied().collect();
+    let mut r = check_served_tiles(source, &log_key(), &cp, &recomputed, &older, 2).await;
+    assert_eq!(r.faults.len(), 1, "{:?}", r.faults);
+    *r.faults.remove(0).evidence.expect("evidence")
 }
 
 async fn cases() -> Vec<(String, Value)> {
@@ -280,6 +307,87 @@ async fn cases() -> Vec<(String, Value)> {
         "bad-data-tile",
         "a level-0 tile that does not hash to the checkpoint's root",
         &v,
+        "source-bad-data",
+    );
+
+    // The tile check (spec/verify.md §2.2), in copies of A (sizes 5, 20).
+    let copy_of_a = || {
+        let e = tempfile::tempdir().unwrap();
+        copy_dir(&pa, &e.path().join("public"));
+        let pe = e.path().join("public");
+        (e, pe)
+    };
+    let flip = |file: &std::path::Path, at: usize| {
+        let mut b = std::fs::read(file).unwrap();
+        b[at] ^= 1;
+        std::fs::write(file, &b).unwrap();
+    };
+    // A current tile altered alone (its bundle honest).
+    let (_e, pe) = copy_of_a();
+    flip(&pe.join("tile/0/000.p/20"), 32 * 11 + 3);
+    let mut ev = tile_fault(&Source::dir(&pe), &na[1], &[]).await;
+    fix_sources(&mut ev, &[(pe.display().to_string().as_str(), MIRROR_A)]);
+    push(
+        "bad-data-altered-tile",
+        "hash 11 of the level-0 partial tile was altered while the bundle is honest: the tile does not hash to the checkpoint's root",
+        &serde_json::to_value(&ev).unwrap(),
+        "source-bad-data",
+    );
+    // An older partial tile (of the tree of 5) altered.
+    let (_e, pe) = copy_of_a();
+    flip(&pe.join("tile/0/000.p/5"), 32 * 4 + 9);
+    let mut ev = tile_fault(&Source::dir(&pe), &na[1], &[5]).await;
+    fix_sources(&mut ev, &[(pe.display().to_string().as_str(), MIRROR_A)]);
+    let v = serde_json::to_value(&ev).unwrap();
+    push(
+        "bad-data-older-partial-tile",
+        "the partial tile kept for the checkpoint of size 5 is not the prefix of the level-0 tile of the tree of 20",
+        &v,
+        "source-bad-data",
+    );
+    let mut honest = v.clone();
+    {
+        use base64::Engine as _;
+        let e = base64::engine::general_purpose::STANDARD;
+        let good = std::fs::read(pa.join("tile/0/000.p/5")).unwrap();
+        honest["served"]["data"] = json!(e.encode(good));
+    }
+    push(
+        "not-proven-older-partial-tile-is-a-prefix",
+        "an older partial tile that is the prefix of the tile the checkpoint commits to",
+        &honest,
+        "not-proven",
+    );
+    let mut wider = v.clone();
+    wider["served"]["path"] = json!("tile/0/000.p/21");
+    push(
+        "not-proven-older-partial-tile-wider",
+        "a partial tile wider than the tree's tile at its index is not an older partial tile",
+        &wider,
+        "not-proven",
+    );
+    // An older partial bundle (of the tree of 5) with an entry replaced.
+    let (_e, pe) = copy_of_a();
+    let bpath = pe.join("tile/entries/000.p/5");
+    let mut entries =
+        tallyboard_core::tile::EntryBundle::from_bytes(&std::fs::read(&bpath).unwrap(), 5)
+            .unwrap()
+            .entries()
+            .to_vec();
+    entries[3] = b"entry 3 rewritten".to_vec();
+    std::fs::write(
+        &bpath,
+        tallyboard_core::tile::EntryBundle::new(entries)
+            .unwrap()
+            .to_bytes(),
+    )
+    .unwrap();
+    let mut ev = tile_fault(&Source::dir(&pe), &na[1], &[5]).await;
+    fix_sources(&mut ev, &[(pe.display().to_string().as_str(), MIRROR_A)]);
+    push(
+        "bad-data-older-partial-bundle",
+        "entry 3 of the partial bundle kept for the checkpoint of size 5 differs from the entry the tree of 20 holds",
+        &serde_json::to_value(&ev).unwrap(),
         "source-bad-data",
     );
     out

@@ -110,7 +110,7 @@ async fn watch_follows_a_growing_log_and_reports_a_fork() {
         let sizes = Arc::clone(&sizes);
         let (link, bpub) = (link.clone(), b.join("public"));
         let url = url.clone();
-        tokio::task::spawn_blocking(move || {
+        async move {
             let config = Config::new(authority(), vec![url]);
             let wc = WatchConfig {
                 interval: Duration::from_millis(100),
@@ -131,9 +131,9 @@ async fn watch_follows_a_growing_log_and_reports_a_fork() {
                 }
                 assert!(rounds < 100, "watch did not reach the full size");
             })
-        })
+            .await
+        }
         .await
-        .unwrap()
     };
     assert_eq!(report.verdict, Verdict::Pass, "{}", report.to_text());
     assert_eq!(report.log.entries_checked, total);
@@ -145,7 +145,7 @@ async fn watch_follows_a_growing_log_and_reports_a_fork() {
     point(&link, &a.join("public"));
     let report = {
         let (link, fpub) = (link.clone(), f.join("public"));
-        tokio::task::spawn_blocking(move || {
+        async move {
             let config = Config::new(authority(), vec![url]);
             let stop = Arc::new(AtomicBool::new(false));
             let wc = WatchConfig {
@@ -163,9 +163,9 @@ async fn watch_follows_a_growing_log_and_reports_a_fork() {
                     stop.store(true, Ordering::SeqCst);
                 }
             })
-        })
+            .await
+        }
         .await
-        .unwrap()
     };
     assert_eq!(report.verdict, Verdict::Findings);
     assert_eq!(

@@ -269,10 +269,13 @@ fn a_clean_log_passes_and_every_fault_is_found() {
     assert!(o.stdout.contains("Last to report: "), "{}", o.stdout);
     // Requiring both witnesses: the checkpoint (cosigned by one) falls short,
     // and the log is still checked in full.
+    // No checkpoint meets the quorum: the tree checked is reported as not
+    // witnessed (spec/verify.md §4.3).
     let o = verify(w, &[&clean], &["--quorum", "2"]);
     assert_eq!(o.status, 1, "{}", o.stdout);
-    assert_eq!(o.codes(), ["quorum-not-met"]);
+    assert_eq!(o.codes(), ["not-witnessed", "quorum-not-met"]);
     assert_eq!(o.json["log"]["entries_checked"], entries.len() as u64);
+    assert_eq!(o.json["log"]["witnessed"], false);
 
     // A genuine correction: still clean, listed with its reason, and only
     // the corrected figures count.
@@ -591,4 +594,134 @@ fn unreachable_sources_and_bad_arguments_exit_2() {
         assert_eq!(r.status, 2, "{args:?}: {}{}", r.stdout, r.stderr);
         assert!(!r.stderr.is_empty());
     }
+}
+
+/// The checkpoint note of `public` with the signature line of the witness
+/// (the line not named after the origin) changed by `change`.
+fn rewrite_witness_line(public: &Path, change: impl FnOnce(&str) -> Vec<String>) -> String {
+    let path = public.join("checkpoint");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let origin = text.lines().next().unwrap().to_owned();
+    let mut out = Vec::new();
+    let mut witness = String::new();
+    let mut change = Some(change);
+    for line in text.lines() {
+        let is_witness =
+            line.starts_with("\u{2014} ") && !line.starts_with(&format!("\u{2014} {origin} "));
+        if is_witness && let Some(c) = change.take() {
+            witness = line.split(' ').nth(1).unwrap().to_owned();
+            out.extend(c(line));
+        } else {
+            out.push(line.to_owned());
+        }
+    }
+    assert!(!witness.is_empty(), "no witness line in {text}");
+    std::fs::write(&path, out.join("\n") + "\n").unwrap();
+    witness
+}
+
+#[test]
+fn altered_tiles_bad_cosignatures_and_no_quorum() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let entries = example_tallies(w);
+    assert!(entries.len() < 256);
+    let clean = build_source(&w.join("clean"), &entries, |_| {});
+
+    // A level-0 tile altered, its bundle honest: the bundles hash to the
+    // checkpoint, but clients building proofs from the tile are misled.
+    let tiles = w.join("tiles");
+    copy_dir(&clean, &tiles);
+    let name = format!("tile/0/000.p/{}", entries.len());
+    let mut b = std::fs::read(tiles.join(&name)).unwrap();
+    b[32 * 3 + 7] ^= 1;
+    std::fs::write(tiles.join(&name), &b).unwrap();
+    let o = verify(w, &[&tiles], &[]);
+    assert_eq!(o.status, 1, "{}", o.stdout);
+    assert_eq!(o.codes(), ["source-bad-data"], "{}", o.stdout);
+    assert!(o.stdout.contains(&name), "{name}: {}", o.stdout);
+    assert_eq!(o.json["log"]["entries_checked"], entries.len() as u64);
+    assert_eq!(o.json["sources"][0]["data_verified"], false);
+    o.proved("source-bad-data");
+    // Beside an honest mirror: the same finding, naming the altered source.
+    let o = verify(w, &[&clean, &tiles], &[]);
+    assert_eq!(o.status, 1, "{}", o.stdout);
+    assert_eq!(o.codes(), ["source-bad-data"], "{}", o.stdout);
+    assert_eq!(
+        o.finding("source-bad-data")["source"],
+        tiles.display().to_string()
+    );
+    o.proved("source-bad-data");
+
+    // A corrupted witness cosignature: the witness is named, the log's
+    // signature holds, the data is checked, and nothing else meets the
+    // quorum: the tree checked is not witnessed.
+    let cosig = w.join("cosig");
+    copy_dir(&clean, &cosig);
+    let witness = rewrite_witness_line(&cosig, |line| {
+        let mut l = line.to_owned();
+        let last = l.pop().unwrap();
+        l.push(if last == 'A' { 'B' } else { 'A' });
+        vec![l]
+    });
+    let o = verify(w, &[&cosig], &[]);
+    assert_eq!(o.status, 1, "{}", o.stdout);
+    let codes = o.codes();
+    assert!(
+        codes.contains(&"witness-cosignature".to_owned()),
+        "{codes:?}"
+    );
+    assert!(codes.contains(&"not-witnessed".to_owned()), "{codes:?}");
+    assert!(codes.contains(&"quorum-not-met".to_owned()), "{codes:?}");
+    assert!(
+        !codes.contains(&"checkpoint-signature".to_owned()),
+        "{codes:?}"
+    );
+    let f = o.finding("witness-cosignature");
+    assert!(f["message"].as_str().unwrap().contains(&witness), "{f}");
+    assert_eq!(f["source"], cosig.display().to_string());
+    assert_eq!(o.json["log"]["entries_checked"], entries.len() as u64);
+    assert_eq!(o.json["log"]["witnessed"], false);
+    assert!(o.json["sources"][0]["data_verified"].as_bool().unwrap());
+
+    // The same cosignature line twice, beside a source with the quorum:
+    // the witness is named, the tree checked is witnessed.
+    let twice = w.join("twice");
+    copy_dir(&clean, &twice);
+    rewrite_witness_line(&twice, |line| vec![line.to_owned(), line.to_owned()]);
+    let o = verify(w, &[&clean, &twice], &[]);
+    assert_eq!(o.status, 1, "{}", o.stdout);
+    let codes = o.codes();
+    assert!(
+        codes.contains(&"witness-cosignature".to_owned()),
+        "{codes:?}"
+    );
+    assert!(!codes.contains(&"not-witnessed".to_owned()), "{codes:?}");
+    assert_eq!(o.json["log"]["witnessed"], true);
+    assert!(o.json["sources"][1]["data_verified"].as_bool().unwrap());
+    // The clean source alone is witnessed and passes.
+    let o = verify(w, &[&clean], &[]);
+    assert_eq!(o.status, 0, "{}", o.stdout);
+    assert_eq!(o.json["log"]["witnessed"], true);
+
+    // With --manifest, a source's manifest is read only up to twice the
+    // given one's length and 64 KiB more: a huge body is named, not read.
+    let huge = w.join("huge-manifest");
+    copy_dir(&clean, &huge);
+    std::fs::write(huge.join("manifest"), vec![b'x'; 1 << 20]).unwrap();
+    let manifest_file = repo_root().join("keys-example/manifest.signed");
+    let o = verify(
+        w,
+        &[&huge],
+        &["--manifest", manifest_file.to_str().unwrap()],
+    );
+    assert_eq!(o.status, 1, "{}", o.stdout);
+    assert_eq!(o.codes(), ["manifest-mismatch"], "{}", o.stdout);
+    let msg = o.finding("manifest-mismatch")["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(msg.contains("not read further"), "{msg}");
+    assert_eq!(o.json["sources"][0]["manifest"], "different");
+    assert_eq!(o.json["log"]["entries_checked"], entries.len() as u64);
 }

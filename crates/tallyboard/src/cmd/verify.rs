@@ -162,6 +162,14 @@ pub(crate) fn run(args: Args) -> Result<()> {
             b.set_position(done);
         }));
     }
+    // The verifier's library is asynchronous; the command owns its
+    // runtime: a small multi-threaded one (the fetches), beside the
+    // library's own signature-checking threads.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the verifier's runtime")?;
     let report = if args.watch {
         let stop = Arc::new(AtomicBool::new(false));
         stop_on_signal(Arc::clone(&stop));
@@ -171,7 +179,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
             stop,
         };
         let quiet = args.quiet;
-        tallyboard_verify::watch(&config, &w, |new, size| {
+        rt.block_on(tallyboard_verify::watch(&config, &w, |new, size| {
             if quiet {
                 return;
             }
@@ -179,10 +187,11 @@ pub(crate) fn run(args: Args) -> Result<()> {
                 println!("NEW FINDING ({}): {} ({})", f.code, f.message, f.action);
             }
             println!("verified up to size {size}");
-        })
+        }))
     } else {
-        tallyboard_verify::verify(&config)
+        rt.block_on(tallyboard_verify::verify(&config))
     };
+    drop(rt);
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
