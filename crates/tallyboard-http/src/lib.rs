@@ -1,12 +1,33 @@
-//! # tallyboard-http: HTTP plumbing shared by every serving role
+//! # tallyboard-http: the HTTP contract every role shares
 //!
-//! The publication server, the mirror and the witness all serve an axum
-//! application on a TCP socket open to anyone. [`serve`] is how they do it:
-//! a cap on open connections, a header read timeout that is also the idle
-//! timeout of kept-alive connections, a deadline on request bodies, the
-//! soft descriptor limit raised at start-up, graceful shutdown, and the
-//! connection metrics each role shows in its `/metrics`.
+//! What the publication server, mirrors, witnesses, the verifier and the
+//! CLI would otherwise each repeat: the read API's paths and their parsing
+//! ([`path`]), content types ([`media`]), `Cache-Control` values
+//! ([`cache`]), the `Content-Security-Policy` of the pages ([`CSP`]), the
+//! JSON error body ([`error`]) and one size-capped body reader ([`body`]),
+//! for request bodies on the server side and response bodies on the client
+//! side. No election logic lives here. [`serve`] serves a role's router
+//! on a socket open to anyone: a cap on open connections, a header read
+//! timeout that is also the idle timeout of kept-alive connections, a
+//! deadline on request bodies, the soft descriptor limit raised at
+//! start-up, graceful shutdown, and the connection metrics.
+//!
+//! Features: `server` (axum: error answers, byte responses, request
+//! bodies), `client` (reqwest: response bodies).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod body;
+pub mod cache;
+pub mod error;
+pub mod media;
+pub mod path;
+#[cfg(feature = "server")]
+pub mod response;
+#[cfg(feature = "server")]
 pub mod serve;
+
+/// `Content-Security-Policy` of the HTML pages: only the site's own
+/// stylesheet, nothing else (no scripts, no inline styles, no frames, no
+/// form targets).
+pub const CSP: &str = "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";

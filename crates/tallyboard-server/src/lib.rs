@@ -457,7 +457,7 @@ async fn validate(
 }
 
 /// The media type of a signed tally.
-const TALLY_MEDIA_TYPE: &str = "application/cbor";
+const TALLY_MEDIA_TYPE: &str = tallyboard_http::media::CBOR;
 
 /// `Content-Type` must be `application/cbor` (parameters allowed, case
 /// ignored).
