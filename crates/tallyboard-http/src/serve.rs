@@ -481,9 +481,15 @@ mod tests {
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let st = stats.clone();
         tokio::spawn(async move {
-            serve(listener, app.merge(st.router()), &limits, st.clone(), async {
-                let _ = rx.await;
-            })
+            serve(
+                listener,
+                app.merge(st.router()),
+                &limits,
+                st.clone(),
+                async {
+                    let _ = rx.await;
+                },
+            )
             .await;
         });
         (addr, stats, tx)
@@ -529,7 +535,10 @@ mod tests {
             "GET /metrics HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
         )
         .await;
-        assert!(m.contains("tallyboard_http_connections_accepted_total 2"), "{m}");
+        assert!(
+            m.contains("tallyboard_http_connections_accepted_total 2"),
+            "{m}"
+        );
         assert!(m.contains("tallyboard_http_connections_max "), "{m}");
     }
 

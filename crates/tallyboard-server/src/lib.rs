@@ -474,7 +474,9 @@ fn check_content_type(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
         "unsupported-media-type",
         match given {
             Some(_) => format!("a signed tally is sent as Content-Type: {TALLY_MEDIA_TYPE}"),
-            None => format!("Content-Type is missing; a signed tally is sent as {TALLY_MEDIA_TYPE}"),
+            None => {
+                format!("Content-Type is missing; a signed tally is sent as {TALLY_MEDIA_TYPE}")
+            }
         },
     ))
 }
