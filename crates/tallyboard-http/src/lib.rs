@@ -6,7 +6,11 @@
 //! ([`cache`]), the `Content-Security-Policy` of the pages ([`CSP`]), the
 //! JSON error body ([`error`]) and one size-capped body reader ([`body`]),
 //! for request bodies on the server side and response bodies on the client
-//! side. No election logic lives here.
+//! side. No election logic lives here. [`serve`] serves a role's router
+//! on a socket open to anyone: a cap on open connections, a header read
+//! timeout that is also the idle timeout of kept-alive connections, a
+//! deadline on request bodies, the soft descriptor limit raised at
+//! start-up, graceful shutdown, and the connection metrics.
 //!
 //! Features: `server` (axum: error answers, byte responses, request
 //! bodies), `client` (reqwest: response bodies).
@@ -21,5 +25,7 @@ pub mod path;
 #[cfg(feature = "server")]
 pub mod response;
 mod security;
+#[cfg(feature = "server")]
+pub mod serve;
 
 pub use security::CSP;

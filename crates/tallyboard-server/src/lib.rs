@@ -9,11 +9,13 @@
 //!
 //! ## What's in scope
 //!
-//! Validation (size cap, canonical encoding, signature, manifest rules,
-//! revision rules in log order), per-client rate limiting of submissions,
-//! load shedding (a full submission pool answers 503 with `Retry-After`
-//! while reads keep working), graceful shutdown that finishes the batch in
-//! flight.
+//! Validation (`Content-Type`, size cap, canonical encoding, signature,
+//! manifest rules, revision rules in log order), rate limiting of
+//! submissions (per client address for those refused before they reach the
+//! log, per count centre key for valid, signed ones), load shedding (a full
+//! submission pool answers 503 with `Retry-After` while reads keep
+//! working), connection limits and timeouts ([`tallyboard_http::serve`]),
+//! graceful shutdown that finishes the batch in flight.
 //!
 //! ## What's out of scope
 //!
@@ -40,12 +42,14 @@ use axum::extract::{ConnectInfo, FromRequestParts as _, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use tallyboard_core::keys::PublicKey;
 use tallyboard_core::limits::MAX_SIGNED_TALLY;
 use tallyboard_core::manifest::{Manifest, SignedManifest};
 use tallyboard_core::note::{KeyKind, SignerKey, VerifierKey};
 use tallyboard_core::receipt::Receipt as ReceiptText;
 use tallyboard_core::rules::check_tally;
-use tallyboard_core::tally::SignedTally;
+use tallyboard_core::tally::{SignedTally, UnverifiedTally};
+use tallyboard_http::serve::{ConnStats, Limits};
 use tallyboard_log::{Cosigner, Log, LogReader, Options, Sequencer, SequencerConfig, SubmitError};
 
 use tallyboard_http::body::{BodyError, read_request};
@@ -70,10 +74,18 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Sequencing: batch interval, pool size (load shedding), batch size.
     pub sequencer: SequencerConfig,
-    /// Submissions per second allowed per client address (sustained).
+    /// Refused submissions per second allowed per client address
+    /// (sustained): those that fail before they reach the log (wrong
+    /// `Content-Type`, too large, malformed, bad signature, manifest rule
+    /// broken). An address over it is refused before its body is read.
     pub rate_per_client: f64,
-    /// Submissions a client may send in a burst above the sustained rate.
+    /// Refused submissions a client address may send in a burst.
     pub burst_per_client: f64,
+    /// Valid, signed submissions per second allowed per count centre key
+    /// (sustained), whatever address they come from.
+    pub rate_per_key: f64,
+    /// Valid, signed submissions a count centre key may send in a burst.
+    pub burst_per_key: f64,
     /// Base URLs of the witnesses to ask for cosignatures after each commit
     /// (C2SP tlog-witness `POST <url>/add-checkpoint`).
     pub witnesses: Vec<String>,
@@ -85,13 +97,17 @@ pub struct Config {
 
 impl Config {
     /// Defaults for `data_dir`: 1 s batches, 20,000 pending submissions,
-    /// 50 submissions per second per client with bursts of 200.
+    /// 50 refused submissions per second per client address with bursts of
+    /// 200, 200 valid submissions per second per count centre key with
+    /// bursts of 2,000.
     pub fn new(data_dir: PathBuf) -> Config {
         Config {
             data_dir,
             sequencer: SequencerConfig::default(),
             rate_per_client: 50.0,
             burst_per_client: 200.0,
+            rate_per_key: 200.0,
+            burst_per_key: 2000.0,
             witnesses: Vec::new(),
             witness_wait: Duration::from_millis(500),
         }
@@ -152,7 +168,11 @@ struct AppState {
     reader: LogReader,
     read: ReadApi,
     metrics: Metrics,
-    limiter: RateLimiter,
+    /// Refused submissions per client address.
+    limiter: RateLimiter<IpAddr>,
+    /// Valid submissions per count centre key.
+    key_limiter: RateLimiter<PublicKey>,
+    connections: ConnStats,
     witnesses: Option<Arc<Collector>>,
 }
 
@@ -205,6 +225,8 @@ impl Server {
             reader,
             metrics: Metrics::default(),
             limiter: RateLimiter::new(config.rate_per_client, config.burst_per_client),
+            key_limiter: RateLimiter::new(config.rate_per_key, config.burst_per_key),
+            connections: ConnStats::new(),
             witnesses: collector,
         };
         Ok(Server {
@@ -275,23 +297,37 @@ impl Server {
         }
     }
 
-    /// Serves on `listener` until `signal` completes, then finishes the
-    /// requests in flight and the batch in flight, and returns.
+    /// Serves on `listener` with the default connection limits until
+    /// `signal` completes; see [`Server::serve_with`].
     pub async fn serve(
         self,
         listener: tokio::net::TcpListener,
         signal: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let app = self
-            .router()
-            .into_make_service_with_connect_info::<SocketAddr>();
-        let r = axum::serve(listener, app)
-            .with_graceful_shutdown(signal)
-            .await;
+        self.serve_with(listener, &Limits::default(), signal).await
+    }
+
+    /// Serves on `listener` with `limits` (connection cap, header, idle and
+    /// body timeouts; [`tallyboard_http::serve`]) until `signal` completes,
+    /// then finishes the requests in flight and the batch in flight, and
+    /// returns. The connection counters are part of `/metrics`.
+    pub async fn serve_with(
+        self,
+        listener: tokio::net::TcpListener,
+        limits: &Limits,
+        signal: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        tallyboard_http::serve::serve(
+            listener,
+            self.router(),
+            limits,
+            self.state.connections.clone(),
+            signal,
+        )
+        .await;
         tokio::task::spawn_blocking(move || self.shutdown())
             .await
-            .map_err(std::io::Error::other)?;
-        r
+            .map_err(std::io::Error::other)
     }
 }
 
@@ -303,6 +339,9 @@ async fn metrics(State(s): State<Arc<AppState>>) -> Response {
         .as_ref()
         .map(|q| q.stats());
     let mut text = s.metrics.render(stats, s.reader.checkpoint().size);
+    s.metrics
+        .render_limits(&mut text, s.limiter.settings(), s.key_limiter.settings());
+    s.connections.render(&mut text);
     if let Some(w) = &s.witnesses {
         w.render(&mut text);
     }
@@ -335,45 +374,27 @@ async fn submit(State(s): State<Arc<AppState>>, req: Request) -> Response {
 
 async fn submit_inner(s: &AppState, req: Request) -> Result<Vec<u8>, ApiError> {
     let (mut parts, body) = req.into_parts();
-    let client = client_ip(&mut parts).await;
-    let req = Request::from_parts(parts, body);
-    if let Some(ip) = client
-        && let Err(wait) = s.limiter.check(ip)
+    let ip = client_ip(&mut parts).await;
+    if let Some(ip) = ip
+        && let Err(wait) = s.limiter.peek(ip)
     {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
+        return Err(rate_limited(
             "rate-limited",
-            "too many submissions from this address; retry later",
-        )
-        .retry_after(wait.as_secs().max(1)));
+            "too many refused submissions from this address; retry later",
+            wait,
+        ));
     }
-    let body = read_request(req, MAX_SIGNED_TALLY)
-        .await
-        .map_err(|e| match e {
-            BodyError::TooLarge(_) => ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large",
-                format!("a signed tally is at most {MAX_SIGNED_TALLY} bytes"),
-            ),
-            BodyError::Read(e) => ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad-body",
-                format!("the request body could not be read: {e}"),
-            ),
-        })?;
-    let manifest = s.manifest.clone();
-    // Decoding and the signature check run off the async workers.
-    let checked = tokio::task::spawn_blocking(move || {
-        let tally = SignedTally::from_bytes_in(&body, &manifest)
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()))?;
-        let v = check_tally(&manifest, tally.tally());
-        if !v.is_empty() {
-            return Err(ApiError::rules(&v));
+    let checked = match validate(s, &parts, body).await {
+        Ok(t) => t,
+        Err(Refusal::Address(e)) => {
+            // Refused before reaching the log: counts against the address.
+            if let Some(ip) = ip {
+                let _ = s.limiter.take(ip);
+            }
+            return Err(e);
         }
-        Ok(tally)
-    })
-    .await
-    .map_err(ApiError::internal)??;
+        Err(Refusal::Key(e)) => return Err(e),
+    };
     let pending = {
         let seq = s.sequencer.read().unwrap_or_else(PoisonError::into_inner);
         let Some(seq) = seq.as_ref() else {
@@ -389,6 +410,116 @@ async fn submit_inner(s: &AppState, req: Request) -> Result<Vec<u8>, ApiError> {
     )
     .map_err(ApiError::internal)?;
     Ok(text.to_bytes())
+}
+
+/// Why [`validate`] refused a submission, and which limit it counts against.
+enum Refusal {
+    /// Refused before its signature and rules were found valid: counts
+    /// against the client address.
+    Address(ApiError),
+    /// The count centre key is over its limit (nothing counted).
+    Key(ApiError),
+}
+
+/// Checks a submission up to the manifest rules: `Content-Type`, size,
+/// encoding, the signer key's limit, signature, rules. The key's limit is
+/// checked before the signature and charged only once the signature
+/// verifies, so that nobody but the key's holder can use it up.
+async fn validate(
+    s: &AppState,
+    parts: &axum::http::request::Parts,
+    body: axum::body::Body,
+) -> Result<SignedTally, Refusal> {
+    check_content_type(&parts.headers).map_err(Refusal::Address)?;
+    let mut req = Request::new(body);
+    *req.headers_mut() = parts.headers.clone();
+    let body = read_request(req, MAX_SIGNED_TALLY)
+        .await
+        .map_err(|e| Refusal::Address(body_error(&e)))?;
+    let manifest = Arc::clone(&s.manifest);
+    let unverified = UnverifiedTally::from_bytes_in(&body, &manifest).map_err(|e| {
+        Refusal::Address(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            e.code(),
+            e.to_string(),
+        ))
+    })?;
+    let signer = unverified.tally().signer;
+    let over_key_limit = |wait| {
+        Refusal::Key(rate_limited(
+            "key-rate-limited",
+            "too many submissions signed by this count centre key; retry later",
+            wait,
+        ))
+    };
+    s.key_limiter.peek(signer).map_err(over_key_limit)?;
+    // The signature check runs off the async workers.
+    let checked = tokio::task::spawn_blocking(move || {
+        let tally = unverified
+            .verify()
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()))?;
+        let v = check_tally(&manifest, tally.tally());
+        if !v.is_empty() {
+            return Err(ApiError::rules(&v));
+        }
+        Ok(tally)
+    })
+    .await
+    .map_err(|e| Refusal::Key(ApiError::internal(e)))?
+    .map_err(Refusal::Address)?;
+    s.key_limiter.take(signer).map_err(over_key_limit)?;
+    Ok(checked)
+}
+
+/// The media type of a signed tally.
+const TALLY_MEDIA_TYPE: &str = tallyboard_http::media::CBOR;
+
+/// `Content-Type` must be `application/cbor` (parameters allowed, case
+/// ignored).
+fn check_content_type(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let given = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let essence = given.map(|v| v.split(';').next().unwrap_or_default().trim());
+    if essence.is_some_and(|e| e.eq_ignore_ascii_case(TALLY_MEDIA_TYPE)) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported-media-type",
+        match given {
+            Some(_) => format!("a signed tally is sent as Content-Type: {TALLY_MEDIA_TYPE}"),
+            None => {
+                format!("Content-Type is missing; a signed tally is sent as {TALLY_MEDIA_TYPE}")
+            }
+        },
+    ))
+}
+
+/// A body that could not be read: too large, not sent in time, or broken
+/// off.
+fn body_error(e: &BodyError<axum::Error>) -> ApiError {
+    match e {
+        BodyError::TooLarge(_) => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            format!("a signed tally is at most {MAX_SIGNED_TALLY} bytes"),
+        ),
+        BodyError::Read(e) if tallyboard_http::serve::is_body_timeout(e) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body-timeout",
+            "the signed tally was not received in time",
+        ),
+        BodyError::Read(e) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad-body",
+            format!("the request body could not be read: {e}"),
+        ),
+    }
+}
+
+fn rate_limited(code: &'static str, message: &'static str, wait: Duration) -> ApiError {
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message).retry_after(wait.as_secs().max(1))
 }
 
 fn shutting_down() -> ApiError {

@@ -43,6 +43,26 @@ impl Metrics {
         *m.entry(reason.to_owned()).or_insert(0) += 1;
     }
 
+    /// The two submission rate limits, as (sustained per second, burst):
+    /// `address` for refused submissions per client address, `key` for
+    /// valid submissions per count centre key. How often each refused is
+    /// in `tallyboard_submissions_refused_total` (`rate-limited`,
+    /// `key-rate-limited`).
+    pub(crate) fn render_limits(&self, s: &mut String, address: (f64, f64), key: (f64, f64)) {
+        let _ = writeln!(
+            s,
+            "# HELP tallyboard_submit_rate_limit_per_second Sustained submissions per second allowed: scope=\"address\" refused submissions per client address, scope=\"key\" valid submissions per count centre key.\n\
+             # TYPE tallyboard_submit_rate_limit_per_second gauge\n\
+             tallyboard_submit_rate_limit_per_second{{scope=\"address\"}} {}\n\
+             tallyboard_submit_rate_limit_per_second{{scope=\"key\"}} {}\n\
+             # HELP tallyboard_submit_rate_limit_burst Submissions allowed in a burst above the sustained rate, by scope.\n\
+             # TYPE tallyboard_submit_rate_limit_burst gauge\n\
+             tallyboard_submit_rate_limit_burst{{scope=\"address\"}} {}\n\
+             tallyboard_submit_rate_limit_burst{{scope=\"key\"}} {}",
+            address.0, key.0, address.1, key.1
+        );
+    }
+
     pub(crate) fn render(&self, stats: Option<Stats>, tree_size: u64) -> String {
         let mut s = String::new();
         let _ = writeln!(

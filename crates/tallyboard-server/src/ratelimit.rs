@@ -1,12 +1,14 @@
-//! Per-client token buckets for submissions.
+//! Token buckets for submissions: one per client address (for submissions
+//! that fail to parse or verify) and one per count centre key (for valid,
+//! signed submissions).
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::hash::Hash;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-/// Most client addresses tracked; beyond it idle buckets are dropped.
-const MAX_CLIENTS: usize = 100_000;
+/// Most buckets tracked; beyond it the buckets that refilled are dropped.
+const MAX_BUCKETS: usize = 100_000;
 
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
@@ -14,17 +16,17 @@ struct Bucket {
     last: Instant,
 }
 
-/// A token bucket per client address: `rate` tokens per second, at most
-/// `burst` saved up; each submission takes one.
+/// A token bucket per key `K`: `rate` tokens per second, at most `burst`
+/// saved up; each counted submission takes one.
 #[derive(Debug)]
-pub(crate) struct RateLimiter {
+pub(crate) struct RateLimiter<K> {
     rate: f64,
     burst: f64,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    buckets: Mutex<HashMap<K, Bucket>>,
 }
 
-impl RateLimiter {
-    pub(crate) fn new(rate: f64, burst: f64) -> RateLimiter {
+impl<K: Hash + Eq + Copy> RateLimiter<K> {
+    pub(crate) fn new(rate: f64, burst: f64) -> RateLimiter<K> {
         RateLimiter {
             rate: rate.max(f64::MIN_POSITIVE),
             burst: burst.max(1.0),
@@ -32,30 +34,66 @@ impl RateLimiter {
         }
     }
 
-    /// Takes a token for `ip`, or says how long until one is available.
-    pub(crate) fn check(&self, ip: IpAddr) -> Result<(), Duration> {
-        self.check_at(ip, Instant::now())
+    /// The sustained rate (tokens per second) and the burst.
+    pub(crate) fn settings(&self) -> (f64, f64) {
+        (self.rate, self.burst)
     }
 
-    fn check_at(&self, ip: IpAddr, now: Instant) -> Result<(), Duration> {
-        let mut map = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
-        if map.len() >= MAX_CLIENTS && !map.contains_key(&ip) {
-            // Drop the buckets that have refilled completely: they carry no state.
-            let (rate, burst) = (self.rate, self.burst);
-            map.retain(|_, b| b.tokens + now.duration_since(b.last).as_secs_f64() * rate < burst);
-        }
-        let b = map.entry(ip).or_insert(Bucket {
-            tokens: self.burst,
-            last: now,
-        });
+    /// Takes a token for `key`, or says how long until one is available.
+    pub(crate) fn take(&self, key: K) -> Result<(), Duration> {
+        self.take_at(key, Instant::now())
+    }
+
+    /// Whether `key` has a token left, without taking it (or how long
+    /// until it has one).
+    pub(crate) fn peek(&self, key: K) -> Result<(), Duration> {
+        self.peek_at(key, Instant::now())
+    }
+
+    fn refill(&self, b: &mut Bucket, now: Instant) {
         let elapsed = now.saturating_duration_since(b.last).as_secs_f64();
         b.tokens = (b.tokens + elapsed * self.rate).min(self.burst);
         b.last = now;
+    }
+
+    fn wait(&self, tokens: f64) -> Duration {
+        Duration::from_secs_f64(((1.0 - tokens) / self.rate).min(86_400.0))
+    }
+
+    fn peek_at(&self, key: K, now: Instant) -> Result<(), Duration> {
+        let mut map = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        match map.get_mut(&key) {
+            None => Ok(()),
+            Some(b) => {
+                self.refill(b, now);
+                if b.tokens >= 1.0 {
+                    Ok(())
+                } else {
+                    Err(self.wait(b.tokens))
+                }
+            }
+        }
+    }
+
+    fn take_at(&self, key: K, now: Instant) -> Result<(), Duration> {
+        let mut map = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= MAX_BUCKETS && !map.contains_key(&key) {
+            // Drop the buckets that have refilled completely: they carry no state.
+            let (rate, burst) = (self.rate, self.burst);
+            map.retain(|_, b| {
+                b.tokens + now.saturating_duration_since(b.last).as_secs_f64() * rate < burst
+            });
+        }
+        let b = map.entry(key).or_insert(Bucket {
+            tokens: self.burst,
+            last: now,
+        });
+        self.refill(b, now);
         if b.tokens >= 1.0 {
             b.tokens -= 1.0;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - b.tokens) / self.rate))
+            Err(self.wait(b.tokens))
         }
     }
 }
@@ -64,20 +102,35 @@ impl RateLimiter {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use std::net::IpAddr;
 
     #[test]
-    fn allows_a_burst_then_the_sustained_rate_per_client() {
+    fn allows_a_burst_then_the_sustained_rate_per_key() {
         let l = RateLimiter::new(2.0, 3.0);
         let a: IpAddr = "127.0.0.1".parse().unwrap();
         let b: IpAddr = "127.0.0.2".parse().unwrap();
         let t0 = Instant::now();
         for _ in 0..3 {
-            assert!(l.check_at(a, t0).is_ok());
+            assert!(l.take_at(a, t0).is_ok());
         }
-        let wait = l.check_at(a, t0).unwrap_err();
+        let wait = l.take_at(a, t0).unwrap_err();
         assert!(wait <= Duration::from_millis(500));
-        assert!(l.check_at(b, t0).is_ok(), "another client is not limited");
-        assert!(l.check_at(a, t0 + Duration::from_millis(500)).is_ok());
-        assert!(l.check_at(a, t0 + Duration::from_millis(500)).is_err());
+        assert!(l.take_at(b, t0).is_ok(), "another client is not limited");
+        assert!(l.take_at(a, t0 + Duration::from_millis(500)).is_ok());
+        assert!(l.take_at(a, t0 + Duration::from_millis(500)).is_err());
+    }
+
+    #[test]
+    fn peeking_takes_nothing() {
+        let l = RateLimiter::new(1.0, 2.0);
+        let t0 = Instant::now();
+        for _ in 0..10 {
+            assert!(l.peek_at(7u8, t0).is_ok());
+        }
+        assert!(l.take_at(7u8, t0).is_ok());
+        assert!(l.peek_at(7u8, t0).is_ok());
+        assert!(l.take_at(7u8, t0).is_ok());
+        assert!(l.peek_at(7u8, t0).is_err());
+        assert!(l.peek_at(7u8, t0 + Duration::from_secs(1)).is_ok());
     }
 }

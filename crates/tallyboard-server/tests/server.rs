@@ -486,43 +486,156 @@ async fn full_pool_refuses_submissions_while_reads_work() {
     assert_eq!(Receipt::parse(&body).unwrap().index, 1);
 }
 
+/// The router as seen from client address 127.0.0.`last`.
+fn from_address(h: &Harness, last: u8) -> Router {
+    h.server.router().layer(MockConnectInfo(SocketAddr::from((
+        [127, 0, 0, last],
+        40000,
+    ))))
+}
+
+async fn post_typed(
+    app: &Router,
+    content_type: Option<&str>,
+    body: Vec<u8>,
+) -> (Response, Vec<u8>) {
+    let mut req = Request::post("/submit");
+    if let Some(t) = content_type {
+        req = req.header(header::CONTENT_TYPE, t);
+    }
+    let r = app
+        .clone()
+        .oneshot(req.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    split(r).await
+}
+
+fn error_code(r: &Response, body: &[u8]) -> String {
+    assert_eq!(header_of(r, header::CONTENT_TYPE), "application/json");
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap();
+    v["error"].as_str().unwrap().to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rate_limit_applies_per_client() {
+async fn valid_submissions_are_limited_per_key_not_per_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    // One refused submission per address at most, one valid one per key.
+    c.rate_per_client = 0.01;
+    c.burst_per_client = 1.0;
+    c.rate_per_key = 0.01;
+    c.burst_per_key = 2.0;
+    let h = start_in(dir, c);
+    let e = election();
+    let north = e.units("C-NORTH", "mayor");
+    let coast = e.units("C-COAST", "mayor");
+    // Two count centres behind one address: four valid submissions, more
+    // than the address's limit, all accepted.
+    for u in &north[..2] {
+        submit_ok(&h.app, &e, &e.tally(&e.north, u, "mayor", 1).sign(&e.north)).await;
+    }
+    for u in &coast[..2] {
+        submit_ok(&h.app, &e, &e.tally(&e.coast, u, "mayor", 1).sign(&e.coast)).await;
+    }
+    // A third from C-NORTH's key is over the key's limit, from any address.
+    let third = e.tally(&e.north, &north[2], "mayor", 1).sign(&e.north);
+    for app in [&h.app, &from_address(&h, 2)] {
+        let (r, b) = post(app, third.to_bytes()).await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(!header_of(&r, header::RETRY_AFTER).is_empty());
+        assert_eq!(error_code(&r, &b), "key-rate-limited");
+    }
+    let (_, m) = get(&h.app, "/metrics").await;
+    let m = String::from_utf8(m).unwrap();
+    for line in [
+        "tallyboard_submissions_accepted_total 4",
+        "tallyboard_submissions_refused_total{reason=\"key-rate-limited\"} 2",
+        "tallyboard_submit_rate_limit_per_second{scope=\"address\"} 0.01",
+        "tallyboard_submit_rate_limit_burst{scope=\"key\"} 2",
+        "tallyboard_http_connections_open 0",
+    ] {
+        assert!(m.contains(line), "{line} missing from\n{m}");
+    }
+    shutdown(h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_submissions_are_limited_per_address() {
     let dir = tempfile::tempdir().unwrap();
     let mut c = config(dir.path());
     c.rate_per_client = 0.01;
-    c.burst_per_client = 1.0;
+    c.burst_per_client = 3.0;
+    c.rate_per_key = 0.01;
+    c.burst_per_key = 1.0;
     let h = start_in(dir, c);
     let e = election();
-    let units = e.units("C-NORTH", "mayor");
-    submit_ok(
-        &h.app,
-        &e,
-        &e.tally(&e.north, &units[0], "mayor", 1).sign(&e.north),
-    )
-    .await;
-    let (r, b) = post(
-        &h.app,
-        e.tally(&e.north, &units[1], "mayor", 1)
-            .sign(&e.north)
-            .to_bytes(),
-    )
-    .await;
-    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert!(!header_of(&r, header::RETRY_AFTER).is_empty());
-    let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
-    assert_eq!(v["error"], "rate-limited");
-    // Another client is not limited.
-    let other = h
-        .server
-        .router()
-        .layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 2], 40000))));
-    submit_ok(
-        &other,
-        &e,
-        &e.tally(&e.north, &units[1], "mayor", 1).sign(&e.north),
-    )
-    .await;
+    let north = e.units("C-NORTH", "mayor");
+    // Bad signatures under C-NORTH's key: refused, charged to the address
+    // that sent them, not to the key.
+    let mut forged = e
+        .tally(&e.north, &north[0], "mayor", 1)
+        .sign(&e.north)
+        .to_bytes();
+    let n = forged.len();
+    forged[n - 1] ^= 1;
+    for _ in 0..2 {
+        let (r, b) = post(&h.app, forged.clone()).await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(error_code(&r, &b), "bad-signature");
+    }
+    let (r, b) = post(&h.app, b"not cbor".to_vec()).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::BAD_REQUEST,
+        "{}",
+        error_code(&r, &b)
+    );
+    // The flooding address is now refused whatever it sends.
+    let valid = e.tally(&e.north, &north[0], "mayor", 1).sign(&e.north);
+    for body in [b"not cbor".to_vec(), valid.to_bytes()] {
+        let (r, b) = post(&h.app, body).await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(!header_of(&r, header::RETRY_AFTER).is_empty());
+        assert_eq!(error_code(&r, &b), "rate-limited");
+    }
+    // Another address is not limited, and C-NORTH's key was not used up
+    // by the forgeries.
+    submit_ok(&from_address(&h, 2), &e, &valid).await;
+    let (_, m) = get(&h.app, "/metrics").await;
+    let m = String::from_utf8(m).unwrap();
+    assert!(
+        m.contains("tallyboard_submissions_refused_total{reason=\"rate-limited\"} 2"),
+        "{m}"
+    );
+    shutdown(h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submit_requires_the_cbor_content_type() {
+    let h = start();
+    let e = election();
+    let north = e.units("C-NORTH", "mayor");
+    let t = e.tally(&e.north, &north[0], "mayor", 1).sign(&e.north);
+    for ct in [
+        None,
+        Some("text/plain"),
+        Some("application/json"),
+        Some("application/cbor-seq"),
+    ] {
+        let (r, b) = post_typed(&h.app, ct, t.to_bytes()).await;
+        assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{ct:?}");
+        assert_eq!(error_code(&r, &b), "unsupported-media-type");
+    }
+    assert_eq!(tree_size(&h.app).await, 0);
+    // Case and parameters do not matter.
+    let (r, b) = post_typed(&h.app, Some("Application/CBOR; q=1"), t.to_bytes()).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&b)
+    );
     shutdown(h).await;
 }
 

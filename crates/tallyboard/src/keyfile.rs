@@ -17,8 +17,26 @@ use crate::fsutil::read_capped;
 /// Largest key file accepted, in bytes.
 const MAX_KEY_FILE: usize = 4096;
 
-/// Reads a private key file. The error never contains the key material.
+/// What is said instead of a private key given where a public one is
+/// expected (the key itself is never repeated).
+pub(crate) const PRIVATE_NOT_PUBLIC: &str =
+    "this is a private key; give the public key (the .pub file)";
+
+/// Whether `s` looks like a private key string (`PRIVATE+KEY+...`, in any
+/// case, anywhere in it): such text is never repeated in a message.
+pub(crate) fn looks_private(s: &str) -> bool {
+    s.to_ascii_uppercase().contains("PRIVATE+KEY")
+}
+
+/// Reads a private key file. The error never contains the key material,
+/// nor the argument itself when it is a private key string instead of a
+/// file name.
 pub(crate) fn read_signer(path: &Path) -> Result<SignerKey> {
+    if looks_private(&path.to_string_lossy()) {
+        return Err(anyhow!(
+            "this is a private key itself, not the name of a key file; give the path of the file holding it (and keep private keys off command lines)"
+        ));
+    }
     warn_if_shared(path);
     let bytes = Zeroizing::new(read_capped(path, MAX_KEY_FILE)?);
     let text = std::str::from_utf8(&bytes)
@@ -49,25 +67,31 @@ fn warn_if_shared(path: &Path) {
 }
 
 /// Parses a verifier key given on the command line: either the key string
-/// itself or the path of a file holding it (such as `FILE.pub`).
+/// itself or the path of a file holding it (such as `FILE.pub`). The
+/// argument is repeated in an error only as the name of an existing file,
+/// and neither it nor the file's content when it is a private key.
 pub(crate) fn verifier_arg(arg: &str) -> Result<VerifierKey> {
-    if let Ok(vk) = VerifierKey::parse(arg) {
-        return Ok(vk);
+    if looks_private(arg) {
+        return Err(anyhow!(PRIVATE_NOT_PUBLIC));
     }
+    let parsed = VerifierKey::parse(arg);
+    let e = match parsed {
+        Ok(vk) => return Ok(vk),
+        Err(e) => e,
+    };
     let path = Path::new(arg);
-    if !path.exists() {
-        // Report the parse error: the argument looked like a key string.
-        let e = VerifierKey::parse(arg)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
+    if !path.is_file() {
+        // Not repeated: a mistyped key could be (part of) a private key.
         return Err(anyhow!(
-            "{arg:?} is neither a verifier key ({e}) nor a file"
+            "not a verifier key ({e}), nor the name of a file holding one"
         ));
     }
-    let bytes = read_capped(path, MAX_KEY_FILE)?;
-    let text = String::from_utf8(bytes)
-        .with_context(|| format!("{}: not a verifier key file", path.display()))?;
+    let bytes = Zeroizing::new(read_capped(path, MAX_KEY_FILE)?);
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| anyhow!("{}: not a verifier key file (not UTF-8)", path.display()))?;
+    if looks_private(text) {
+        return Err(anyhow!("{}: {PRIVATE_NOT_PUBLIC}", path.display()));
+    }
     VerifierKey::parse(text.trim_end())
         .map_err(|e| anyhow!("{}: not a verifier key: {e}", path.display()))
 }
@@ -78,7 +102,7 @@ pub(crate) fn verifier_arg(arg: &str) -> Result<VerifierKey> {
 pub(crate) fn read_manifest(path: &Path, authority: Option<&str>) -> Result<SignedManifest> {
     let bytes = read_capped(path, MAX_SIGNED_MANIFEST)?;
     let authority = authority
-        .map(verifier_arg)
+        .map(|a| verifier_arg(a).context("--authority"))
         .transpose()?
         .map(|v| *v.public_key());
     SignedManifest::from_bytes(&bytes, authority.as_ref())

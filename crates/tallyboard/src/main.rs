@@ -11,6 +11,7 @@ mod fsutil;
 mod http;
 mod keyfile;
 mod manifest_input;
+mod serving;
 mod sheet;
 
 mod status;

@@ -205,12 +205,13 @@ fn parse_vkey(
             None
         }
         Err(e) => {
-            errs.push(
-                file,
-                line,
-                place,
-                format!("{s:?} is not a verifier key: {e}"),
-            );
+            // The text is not repeated: it could be (part of) a private key.
+            let msg = if crate::keyfile::looks_private(s) {
+                crate::keyfile::PRIVATE_NOT_PUBLIC.to_owned()
+            } else {
+                format!("not a verifier key: {e}")
+            };
+            errs.push(file, line, place, msg);
             None
         }
     }

@@ -118,9 +118,11 @@ pub(crate) fn authority_arg(arg: &str) -> Result<PublicKey> {
     if arg.len() == 64
         && let Some(h) = Hash::from_hex(arg)
     {
-        return PublicKey::from_bytes(&h.0).map_err(|e| anyhow!("{arg}: {e}"));
+        // Not repeated: 64 hex digits could as well be a private seed.
+        return PublicKey::from_bytes(&h.0)
+            .map_err(|e| anyhow!("--authority: 64 hex digits that are not a public key: {e}"));
     }
-    Ok(*verifier_arg(arg)?.public_key())
+    Ok(*verifier_arg(arg).context("--authority")?.public_key())
 }
 
 /// Reads and verifies a signed manifest. Unreadable: error (exit 2); does

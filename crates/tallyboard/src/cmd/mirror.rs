@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use tallyboard_core::note::{KeyKind, VerifierKey};
+use tallyboard_http::serve::{ConnStats, serve};
 use tallyboard_mirror::{Config, Mirror, Outcome};
 
 use crate::keyfile::{read_signer, verifier_arg};
+use crate::serving::ConnArgs;
 use crate::status::Refused;
 
 /// Run a mirror.
@@ -57,13 +59,15 @@ pub(crate) struct Args {
     /// misbehaved (evidence written), 2 could not sync.
     #[arg(long)]
     once: bool,
+    #[command(flatten)]
+    connections: ConnArgs,
 }
 
 pub(crate) fn run(args: Args) -> Result<()> {
     let authority = args
         .authority
         .as_deref()
-        .map(verifier_arg)
+        .map(|a| verifier_arg(a).context("--authority"))
         .transpose()?
         .map(|v| *v.public_key());
     // A manifest that does not verify means the mirror cannot run (exit 2;
@@ -106,11 +110,13 @@ pub(crate) fn run(args: Args) -> Result<()> {
         if args.once {
             return once(&mirror).await;
         }
+        let limits = args.connections.start();
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("listening on {}", args.listen))?;
         let addr = listener.local_addr().context("listening address")?;
-        let mut app = mirror.router();
+        let stats = ConnStats::new();
+        let mut app = mirror.router().merge(stats.router());
         if let Some(w) = witness {
             app = app.merge(tallyboard_witness::router(w));
         }
@@ -127,15 +133,16 @@ pub(crate) fn run(args: Args) -> Result<()> {
                 .await;
             })
         };
-        let served = axum::serve(
+        serve(
             listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
+            app,
+            &limits,
+            stats,
+            tallyboard_server::shutdown_signal(),
         )
-        .with_graceful_shutdown(tallyboard_server::shutdown_signal())
         .await;
         let _ = stop_tx.send(true);
         let _ = follower.await;
-        served.context("serving")?;
         anyhow::Ok(())
     })
 }

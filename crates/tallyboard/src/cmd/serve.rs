@@ -9,6 +9,7 @@ use tallyboard_log::SequencerConfig;
 use tallyboard_server::{Config, Server, shutdown_signal};
 
 use crate::keyfile::{read_manifest, read_signer};
+use crate::serving::ConnArgs;
 
 /// Run the publication server.
 #[derive(Debug, clap::Args)]
@@ -39,12 +40,23 @@ pub(crate) struct Args {
     /// with Retry-After (reads keep working).
     #[arg(long, value_name = "N", default_value_t = 20_000)]
     max_pending: usize,
-    /// Sustained submissions per second allowed per client address.
+    /// Refused submissions per second allowed per client address
+    /// (sustained): those refused before they reach the log (wrong
+    /// Content-Type, too large, malformed, bad signature, a manifest rule
+    /// broken). An address over it gets 429 before its body is read.
     #[arg(long, value_name = "N", default_value_t = 50.0)]
     rate: f64,
-    /// Submissions a client may send in a burst.
+    /// Refused submissions a client address may send in a burst.
     #[arg(long, value_name = "N", default_value_t = 200.0)]
     burst: f64,
+    /// Valid, signed submissions per second allowed per count centre key
+    /// (sustained), whatever address they come from (many centres may share
+    /// one address).
+    #[arg(long, value_name = "N", default_value_t = 200.0)]
+    key_rate: f64,
+    /// Valid, signed submissions a count centre key may send in a burst.
+    #[arg(long, value_name = "N", default_value_t = 2000.0)]
+    key_burst: f64,
     /// Base URL of a witness (`tallyboard witness`, or any C2SP
     /// tlog-witness) to ask for a cosignature after each commit. Repeatable.
     /// Only cosignatures from the manifest's witness keys are kept.
@@ -56,9 +68,12 @@ pub(crate) struct Args {
     /// holds sequencing up longer than this.
     #[arg(long, value_name = "MS", default_value_t = 500)]
     witness_wait_ms: u64,
+    #[command(flatten)]
+    connections: ConnArgs,
 }
 
 pub(crate) fn run(args: Args) -> Result<()> {
+    let limits = args.connections.start();
     let manifest = read_manifest(&args.manifest, args.authority.as_deref())?;
     let log_key = read_signer(&args.log_key)?;
     let mut config = Config::new(args.data.clone());
@@ -69,6 +84,8 @@ pub(crate) fn run(args: Args) -> Result<()> {
     };
     config.rate_per_client = args.rate;
     config.burst_per_client = args.burst;
+    config.rate_per_key = args.key_rate;
+    config.burst_per_key = args.key_burst;
     config.witnesses = args.witnesses.clone();
     config.witness_wait = Duration::from_millis(args.witness_wait_ms);
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -86,7 +103,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
         // The bound address on stdout, for scripts that asked for port 0.
         println!("listening on http://{addr}");
         server
-            .serve(listener, shutdown_signal())
+            .serve_with(listener, &limits, shutdown_signal())
             .await
             .context("serving")?;
         anyhow::Ok(())

@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, Result, anyhow, bail};
 use tallyboard_core::note::{KeyKind, VerifierKey};
+use tallyboard_http::serve::{ConnStats, serve};
 use tallyboard_witness::{Witness, router};
 
 use crate::keyfile::{read_manifest, read_signer, verifier_arg};
+use crate::serving::ConnArgs;
 
 /// Run a witness.
 #[derive(Debug, clap::Args)]
@@ -39,9 +41,12 @@ pub(crate) struct Args {
     /// Address to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8090")]
     listen: SocketAddr,
+    #[command(flatten)]
+    connections: ConnArgs,
 }
 
 pub(crate) fn run(args: Args) -> Result<()> {
+    let limits = args.connections.start();
     let key = read_signer(&args.key)?;
     if key.kind() != KeyKind::CosignatureV1 {
         bail!(
@@ -69,7 +74,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
         logs.push(log);
     }
     for l in &args.log {
-        let vk = verifier_arg(l)?;
+        let vk = verifier_arg(l).context("--log")?;
         if vk.kind() != KeyKind::Ed25519 {
             bail!("--log {l}: not a log key (a log's checkpoint key has type 0x01)");
         }
@@ -96,10 +101,16 @@ pub(crate) fn run(args: Args) -> Result<()> {
             "witness serving"
         );
         println!("listening on http://{addr}");
-        axum::serve(listener, router(witness))
-            .with_graceful_shutdown(tallyboard_server::shutdown_signal())
-            .await
-            .context("serving")?;
+        let stats = ConnStats::new();
+        let app = router(witness).merge(stats.router());
+        serve(
+            listener,
+            app,
+            &limits,
+            stats,
+            tallyboard_server::shutdown_signal(),
+        )
+        .await;
         anyhow::Ok(())
     })
 }

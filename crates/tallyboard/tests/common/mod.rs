@@ -110,9 +110,15 @@ pub fn http(
 ) -> std::io::Result<(u16, Vec<u8>)> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    // A submission is a signed tally: the server requires its media type.
+    let content_type = if path == "/submit" {
+        "Content-Type: application/cbor\r\n"
+    } else {
+        ""
+    };
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: test\r\n{content_type}Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )?;
     s.write_all(body)?;

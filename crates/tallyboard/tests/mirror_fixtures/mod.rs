@@ -177,7 +177,13 @@ pub async fn submit(url: &str, tallies: &[SignedTally]) {
         let u = format!("{url}/submit");
         let body = t.to_bytes();
         tasks.push(tokio::spawn(async move {
-            let r = c.post(u).body(body).send().await.unwrap();
+            let r = c
+                .post(u)
+                .header("content-type", "application/cbor")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
             let status = r.status();
             let text = r.text().await.unwrap();
             assert!(status.is_success(), "submit: {status} {text}");
