@@ -400,6 +400,11 @@ impl<'a> Reader<'a> {
     /// `known` and not yet in `seen` (a bit set, updated). Any other key is
     /// [`CborError::UnknownField`]; a repeated key is
     /// [`CborError::DuplicateKey`].
+    ///
+    /// A key of any major type other than 0 is [`CborError::UnknownField`],
+    /// decided from its initial byte alone (as a value's type is): the rest
+    /// of such a key is read only to name it in the message, and a defect
+    /// there does not change the error.
     pub fn key(
         &mut self,
         field: &'static str,
@@ -409,14 +414,16 @@ impl<'a> Reader<'a> {
         let first = *self.buf.get(self.pos).ok_or_else(truncated)?;
         let major = first >> 5;
         if major != MAJOR_UINT {
+            let mut peek = self.clone();
             let key = match major {
-                MAJOR_TEXT => format!("{:?}", self.text(field)?),
-                1 => {
-                    let (_, arg) = self.head()?;
-                    format!("-{}", u128::from(arg) + 1)
-                }
-                _ => kind_name(major).to_string(),
-            };
+                MAJOR_TEXT => peek.text(field).ok().map(|t| format!("{t:?}")),
+                1 => peek
+                    .head()
+                    .ok()
+                    .map(|(_, arg)| format!("-{}", u128::from(arg) + 1)),
+                _ => None,
+            }
+            .unwrap_or_else(|| kind_name(major).to_string());
             return Err(CborError::UnknownField { field, key });
         }
         let k = self.uint(field)?;
@@ -630,6 +637,17 @@ fn read_head(b: &[u8], pos: usize) -> Result<(u8, u64, usize), CborError> {
     Ok((major, arg, next))
 }
 
+/// Requires a byte at `pos` (else malformed) whose major type is `major`
+/// (else `wrong`).
+fn require_major(b: &[u8], pos: usize, major: u8, wrong: CborError) -> Result<(), CborError> {
+    let first = *b.get(pos).ok_or_else(truncated)?;
+    if first >> 5 == major {
+        Ok(())
+    } else {
+        Err(wrong)
+    }
+}
+
 /// Parses the signed envelope `[body: bstr, signature: bstr(64)]` after
 /// checking the size cap. The body is located, not copied; its own
 /// canonical form is checked by the caller.
@@ -641,20 +659,27 @@ pub fn parse_envelope(bytes: &[u8], max: usize) -> Result<Envelope, CborError> {
         });
     }
     const FIELD: &str = "signed envelope";
-    let (major, arg, pos) = read_head(bytes, 0)?;
-    if major != 4 || arg != 2 {
-        return Err(CborError::WrongType {
-            field: FIELD,
-            expected: "array of 2 items",
-        });
+    let wrong = || CborError::WrongType {
+        field: FIELD,
+        expected: "array of 2 items",
+    };
+    // As for every item (spec/tally-and-manifest.md §2.3), the major type
+    // of the initial byte is checked before the rest of the head.
+    require_major(bytes, 0, MAJOR_ARRAY, wrong())?;
+    let (_, arg, pos) = read_head(bytes, 0)?;
+    if arg != 2 {
+        return Err(wrong());
     }
-    let (major, len, pos) = read_head(bytes, pos)?;
-    if major != 2 {
-        return Err(CborError::WrongType {
+    require_major(
+        bytes,
+        pos,
+        MAJOR_BYTES,
+        CborError::WrongType {
             field: "signed envelope body",
             expected: "byte string",
-        });
-    }
+        },
+    )?;
+    let (_, len, pos) = read_head(bytes, pos)?;
     let end = usize::try_from(len)
         .ok()
         .and_then(|l| pos.checked_add(l))
@@ -663,13 +688,16 @@ pub fn parse_envelope(bytes: &[u8], max: usize) -> Result<Envelope, CborError> {
             reason: "truncated input".to_string(),
         })?;
     let body = pos..end;
-    let (major, len, pos) = read_head(bytes, end)?;
-    if major != 2 {
-        return Err(CborError::WrongType {
+    require_major(
+        bytes,
+        end,
+        MAJOR_BYTES,
+        CborError::WrongType {
             field: "signed envelope signature",
             expected: "byte string",
-        });
-    }
+        },
+    )?;
+    let (_, len, pos) = read_head(bytes, end)?;
     if len != SIGNATURE_LEN as u64 {
         return Err(CborError::BadLength {
             field: "signed envelope signature",
@@ -773,6 +801,26 @@ mod tests {
             parse_envelope(&enc[..enc.len() - 1], 1000),
             Err(CborError::Malformed { .. })
         ));
+        // The major type is checked before the rest of the head.
+        for first in [0xff, 0x3c, 0x5f, 0xbf] {
+            assert_eq!(
+                parse_envelope(&[first, 0x00], 1000).map_err(|e| e.code()),
+                Err("wrong-type"),
+                "{first:#04x}"
+            );
+        }
+        assert_eq!(
+            parse_envelope(&[0x9f], 1000).map_err(|e| e.code()),
+            Err("non-canonical")
+        );
+        assert_eq!(
+            parse_envelope(&[0x82, 0x7f], 1000).map_err(|e| e.code()),
+            Err("wrong-type")
+        );
+        assert!(matches!(
+            parse_envelope(&[], 1000),
+            Err(CborError::Malformed { .. })
+        ));
     }
 
     #[test]
@@ -834,5 +882,56 @@ mod tests {
                 key: "\"x\"".into()
             })
         );
+    }
+
+    #[test]
+    fn a_struct_map_key_of_another_major_type_is_an_unknown_field_whatever_follows() {
+        // Negative integers, tags, simple values and floats, text, byte
+        // strings, arrays and maps: one code, even when the rest of the
+        // key is truncated, reserved or indefinite.
+        let keys: &[&[u8]] = &[
+            &[0x20],
+            &[0x3c],
+            &[0x3f],
+            &[0x38],
+            &[0xc0, 0x00],
+            &[0xdf],
+            &[0xf4],
+            &[0xf9, 0x42],
+            &[0xfc],
+            &[0xff],
+            &[0x61, b'x'],
+            &[0x7f, 0x61, b'x', 0xff],
+            &[0x62, 0xff, 0xfe],
+            &[0x65, b'x'],
+            &[0x41, 0x00],
+            &[0x80],
+            &[0xa0],
+        ];
+        for k in keys {
+            let mut seen = 0;
+            let mut r = Reader::new(k, 10).unwrap();
+            assert_eq!(
+                r.key("m", &[0, 1], &mut seen).map_err(|e| e.code()),
+                Err("unknown-field"),
+                "{k:02x?}"
+            );
+        }
+        // A key of major type 0 is read as a head first.
+        for (k, code) in [
+            (&[0x18, 0x01][..], "non-canonical"),
+            (&[0x1f], "non-canonical"),
+            (&[0x1c], "malformed"),
+            (&[0x18], "malformed"),
+            (&[0x18, 0x18], "unknown-field"),
+        ] {
+            let mut seen = 0;
+            let mut r = Reader::new(k, 10).unwrap();
+            assert_eq!(
+                r.key("m", &[0, 1], &mut seen).map_err(|e| e.code()),
+                Err(code),
+                "{k:02x?}"
+            );
+        }
     }
 }

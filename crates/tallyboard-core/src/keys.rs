@@ -492,6 +492,33 @@ mod tests {
     }
 
     #[test]
+    fn decoding_is_the_lenient_one_of_crypto_md_3_1() {
+        // x = 0 with the sign bit set decodes (RFC 8032 would fail here):
+        // the identity (y = 1) and (0, -1) are then weak, not invalid.
+        let mut neg_zero_identity = [0u8; 32];
+        neg_zero_identity[0] = 1;
+        neg_zero_identity[31] = 0x80;
+        assert_eq!(
+            PublicKey::from_bytes(&neg_zero_identity),
+            Err(KeyError::WeakPublicKey)
+        );
+        let mut minus_one = [0xffu8; 32];
+        minus_one[0] = 0xec;
+        assert_eq!(
+            PublicKey::from_bytes(&minus_one),
+            Err(KeyError::WeakPublicKey)
+        );
+        // y = p + 1 (unreduced 1) decodes to the identity: weak first.
+        let mut p_plus_one = [0xffu8; 32];
+        p_plus_one[0] = 0xee;
+        p_plus_one[31] = 0x7f;
+        assert_eq!(
+            PublicKey::from_bytes(&p_plus_one),
+            Err(KeyError::WeakPublicKey)
+        );
+    }
+
+    #[test]
     fn rejects_non_canonical_public_key_encoding() {
         // y + p for small y: the same y modulo p, encoded without reduction.
         // Some of these decode to points that are not of small order; those

@@ -108,6 +108,23 @@ pub enum KeyStringError {
     KeyIdMismatch,
 }
 
+impl KeyStringError {
+    /// Stable kebab-case code of the error (`spec/notes-and-checkpoints.md`
+    /// §4.3).
+    pub fn code(&self) -> &'static str {
+        match self {
+            KeyStringError::Malformed => "malformed-key-string",
+            KeyStringError::InvalidName => "invalid-key-name",
+            KeyStringError::BadKeyIdEncoding => "bad-key-id",
+            KeyStringError::NonCanonicalBase64 => "non-canonical-base64",
+            KeyStringError::UnsupportedType(_) => "unsupported-key-type",
+            KeyStringError::BadKeyLength => "bad-key-length",
+            KeyStringError::InvalidPublicKey => "invalid-public-key",
+            KeyStringError::KeyIdMismatch => "key-id-mismatch",
+        }
+    }
+}
+
 /// Whether `name` is a valid key name: non-empty, at most
 /// [`MAX_KEY_NAME_LEN`] bytes, no Unicode white space, no control character,
 /// no `+`.

@@ -653,7 +653,13 @@ impl core::fmt::Display for TotalsDifference {
 }
 
 /// Every figure that differs between `published` and `recomputed` rows
-/// (the checkpoint and election are compared by the caller).
+/// (the checkpoint and election are compared by the caller), in the order
+/// of `spec/tally-and-manifest.md` §8.4: rows by (contest id, region id)
+/// bytewise, the whole-election row first; within a row the choice ids of
+/// both sides in bytewise order, then `blank`, `invalid`, `ballots_cast`,
+/// `registered`, `units_reporting`, `units_expected`. A row present on one
+/// side only is one difference, figure `row`, whose values are that row's
+/// `ballots_cast` and absent.
 pub fn diff(published: &TotalsBody, recomputed: &TotalsBody) -> Vec<TotalsDifference> {
     let by_key = |t: &TotalsBody| -> BTreeMap<(String, Option<String>), usize> {
         t.rows
@@ -808,6 +814,32 @@ mod tests {
         assert_eq!(b.add(&t).unwrap_err().code(), "not-in-manifest");
         t.unit = "P-001".into();
         assert_eq!(b.add(&t), Ok(()));
+    }
+
+    #[test]
+    fn the_cap_applies_to_finished_figures_only() {
+        // Sums are exact while streaming; 2^64 - 1 is written only for a
+        // finished figure above it, so a correction that brings the sum
+        // back below the cap gives the exact figure.
+        let m = sample().validate().unwrap();
+        let mut b = TotalsBuilder::new(&m);
+        let mut big = tally("P-017", 0, 0, 0, 0);
+        big.choices.insert("alice".into(), u64::MAX);
+        big.ballots_cast = u64::MAX;
+        b.add(&big).unwrap();
+        b.add(&tally("P-001", 5, 0, 0, 0)).unwrap();
+        let t = b.finish("o.example/x", 2, Hash([5; 32]));
+        assert_eq!(t.rows[0].choices["alice"], u64::MAX);
+        assert_eq!(t.rows[0].ballots_cast, u64::MAX);
+        let h = big.sign(&key(1)).leaf_hash();
+        let mut fixed = big.correction(h, "typo");
+        fixed.choices.insert("alice".into(), 7);
+        fixed.ballots_cast = 7;
+        b.add(&fixed).unwrap();
+        let t = b.finish("o.example/x", 3, Hash([5; 32]));
+        assert_eq!(t.rows[0].choices["alice"], 12);
+        assert_eq!(t.rows[0].ballots_cast, 12);
+        assert_eq!(t.rows[2].choices["alice"], 7);
     }
 
     fn computed() -> TotalsBody {

@@ -117,6 +117,8 @@ fn cases() -> Vec<Case> {
         .to_line();
     let sixty_three: Vec<Hash> = (0..63).map(h).collect();
     let sixty_four: String = (0..64).map(|i| b64(&h(i)) + "\n").collect();
+    let sixty_three_lines: String = (0..63).map(|i| b64(&h(i)) + "\n").collect();
+    let short_line = "\u{2014} w AAAAAAA=\n";
     vec![
         ok_request(
             "request-ok-first-contact",
@@ -210,6 +212,27 @@ fn cases() -> Vec<Case> {
             format!("old 7\n{sixty_four}\n{cp}"),
         ),
         bad(
+            "request-64th-line-not-base64",
+            "request",
+            "63 proof lines and a 64th that is not base64: the line count is checked before the line.",
+            "too-many-proof-lines",
+            format!("old 7\n{sixty_three_lines}not base64\n\n{cp}"),
+        ),
+        bad(
+            "request-old-without-newline",
+            "request",
+            "The body is `old 7` without a newline.",
+            "bad-old-line",
+            "old 7".to_owned(),
+        ),
+        bad(
+            "request-too-large",
+            "request",
+            "19,246 bytes, one more than the cap; nothing else is looked at.",
+            "too-large",
+            "x".repeat(19_246),
+        ),
+        bad(
             "request-no-blank-line",
             "request",
             "The proof runs into the checkpoint without an empty line.",
@@ -280,6 +303,27 @@ fn cases() -> Vec<Case> {
             "An empty line after the cosignature.",
             "bad-signature-line",
             format!("{line1}\n"),
+        ),
+        bad(
+            "response-65-lines",
+            "response",
+            "65 signature lines, one more than MAX_NOTE_SIGNATURES.",
+            "too-many-signatures",
+            short_line.repeat(65),
+        ),
+        bad(
+            "response-too-large",
+            "response",
+            "8,193 bytes, one more than the cap.",
+            "too-large",
+            "x".repeat(8_193),
+        ),
+        bad(
+            "response-tab",
+            "response",
+            "A tab instead of the space after the key name.",
+            "bad-signature-line",
+            line1.replacen(" ", "\t", 2).replacen("\t", " ", 1),
         ),
         bad(
             "response-hyphen",

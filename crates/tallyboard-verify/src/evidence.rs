@@ -392,40 +392,71 @@ fn open(note: &SourcedNote, log_key: &VerifierKey) -> Result<OpenedCheckpoint, E
     })
 }
 
+/// A hash written as exactly 64 lower-case hex digits.
 fn hex_hash(s: &str, what: &str) -> Result<Hash, EvidenceError> {
-    Hash::from_hex(s)
-        .ok_or_else(|| EvidenceError::Malformed(format!("{what} is not 64 hex digits")))
+    let lower = s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    lower
+        .then(|| Hash::from_hex(s))
+        .flatten()
+        .ok_or_else(|| EvidenceError::Malformed(format!("{what} is not 64 lower-case hex digits")))
+}
+
+/// A proof: at most [`MAX_PROOF_HASHES`] hashes, each 64 lower-case hex
+/// digits.
+fn hex_proof(hashes: &[String], what: &str) -> Result<Vec<Hash>, EvidenceError> {
+    if hashes.len() > MAX_PROOF_HASHES {
+        return Err(EvidenceError::Malformed(format!(
+            "{what} of {} hashes, more than {MAX_PROOF_HASHES}",
+            hashes.len()
+        )));
+    }
+    hashes
+        .iter()
+        .map(|h| hex_hash(h, &format!("a {what} hash")))
+        .collect()
 }
 
 /// Re-verifies `evidence` against the log key the caller trusts (from the
 /// manifest signed by the authority), independently of whoever wrote it.
 /// Returns what it proves, or why it proves nothing.
+///
+/// The order is that of `spec/verify.md` §3: every value of the file is
+/// checked for syntax first (`malformed`), then its checkpoints are opened
+/// (`bad-checkpoint`), and only then is the contradiction looked for
+/// (`not-proven` when there is none).
 pub fn check(evidence: &Evidence, log_key: &VerifierKey) -> Result<Proven, EvidenceError> {
     match &evidence.body {
-        EvidenceBody::SplitView(sv) => check_split_view(sv, log_key),
-        EvidenceBody::BadData(bd) => check_bad_data(bd, log_key),
-        EvidenceBody::LogEntry(le) => check_log_entry(le, log_key),
+        EvidenceBody::SplitView(sv) => {
+            let implied = match &sv.implied_root {
+                Some(r) => Some(hex_hash(r, "implied_root")?),
+                None => None,
+            };
+            let proof = hex_proof(&sv.consistency_proof, "consistency proof")?;
+            check_split_view(sv, implied, &proof, log_key)
+        }
+        EvidenceBody::BadData(bd) => {
+            let decoded = decode_bad_data(bd)?;
+            check_bad_data(bd, decoded, log_key)
+        }
+        EvidenceBody::LogEntry(le) => {
+            let entry = b64()
+                .decode(le.entry.as_bytes())
+                .map_err(|e| EvidenceError::Malformed(format!("entry is not base64: {e}")))?;
+            let proof = hex_proof(&le.inclusion_proof, "inclusion proof")?;
+            check_log_entry(le, &entry, &proof, log_key)
+        }
     }
 }
 
-fn check_log_entry(le: &LogEntry, log_key: &VerifierKey) -> Result<Proven, EvidenceError> {
+fn check_log_entry(
+    le: &LogEntry,
+    entry: &[u8],
+    proof: &[Hash],
+    log_key: &VerifierKey,
+) -> Result<Proven, EvidenceError> {
     let cp = open(&le.checkpoint, log_key)?;
-    let entry = b64()
-        .decode(le.entry.as_bytes())
-        .map_err(|e| EvidenceError::Malformed(format!("entry is not base64: {e}")))?;
-    if le.inclusion_proof.len() > MAX_PROOF_HASHES {
-        return Err(EvidenceError::Malformed(format!(
-            "inclusion proof of {} hashes, more than {MAX_PROOF_HASHES}",
-            le.inclusion_proof.len()
-        )));
-    }
-    let proof = le
-        .inclusion_proof
-        .iter()
-        .map(|h| hex_hash(h, "an inclusion proof hash"))
-        .collect::<Result<Vec<_>, _>>()?;
     let (n, root) = (cp.checkpoint.size, cp.checkpoint.root);
-    verify_inclusion(&leaf_hash(&entry), le.index, n, &proof, &root).map_err(|e| {
+    verify_inclusion(&leaf_hash(entry), le.index, n, proof, &root).map_err(|e| {
         EvidenceError::NotProven(format!(
             "the entry is not proved to be at index {} of the tree of size {n}: {e}",
             le.index
@@ -440,7 +471,12 @@ fn check_log_entry(le: &LogEntry, log_key: &VerifierKey) -> Result<Proven, Evide
     })
 }
 
-fn check_split_view(sv: &SplitView, log_key: &VerifierKey) -> Result<Proven, EvidenceError> {
+fn check_split_view(
+    sv: &SplitView,
+    implied: Option<Hash>,
+    proof: &[Hash],
+    log_key: &VerifierKey,
+) -> Result<Proven, EvidenceError> {
     let a = open(&sv.first, log_key)?;
     let b = open(&sv.second, log_key)?;
     let (ca, cb) = (&a.checkpoint, &b.checkpoint);
@@ -464,26 +500,12 @@ fn check_split_view(sv: &SplitView, log_key: &VerifierKey) -> Result<Proven, Evi
             "the first checkpoint must have the smaller tree size".to_owned(),
         ));
     }
-    let implied = match &sv.implied_root {
-        Some(r) => hex_hash(r, "implied_root")?,
-        None => {
-            return Err(EvidenceError::NotProven(
-                "checkpoints of different sizes need implied_root and consistency_proof".to_owned(),
-            ));
-        }
+    let Some(implied) = implied else {
+        return Err(EvidenceError::NotProven(
+            "checkpoints of different sizes need implied_root and consistency_proof".to_owned(),
+        ));
     };
-    if sv.consistency_proof.len() > MAX_PROOF_HASHES {
-        return Err(EvidenceError::Malformed(format!(
-            "consistency proof of {} hashes, more than {MAX_PROOF_HASHES}",
-            sv.consistency_proof.len()
-        )));
-    }
-    let proof = sv
-        .consistency_proof
-        .iter()
-        .map(|h| hex_hash(h, "a consistency proof hash"))
-        .collect::<Result<Vec<_>, _>>()?;
-    verify_consistency(ca.size, cb.size, &implied, &cb.root, &proof).map_err(|e| {
+    verify_consistency(ca.size, cb.size, &implied, &cb.root, proof).map_err(|e| {
         EvidenceError::NotProven(format!(
             "the consistency proof does not link implied_root to the second checkpoint: {e}"
         ))
@@ -521,9 +543,14 @@ fn auth_failure(e: &TreeError<TileReadError<TileNotHeld>>) -> Option<String> {
     }
 }
 
-fn check_bad_data(bd: &BadData, log_key: &VerifierKey) -> Result<Proven, EvidenceError> {
-    let cp = open(&bd.checkpoint, log_key)?;
-    let (size, root) = (cp.checkpoint.size, cp.checkpoint.root);
+/// The values of bad-data evidence, decoded.
+struct DecodedBadData {
+    path: TilePath,
+    served: Vec<u8>,
+    tiles: HashMap<TileId, Vec<u8>>,
+}
+
+fn decode_bad_data(bd: &BadData) -> Result<DecodedBadData, EvidenceError> {
     if bd.tiles.len() > MAX_EVIDENCE_TILES {
         return Err(EvidenceError::Malformed(format!(
             "{} tiles, more than {MAX_EVIDENCE_TILES}",
@@ -539,8 +566,32 @@ fn check_bad_data(bd: &BadData, log_key: &VerifierKey) -> Result<Proven, Evidenc
         let id = TileId::parse(&f.path).map_err(|e| {
             EvidenceError::Malformed(format!("{:?} is not a hash tile path: {e}", f.path))
         })?;
-        tiles.insert(id, decode(f)?);
+        if tiles.insert(id, decode(f)?).is_some() {
+            return Err(EvidenceError::Malformed(format!(
+                "tile {} appears twice",
+                f.path
+            )));
+        }
     }
+    Ok(DecodedBadData {
+        path,
+        served,
+        tiles,
+    })
+}
+
+fn check_bad_data(
+    bd: &BadData,
+    decoded: DecodedBadData,
+    log_key: &VerifierKey,
+) -> Result<Proven, EvidenceError> {
+    let DecodedBadData {
+        path,
+        served,
+        mut tiles,
+    } = decoded;
+    let cp = open(&bd.checkpoint, log_key)?;
+    let (size, root) = (cp.checkpoint.size, cp.checkpoint.root);
     let origin = &bd.checkpoint.source;
     match path {
         TilePath::Entries(bundle) => {

@@ -157,6 +157,35 @@ async fn cases() -> Vec<(String, Value)> {
         &short,
         "malformed",
     );
+    let mut upper = v.clone();
+    upper["implied_root"] = json!(v["implied_root"].as_str().unwrap().to_uppercase());
+    push(
+        "malformed-upper-case-hash",
+        "implied_root in upper-case hex: hashes are lower-case hex",
+        &upper,
+        "malformed",
+    );
+    let mut both = short.clone();
+    let note = both["second"]["note"].as_str().unwrap().to_owned();
+    both["second"]["note"] = json!(
+        note.replacen("\n20\n", "\n21\n", 1)
+            .replacen("\n30\n", "\n31\n", 1)
+    );
+    push(
+        "malformed-before-bad-checkpoint",
+        "implied_root is not 64 hex digits and the second checkpoint was altered: syntax is checked before any checkpoint is opened",
+        &both,
+        "malformed",
+    );
+    let mut no_root = v.clone();
+    no_root.as_object_mut().unwrap().remove("implied_root");
+    no_root.as_object_mut().unwrap().remove("consistency_proof");
+    push(
+        "not-proven-sizes-differ-without-implied-root",
+        "checkpoints of sizes 20 and 30 without implied_root and consistency_proof: well-formed, proves nothing",
+        &no_root,
+        "not-proven",
+    );
 
     // Split view, same size.
     let v = split(0, 0).await;
@@ -214,6 +243,14 @@ async fn cases() -> Vec<(String, Value)> {
             &v,
             "log-entry",
         );
+        let mut not_b64 = v.clone();
+        not_b64["entry"] = json!("not base64!");
+        push(
+            "malformed-entry-not-base64",
+            "the entry is not base64",
+            &not_b64,
+            "malformed",
+        );
         let mut wrong = v.clone();
         wrong["index"] = json!(12);
         push(
@@ -269,6 +306,23 @@ async fn cases() -> Vec<(String, Value)> {
         "a well-formed altered bundle without the tiles that show what it should hash to",
         &no_tiles,
         "not-proven",
+    );
+    let mut twice = v.clone();
+    let first_tile = twice["tiles"][0].clone();
+    twice["tiles"].as_array_mut().unwrap().push(first_tile);
+    push(
+        "malformed-tile-twice",
+        "the same tile path twice in tiles",
+        &twice,
+        "malformed",
+    );
+    let mut not_path = v.clone();
+    not_path["served"]["path"] = json!("tile/entries/0.p/20");
+    push(
+        "malformed-served-path",
+        "served.path is not a canonical tile or bundle path (index not three digits)",
+        &not_path,
+        "malformed",
     );
     let mut outside = v.clone();
     outside["served"]["path"] = json!("tile/entries/000.p/21");

@@ -287,8 +287,12 @@ impl Witness {
 
     async fn add_checkpoint_inner(&self, body: &[u8]) -> Result<Vec<u8>, Refusal> {
         let bad = |m: String| Refusal::new(StatusCode::BAD_REQUEST, m);
-        let req = AddCheckpointRequest::parse(body)
-            .map_err(|e| bad(format!("malformed add-checkpoint request: {e}")))?;
+        let req = AddCheckpointRequest::parse(body).map_err(|e| {
+            bad(format!(
+                "malformed add-checkpoint request ({}): {e}",
+                e.code()
+            ))
+        })?;
         let parsed = Note::parse(&req.checkpoint)
             .map_err(|e| bad(format!("malformed checkpoint note: {e}")))?;
         let cp = Checkpoint::parse(parsed.text())

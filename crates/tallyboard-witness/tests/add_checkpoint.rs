@@ -154,10 +154,16 @@ async fn cosigns_a_consistent_sequence_and_answers_every_status_code() {
     let (st, _, _) = post(&w, above.to_bytes().unwrap()).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
 
-    // Malformed bodies: 400.
-    for body in [&b"old 01\n\n"[..], b"hello", b"old 999\n\nnot a note\n"] {
-        let (st, _, _) = post(&w, body.to_vec()).await;
+    // Malformed bodies: 400, the body naming the wire error code.
+    for (body, code) in [
+        (&b"old 01\n\n"[..], "bad-old-line"),
+        (b"hello", "bad-old-line"),
+        (b"old 999\n\nnot a note\n", "missing-blank-line"),
+    ] {
+        let (st, _, text) = post(&w, body.to_vec()).await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "{body:?}");
+        let text = String::from_utf8(text).unwrap();
+        assert!(text.contains(&format!("({code})")), "{body:?}: {text}");
     }
 
     // Unknown origin: 404.

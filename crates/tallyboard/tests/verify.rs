@@ -398,6 +398,25 @@ fn a_clean_log_passes_and_every_fault_is_found() {
     );
     o.proved("totals-mismatch");
 
+    // Totals that cannot be read as signed totals, undecodable or over the
+    // cap, are one finding, totals-signature, naming the code.
+    let limit = tallyboard_core::limits::MAX_SIGNED_TOTALS as u64;
+    for (why, code) in [("undecodable", "wrong-type"), ("oversized", "oversized")] {
+        let f = std::fs::File::create(totals.join("totals")).unwrap();
+        if why == "oversized" {
+            f.set_len(limit + 1).unwrap();
+        } else {
+            use std::io::Write as _;
+            (&f).write_all(&[0x00]).unwrap();
+        }
+        drop(f);
+        let o = verify(w, &[&totals], &[]);
+        assert_eq!(o.status, 1, "{why}: {}", o.stdout);
+        let f = o.finding("totals-signature");
+        assert!(f["message"].as_str().unwrap().contains(code), "{why}: {f}");
+        assert!(!o.codes().contains(&"totals-mismatch".to_owned()), "{why}");
+    }
+
     // A mirror with a forked checkpoint, and a stale mirror.
     let mut forked_entries = entries.clone();
     forked_entries.swap(0, 1);

@@ -381,13 +381,19 @@ fn join_problems(p: &[ManifestProblem]) -> String {
 
 impl ManifestError {
     /// Stable kebab-case code of the error. For [`ManifestError::Invalid`]
-    /// it is the code of the first problem.
+    /// it is the problems' code when they all have the same one, else
+    /// `invalid-manifest` (`spec/tally-and-manifest.md` §6.3).
     pub fn code(&self) -> &'static str {
         match self {
             ManifestError::Decode(e) => e.code(),
             ManifestError::BadSignature => "bad-signature",
             ManifestError::UnexpectedAuthority { .. } => "unexpected-authority",
-            ManifestError::Invalid(p) => p.first().map_or("invalid-manifest", |p| p.code()),
+            ManifestError::Invalid(p) => match p.split_first() {
+                Some((first, rest)) if rest.iter().all(|q| q.code() == first.code()) => {
+                    first.code()
+                }
+                _ => "invalid-manifest",
+            },
         }
     }
 }

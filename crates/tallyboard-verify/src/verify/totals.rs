@@ -9,23 +9,33 @@ impl Run<'_> {
         let mut out = Vec::new();
         for (i, r) in fetched.into_iter().enumerate() {
             let label = self.label(i).to_owned();
-            match r {
+            // Totals over their size cap are invalid totals like any that
+            // do not decode (spec/verify.md §4.4); the reason names the code.
+            let parsed = match r {
                 Err(FetchError::NotFound { .. }) => {
                     self.reports[i].totals = Some("not served".to_owned());
                     out.push(None);
+                    continue;
                 }
-                Err(_) => out.push(None),
-                Ok(bytes) => {
-                    match SignedTotals::from_bytes(&bytes, &self.keys.log.public_key().clone()) {
-                        Ok(t) => out.push(Some((i, t))),
-                        Err(e) => {
-                            self.reports[i].totals = Some("invalid".to_owned());
-                            let f = Finding::new(FindingCode::TotalsSignature, format!("The totals {label} publishes are not valid totals signed by the log key ({e})."))
-                        .source(&label);
-                            self.add(f);
-                            out.push(None);
-                        }
-                    }
+                Err(e @ FetchError::TooLarge { .. }) => Err(format!("oversized: {e}")),
+                Err(_) => {
+                    out.push(None);
+                    continue;
+                }
+                Ok(bytes) => SignedTotals::from_bytes(&bytes, self.keys.log.public_key())
+                    .map_err(|e| format!("{}: {e}", e.code())),
+            };
+            match parsed {
+                Ok(t) => out.push(Some((i, t))),
+                Err(why) => {
+                    self.reports[i].totals = Some("invalid".to_owned());
+                    let f = Finding::new(
+                        FindingCode::TotalsSignature,
+                        format!("The totals {label} publishes are not valid totals signed by the log key ({why})."),
+                    )
+                    .source(&label);
+                    self.add(f);
+                    out.push(None);
                 }
             }
         }
