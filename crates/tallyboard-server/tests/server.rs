@@ -3,7 +3,6 @@
 //! example election of `keys-example/` (EXAMPLE ONLY keys).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::Router;
@@ -12,7 +11,7 @@ use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
 use tallyboard_core::keys::SecretKey;
-use tallyboard_core::manifest::{Manifest, SignedManifest};
+use tallyboard_core::manifest::Manifest;
 use tallyboard_core::note::SignerKey;
 use tallyboard_core::receipt::Receipt;
 use tallyboard_core::tally::{SignedTally, Tally};
@@ -20,22 +19,8 @@ use tallyboard_core::totals::SignedTotals;
 use tallyboard_core::{Hash, leaf_hash};
 use tallyboard_log::SequencerConfig;
 use tallyboard_server::{Config, Server};
+use tallyboard_testkit::example::{example, signed_manifest, signer};
 use tower::ServiceExt as _;
-
-fn example(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../keys-example")
-        .join(path)
-}
-
-fn signer(file: &str) -> SignerKey {
-    let s = std::fs::read_to_string(example(&format!("keys/{file}"))).unwrap();
-    SignerKey::parse(s.trim_end()).unwrap()
-}
-
-fn signed_manifest() -> SignedManifest {
-    SignedManifest::from_bytes(&std::fs::read(example("manifest.signed")).unwrap(), None).unwrap()
-}
 
 struct Election {
     manifest: Manifest,
