@@ -729,6 +729,31 @@ mod tests {
     use tallyboard_core::SecretKey;
     use tallyboard_core::note::SignerKey;
 
+    /// The election generator (`tallyboard example`, the exercise) writes
+    /// the input files and builds the manifest body itself: parsing its
+    /// files must give the same body.
+    #[test]
+    fn the_generators_input_files_build_its_manifest() {
+        use tallyboard_exercise::election::{Plan, generate_plan};
+        for plan in [Plan::example().unwrap(), Plan::scaled(1_200, 4).unwrap()] {
+            let g = generate_plan(plan, false).unwrap();
+            let file = |name: &str| {
+                let path = format!("input/{name}");
+                g.files.iter().find(|f| f.0 == path).unwrap().1.clone()
+            };
+            let body = parse_input(
+                &file(ELECTION_JSON),
+                &file(REGIONS_CSV),
+                &file(CENTRES_CSV),
+                &file(CENTRE_KEYS_CSV),
+                &file(UNITS_CSV),
+                g.authority.signer.secret().public_key(),
+            )
+            .unwrap();
+            assert_eq!(&body, g.manifest.manifest().body());
+        }
+    }
+
     fn vkey(name: &str, kind: KeyKind, seed: u8) -> String {
         SignerKey::new(name, kind, SecretKey::from_seed(&[seed; 32]))
             .unwrap()
