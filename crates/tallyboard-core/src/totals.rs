@@ -18,6 +18,7 @@
 //! Signed envelope `[body, signature]`, signature over
 //! `"tallyboard/v1/totals\n" || body` under the log key of the manifest.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::cbor::{self, CborError, Encoder, Reader, required};
@@ -369,9 +370,13 @@ const NO_ROW: u32 = u32::MAX;
 /// counts (a later revision replaces the figures of an earlier one; an
 /// older revision arriving later is ignored). Memory is bounded by the
 /// manifest: one record per reporting (unit, contest), never per entry.
+///
+/// `M` is how the builder holds the manifest: a reference (`&Manifest`) or
+/// a shared pointer (`Arc<Manifest>`, for state that outlives the caller's
+/// borrow).
 #[derive(Debug, Clone)]
-pub struct TotalsBuilder<'m> {
-    manifest: &'m Manifest,
+pub struct TotalsBuilder<M> {
+    manifest: M,
     /// Row of (contest, whole election), per contest.
     whole_row: Vec<u32>,
     /// Row of (contest, region) at `contest * regions + region`.
@@ -385,11 +390,12 @@ pub struct TotalsBuilder<'m> {
     figures: Vec<u64>,
 }
 
-impl<'m> TotalsBuilder<'m> {
+impl<M: Borrow<Manifest>> TotalsBuilder<M> {
     /// A builder with every row of `manifest` at zero: for each contest,
     /// the whole election and every region in which at least one unit
     /// takes part in the contest.
-    pub fn new(manifest: &'m Manifest) -> TotalsBuilder<'m> {
+    pub fn new(holder: M) -> TotalsBuilder<M> {
+        let manifest: &Manifest = holder.borrow();
         let nc = manifest.contests.len();
         let nr = manifest.regions.len();
         // Which (contest, region) rows exist and how many units each expects.
@@ -445,7 +451,7 @@ impl<'m> TotalsBuilder<'m> {
             });
         }
         TotalsBuilder {
-            manifest,
+            manifest: holder,
             whole_row,
             region_row,
             rows,
@@ -458,7 +464,7 @@ impl<'m> TotalsBuilder<'m> {
     /// revision than the one counted for its (unit, contest) replaces it;
     /// one with a lower or equal revision is ignored.
     pub fn add(&mut self, tally: &Tally) -> Result<(), TotalsError> {
-        let m = self.manifest;
+        let m: &Manifest = self.manifest.borrow();
         let not_in = || TotalsError::NotInManifest {
             unit: tally.unit.clone(),
             contest: tally.contest.clone(),
@@ -489,13 +495,25 @@ impl<'m> TotalsBuilder<'m> {
                 if old[0] >= tally.revision {
                     return Ok(());
                 }
-                self.apply(ui, ci, &old, registered, false, -1);
-                self.apply(ui, ci, &new, registered, false, 1);
+                let mut rows = RowsOf {
+                    m,
+                    b: &mut self.rows,
+                    whole_row: &self.whole_row,
+                    region_row: &self.region_row,
+                };
+                rows.apply(ui, ci, &old, registered, false, -1);
+                rows.apply(ui, ci, &new, registered, false, 1);
                 self.figures[off..off + width].copy_from_slice(&new);
             }
             None => {
                 let off = u32::try_from(self.figures.len()).map_err(|_| not_in())?;
-                self.apply(ui, ci, &new, registered, true, 1);
+                RowsOf {
+                    m,
+                    b: &mut self.rows,
+                    whole_row: &self.whole_row,
+                    region_row: &self.region_row,
+                }
+                .apply(ui, ci, &new, registered, true, 1);
                 self.figures.extend_from_slice(&new);
                 self.slots.insert(key, off);
             }
@@ -503,48 +521,10 @@ impl<'m> TotalsBuilder<'m> {
         Ok(())
     }
 
-    /// Adds (`sign = 1`) or removes (`sign = -1`) one slot's figures in
-    /// every row the unit counts in.
-    fn apply(&mut self, ui: usize, ci: usize, f: &[u64], registered: u64, first: bool, sign: i8) {
-        let m = self.manifest;
-        let nr = m.regions.len();
-        let rows = core::iter::once(self.whole_row.get(ci).copied().unwrap_or(NO_ROW)).chain(
-            m.unit_regions(ui).iter().map(|&r| {
-                self.region_row
-                    .get(ci * nr + r as usize)
-                    .copied()
-                    .unwrap_or(NO_ROW)
-            }),
-        );
-        let rows: Vec<u32> = rows.filter(|&r| r != NO_ROW).collect();
-        for r in rows {
-            let Some(acc) = self.rows.get_mut(r as usize) else {
-                continue;
-            };
-            let add = |a: &mut u128, v: u64| {
-                if sign > 0 {
-                    *a = a.wrapping_add(u128::from(v));
-                } else {
-                    *a = a.wrapping_sub(u128::from(v));
-                }
-            };
-            add(&mut acc.blank, f[1]);
-            add(&mut acc.invalid, f[2]);
-            add(&mut acc.ballots_cast, f[3]);
-            for (a, &v) in acc.choices.iter_mut().zip(&f[4..]) {
-                add(a, v);
-            }
-            if first {
-                acc.registered += u128::from(registered);
-                acc.units_reporting += 1;
-            }
-        }
-    }
-
     /// The totals at checkpoint (`origin`, `size`, `root`). Figures beyond
     /// 2^64 - 1 (impossible with real counts) are capped there.
     pub fn finish(&self, origin: &str, size: u64, root: Hash) -> TotalsBody {
-        let m = self.manifest;
+        let m: &Manifest = self.manifest.borrow();
         let cap = |v: u128| u64::try_from(v).unwrap_or(u64::MAX);
         let rows = self
             .rows
@@ -577,6 +557,54 @@ impl<'m> TotalsBuilder<'m> {
                 root,
             },
             rows,
+        }
+    }
+}
+
+/// The rows of a [`TotalsBuilder`], borrowed apart from its manifest.
+struct RowsOf<'a> {
+    m: &'a Manifest,
+    b: &'a mut Vec<Acc>,
+    whole_row: &'a [u32],
+    region_row: &'a [u32],
+}
+
+impl RowsOf<'_> {
+    /// Adds (`sign = 1`) or removes (`sign = -1`) one slot's figures in
+    /// every row the unit counts in.
+    fn apply(&mut self, ui: usize, ci: usize, f: &[u64], registered: u64, first: bool, sign: i8) {
+        let m = self.m;
+        let nr = m.regions.len();
+        let rows = core::iter::once(self.whole_row.get(ci).copied().unwrap_or(NO_ROW)).chain(
+            m.unit_regions(ui).iter().map(|&r| {
+                self.region_row
+                    .get(ci * nr + r as usize)
+                    .copied()
+                    .unwrap_or(NO_ROW)
+            }),
+        );
+        let rows: Vec<u32> = rows.filter(|&r| r != NO_ROW).collect();
+        for r in rows {
+            let Some(acc) = self.b.get_mut(r as usize) else {
+                continue;
+            };
+            let add = |a: &mut u128, v: u64| {
+                if sign > 0 {
+                    *a = a.wrapping_add(u128::from(v));
+                } else {
+                    *a = a.wrapping_sub(u128::from(v));
+                }
+            };
+            add(&mut acc.blank, f[1]);
+            add(&mut acc.invalid, f[2]);
+            add(&mut acc.ballots_cast, f[3]);
+            for (a, &v) in acc.choices.iter_mut().zip(&f[4..]) {
+                add(a, v);
+            }
+            if first {
+                acc.registered += u128::from(registered);
+                acc.units_reporting += 1;
+            }
         }
     }
 }

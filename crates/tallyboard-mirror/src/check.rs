@@ -28,7 +28,7 @@ pub struct BadEntry {
 pub(crate) struct Checker {
     manifest: &'static Manifest,
     revisions: RevisionIndex,
-    totals: TotalsBuilder<'static>,
+    totals: TotalsBuilder<&'static Manifest>,
     size: u64,
 }
 

@@ -51,7 +51,7 @@ pub(crate) struct Election {
     log_key: SecretKey,
     origin: String,
     revisions: RevisionIndex,
-    totals: TotalsBuilder<'static>,
+    totals: TotalsBuilder<&'static Manifest>,
     /// Admitted, not yet committed: (manifest unit index, tally).
     staged: Vec<(usize, SignedTally)>,
     reader: LogReader,

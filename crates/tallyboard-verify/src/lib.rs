@@ -16,12 +16,14 @@
 
 pub mod backup;
 pub mod check;
+pub mod codes;
 pub mod evidence;
 pub mod follow;
 pub mod report;
 pub mod source;
 pub mod verify;
 
+pub use codes::FindingCode;
 pub use evidence::{Evidence, EvidenceError, Proven, check};
 pub use follow::{FollowError, FollowOptions, Item, Trusted, check_consistency, follow};
 pub use report::{Finding, Report, Severity, Verdict};

@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use crate::codes::FindingCode;
+
 /// How serious a finding is. Every finding makes the verdict "findings"
 /// (exit status 1); the severity orders the report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -24,7 +26,7 @@ pub enum Severity {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
     /// Stable code (spec/verify.md §5).
-    pub code: String,
+    pub code: FindingCode,
     /// How serious.
     pub severity: Severity,
     /// What happened, in plain words.
@@ -64,14 +66,14 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// A finding with a code, severity, message and action; the other
-    /// fields are set with the builder methods.
-    pub fn new(code: &str, severity: Severity, message: String, action: &str) -> Finding {
+    /// A finding with a code and a message; its severity and the action
+    /// are the code's. The other fields are set with the builder methods.
+    pub fn new(code: FindingCode, message: String) -> Finding {
         Finding {
-            code: code.to_owned(),
-            severity,
+            code,
+            severity: code.severity(),
             message,
-            action: action.to_owned(),
+            action: code.advice().to_owned(),
             source: None,
             unit: None,
             contest: None,
@@ -83,6 +85,12 @@ impl Finding {
             units: Vec::new(),
             evidence: Vec::new(),
         }
+    }
+
+    /// Sets a severity other than the code's usual one.
+    pub fn severity(mut self, s: Severity) -> Finding {
+        self.severity = s;
+        self
     }
 
     /// Sets the source.
@@ -254,7 +262,7 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Findings not listed (past the cap per code), by code.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub findings_not_listed: BTreeMap<String, u64>,
+    pub findings_not_listed: BTreeMap<FindingCode, u64>,
     /// Per source.
     pub sources: Vec<SourceReport>,
     /// The log.
@@ -294,7 +302,7 @@ impl Report {
         self.findings.sort_by(|a, b| {
             (
                 a.severity,
-                code_rank(&a.code),
+                a.code.rank(),
                 &a.code,
                 &a.unit,
                 &a.contest,
@@ -302,7 +310,7 @@ impl Report {
             )
                 .cmp(&(
                     b.severity,
-                    code_rank(&b.code),
+                    b.code.rank(),
                     &b.code,
                     &b.unit,
                     &b.contest,
@@ -464,16 +472,5 @@ impl Report {
             );
         }
         s
-    }
-}
-
-/// Order of codes of equal severity: split views first.
-fn code_rank(code: &str) -> u8 {
-    match code {
-        "split-view" => 0,
-        "manifest-mismatch" => 1,
-        "source-bad-data" => 2,
-        "totals-mismatch" => 3,
-        _ => 10,
     }
 }

@@ -18,7 +18,8 @@ use tallyboard_core::note::{KeyKind, VerifierKey};
 use tallyboard_core::totals::{SignedTotals, diff};
 
 use crate::backup::{self, BackupInputs, Loaded};
-use crate::check::{EntryChecker, EntryFinding, Progress, advice, run_pipeline};
+use crate::check::{EntryChecker, EntryFinding, Progress, run_pipeline};
+use crate::codes::FindingCode;
 use crate::evidence::Evidence;
 use crate::follow::{
     Consistency, FollowError, FollowOptions, Item, Trusted, check_consistency, follow,
@@ -123,13 +124,13 @@ struct Seen {
 #[derive(Default)]
 struct Ledger {
     findings: Vec<Finding>,
-    not_listed: BTreeMap<String, u64>,
-    seen: HashSet<(String, Option<String>, String)>,
+    not_listed: BTreeMap<FindingCode, u64>,
+    seen: HashSet<(FindingCode, Option<String>, String)>,
 }
 
 impl Ledger {
     fn add(&mut self, f: Finding) -> bool {
-        let key = (f.code.clone(), f.source.clone(), f.message.clone());
+        let key = (f.code, f.source.clone(), f.message.clone());
         if !self.seen.insert(key) {
             return false;
         }
@@ -292,14 +293,9 @@ fn setup(config: &Config) -> Result<Setup, String> {
                 Err(e) => {
                     per_source[i] = Some("invalid".to_owned());
                     findings.push(
-                        Finding::new(
-                            "manifest-mismatch",
-                            Severity::Critical,
-                            format!(
+                        Finding::new(FindingCode::ManifestMismatch, format!(
                                 "{label} serves a manifest that is not signed by the election authority's key ({e})."
-                            ),
-                            advice("manifest-mismatch"),
-                        )
+                            ))
                         .source(label),
                     );
                 }
@@ -311,16 +307,11 @@ fn setup(config: &Config) -> Result<Setup, String> {
                     Some(t) if t.hash() == m.hash() => per_source[i] = Some("same".to_owned()),
                     Some(t) => {
                         per_source[i] = Some("different".to_owned());
-                        let mut f = Finding::new(
-                            "manifest-mismatch",
-                            Severity::Critical,
-                            format!(
+                        let mut f = Finding::new(FindingCode::ManifestMismatch, format!(
                                 "{label} serves a different manifest (SHA-256 {}) than the one trusted (SHA-256 {}), both signed by the authority: the authority signed two election definitions.",
                                 m.hash(),
                                 t.hash()
-                            ),
-                            advice("manifest-mismatch"),
-                        )
+                            ))
                         .source(label);
                         if let Some(dir) = &config.evidence_dir {
                             for (name, bytes) in [
@@ -469,10 +460,8 @@ impl<'m> Run<'m> {
                 Err(e) => {
                     self.reports[i].reachable = false;
                     let f = Finding::new(
-                        "source-unreachable",
-                        Severity::Warning,
+                        FindingCode::SourceUnreachable,
                         format!("{label} could not be read: {e}."),
-                        advice("source-unreachable"),
                     )
                     .source(&label);
                     self.add(f);
@@ -500,15 +489,10 @@ impl<'m> Run<'m> {
                                 self.reports[i].root = Some(cp.checkpoint.root.to_hex());
                                 self.reports[i].cosigned_by =
                                     cp.cosignatures.iter().map(|c| c.name.clone()).collect();
-                                let f = Finding::new(
-                                    "quorum-not-met",
-                                    Severity::Warning,
-                                    format!(
+                                let f = Finding::new(FindingCode::QuorumNotMet, format!(
                                         "The checkpoint {label} serves (size {}) is cosigned by {have} of the witnesses, the manifest requires {need}.",
                                         cp.checkpoint.size
-                                    ),
-                                    advice("quorum-not-met"),
-                                )
+                                    ))
                                 .source(&label);
                                 if self.watching {
                                     // Cosignatures may still be arriving:
@@ -525,15 +509,10 @@ impl<'m> Run<'m> {
                             }
                         }
                         Err(e) => {
-                            let f = Finding::new(
-                                "checkpoint-signature",
-                                Severity::Critical,
-                                format!(
+                            let f = Finding::new(FindingCode::CheckpointSignature, format!(
                                     "{label} serves a checkpoint that is not validly signed by the log key {} ({e}).",
                                     self.keys.log.name()
-                                ),
-                                advice("checkpoint-signature"),
-                            )
+                                ))
                             .source(&label);
                             self.add(f);
                         }
@@ -559,15 +538,10 @@ impl<'m> Run<'m> {
         if !self.split_pairs.insert(key) {
             return;
         }
-        let mut f = Finding::new(
-            "split-view",
-            Severity::Critical,
-            format!(
+        let mut f = Finding::new(FindingCode::SplitView, format!(
                 "SPLIT VIEW: {a} and {b} show two versions of the log, both signed by the log key. {}",
                 ev.summary
-            ),
-            advice("split-view"),
-        )
+            ))
         .source(b);
         if let Some(name) = self.write_evidence(ev) {
             f.evidence.push(name);
@@ -615,15 +589,10 @@ impl<'m> Run<'m> {
                     self.report_split_view(&ev, &la, &lb, (a, b));
                 }
                 Err(e) => {
-                    let f = Finding::new(
-                        "source-bad-data",
-                        Severity::Critical,
-                        format!(
+                    let f = Finding::new(FindingCode::SourceBadData, format!(
                             "{lb} could not prove that its checkpoint of size {} extends the checkpoint of size {} served by {la}: {e}.",
                             b.0, a.0
-                        ),
-                        advice("source-bad-data"),
-                    )
+                        ))
                     .source(&lb);
                     self.add(f);
                 }
@@ -847,16 +816,14 @@ impl<'m> Run<'m> {
         self.reports[i].data_verified = false;
         match e {
             FollowError::Fetch { error, .. } => {
-                let (code, sev) = if error.is_unreachable() {
-                    ("source-unreachable", Severity::Warning)
+                let code = if error.is_unreachable() {
+                    FindingCode::SourceUnreachable
                 } else {
-                    ("source-bad-data", Severity::Critical)
+                    FindingCode::SourceBadData
                 };
                 let f = Finding::new(
                     code,
-                    sev,
                     format!("{label} did not serve the log's data: {error}."),
-                    advice(code),
                 )
                 .source(&label);
                 self.add(f);
@@ -874,26 +841,16 @@ impl<'m> Run<'m> {
                 );
             }
             FollowError::BadData(ev) => {
-                let mut f = Finding::new(
-                    "source-bad-data",
-                    Severity::Critical,
-                    ev.summary.clone(),
-                    advice("source-bad-data"),
-                )
-                .source(&label);
+                let mut f =
+                    Finding::new(FindingCode::SourceBadData, ev.summary.clone()).source(&label);
                 if let Some(name) = self.write_evidence(&ev) {
                     f.evidence.push(name);
                 }
                 self.add(f);
             }
             other => {
-                let f = Finding::new(
-                    "source-bad-data",
-                    Severity::Critical,
-                    format!("{other}."),
-                    advice("source-bad-data"),
-                )
-                .source(&label);
+                let f =
+                    Finding::new(FindingCode::SourceBadData, format!("{other}.")).source(&label);
                 self.add(f);
             }
         }
@@ -961,12 +918,7 @@ impl<'m> Run<'m> {
                         Ok(t) => out.push(Some((i, t))),
                         Err(e) => {
                             self.reports[i].totals = Some("invalid".to_owned());
-                            let f = Finding::new(
-                            "totals-signature",
-                            Severity::Critical,
-                            format!("The totals {label} publishes are not valid totals signed by the log key ({e})."),
-                            advice("totals-signature"),
-                        )
+                            let f = Finding::new(FindingCode::TotalsSignature, format!("The totals {label} publishes are not valid totals signed by the log key ({e})."))
                         .source(&label);
                             self.add(f);
                             out.push(None);
@@ -1038,15 +990,10 @@ impl<'m> Run<'m> {
                 && self.root_at(cpref.size) == Some(cpref.root);
             if !bound {
                 self.reports[i].totals = Some("unbound".to_owned());
-                let mut f = Finding::new(
-                    "totals-unbound",
-                    Severity::Critical,
-                    format!(
+                let mut f = Finding::new(FindingCode::TotalsUnbound, format!(
                         "The totals {label} publishes claim to be for the log {} at size {} with root {}, which is not a checkpoint of the log verified here.",
                         cpref.origin, cpref.size, cpref.root
-                    ),
-                    advice("totals-unbound"),
-                )
+                    ))
                 .source(&label);
                 save(self, &mut f);
                 self.add(f);
@@ -1066,13 +1013,11 @@ impl<'m> Run<'m> {
             for d in diffs {
                 let show = |v: Option<u64>| v.map(serde_json::Value::from);
                 let mut f = Finding::new(
-                    "totals-mismatch",
-                    Severity::Critical,
+                    FindingCode::TotalsMismatch,
                     format!(
                         "The totals published by {label} (at size {}) are wrong: {d}.",
                         cpref.size
                     ),
-                    advice("totals-mismatch"),
                 )
                 .source(&label);
                 f.contest = Some(d.contest.clone());
@@ -1102,15 +1047,10 @@ impl<'m> Run<'m> {
                 && self.reports[i].data_verified
             {
                 let label = self.label(i).to_owned();
-                let f = Finding::new(
-                    "source-stale",
-                    Severity::Warning,
-                    format!(
+                let f = Finding::new(FindingCode::SourceStale, format!(
                         "{label} serves a checkpoint of size {size}, {} entries behind the size {top} that {top_label} serves.",
                         top - size
-                    ),
-                    advice("source-stale"),
-                )
+                    ))
                 .source(&label);
                 self.add(f);
             }
@@ -1159,15 +1099,10 @@ impl<'m> Run<'m> {
                 }
                 Some(l) => {
                     let lt = l.tally.tally();
-                    let mut f = Finding::new(
-                        "backup-contradicts-log",
-                        Severity::Error,
-                        format!(
+                    let mut f = Finding::new(FindingCode::BackupContradictsLog, format!(
                             "The count centre's signed tally {file} for unit {unit}, contest {contest} (revision {}, {} ballots cast) differs from the latest revision in the log (entry {}, revision {}, {} ballots cast).",
                             t.tally().revision, t.tally().ballots_cast, l.index, lt.revision, lt.ballots_cast
-                        ),
-                        advice("backup-contradicts-log"),
-                    )
+                        ))
                     .unit_contest(&unit, &contest)
                     .index(l.index);
                     f.published = Some(serde_json::Value::from(lt.ballots_cast));
@@ -1181,14 +1116,9 @@ impl<'m> Run<'m> {
                     self.add(f);
                 }
                 None => {
-                    let mut f = Finding::new(
-                        "backup-not-in-log",
-                        Severity::Error,
-                        format!(
+                    let mut f = Finding::new(FindingCode::BackupNotInLog, format!(
                             "The count centre's signed tally {file} for unit {unit}, contest {contest} is valid but the log has no tally for that unit and contest."
-                        ),
-                        advice("backup-not-in-log"),
-                    )
+                        ))
                     .unit_contest(&unit, &contest);
                     self.backup_evidence(&mut f, t.as_bytes());
                     self.add(f);
@@ -1235,13 +1165,11 @@ impl<'m> Run<'m> {
                 (Some(l), Some(v)) => format!("the log (entry {}) has {v}", l.index),
             };
             let mut f = Finding::new(
-                "observer-mismatch",
-                Severity::Error,
+                FindingCode::ObserverMismatch,
                 format!(
                     "Observers' sheet, line {}: unit {}, contest {}, {} = {}; {what}.",
                     r.line, r.unit, r.contest, r.choice, r.count
                 ),
-                advice("observer-mismatch"),
             )
             .unit_contest(&r.unit, &r.contest);
             f.figure = Some(r.choice.clone());
@@ -1285,10 +1213,8 @@ impl<'m> Run<'m> {
             let file = h.path.display().to_string();
             let invalid = |why: String| {
                 Finding::new(
-                    "receipt-invalid",
-                    Severity::Error,
+                    FindingCode::ReceiptInvalid,
                     format!("The receipt {file} does not verify: {why}."),
-                    advice("receipt-invalid"),
                 )
             };
             let r = match &h.receipt {
@@ -1313,15 +1239,10 @@ impl<'m> Run<'m> {
                 None => None,
             };
             let Some(entry) = entry else {
-                let f = Finding::new(
-                    "receipt-not-in-log",
-                    Severity::Critical,
-                    format!(
+                let f = Finding::new(FindingCode::ReceiptNotInLog, format!(
                         "The receipt {file} acknowledges entry {} but the log verified has only {n} entries: an acknowledged tally is missing.",
                         r.index
-                    ),
-                    advice("receipt-not-in-log"),
-                )
+                    ))
                 .index(r.index);
                 self.add(f);
                 continue;
@@ -1344,26 +1265,23 @@ impl<'m> Run<'m> {
                         format!("The receipt {file} does not verify for the tally beside it ({e}).")
                     };
                     let code = if h.entry.is_none() {
-                        "receipt-not-in-log"
+                        FindingCode::ReceiptNotInLog
                     } else {
-                        "receipt-invalid"
+                        FindingCode::ReceiptInvalid
                     };
-                    let f = Finding::new(code, Severity::Error, msg, advice(code)).index(r.index);
+                    let f = Finding::new(code, msg)
+                        .severity(Severity::Error)
+                        .index(r.index);
                     self.add(f);
                     continue;
                 }
             };
             let rc = &v.checkpoint;
             if rc.checkpoint.size > n {
-                let f = Finding::new(
-                    "receipt-not-in-log",
-                    Severity::Critical,
-                    format!(
+                let f = Finding::new(FindingCode::ReceiptNotInLog, format!(
                         "The receipt {file} is for a checkpoint of size {}, larger than the log verified here (size {n}): the log may have been rolled back.",
                         rc.checkpoint.size
-                    ),
-                    advice("receipt-not-in-log"),
-                )
+                    ))
                 .index(r.index);
                 self.add(f);
                 continue;
@@ -1376,15 +1294,10 @@ impl<'m> Run<'m> {
                 Ok(Consistency::SplitView(ev)) => {
                     let sizes = ((rc.checkpoint.size, rc.checkpoint.root), (n, root));
                     self.report_split_view(&ev, &file, &label, sizes);
-                    let f = Finding::new(
-                        "receipt-not-in-log",
-                        Severity::Critical,
-                        format!(
+                    let f = Finding::new(FindingCode::ReceiptNotInLog, format!(
                             "The receipt {file} (entry {}) is under a checkpoint that the log verified does not extend: the acknowledged tally was rewritten.",
                             r.index
-                        ),
-                        advice("receipt-not-in-log"),
-                    )
+                        ))
                     .index(r.index);
                     self.add(f);
                 }
@@ -1440,14 +1353,12 @@ impl<'m> Run<'m> {
                 String::new()
             };
             let mut f = Finding::new(
-                "units-missing",
-                Severity::Warning,
+                FindingCode::UnitsMissing,
                 format!(
                     "{} reporting units have no tally in the log for contest {contest}: {}{more}.",
                     units.len(),
                     shown.join(", ")
                 ),
-                advice("units-missing"),
             );
             f.contest = Some(contest.clone());
             f.units = units.clone();

@@ -13,7 +13,7 @@ use tallyboard_core::checkpoint::add_cosignature;
 use tallyboard_core::manifest::SignedManifest;
 use tallyboard_log::{Log, Options};
 use tallyboard_testkit::example::{Figures, manifest_bytes, sign_every_tally, signed_manifest};
-use tallyboard_verify::{Config, Verdict, WatchConfig, watch};
+use tallyboard_verify::{Config, FindingCode, Verdict, WatchConfig, watch};
 
 fn example_manifest() -> (Vec<u8>, SignedManifest) {
     (manifest_bytes(), signed_manifest())
@@ -99,7 +99,10 @@ async fn watch_follows_a_growing_log_and_reports_a_fork() {
             };
             let mut rounds = 0;
             watch(&config, &wc, |new, size| {
-                assert!(new.iter().all(|f| f.code != "split-view"), "{new:?}");
+                assert!(
+                    new.iter().all(|f| f.code != FindingCode::SplitView),
+                    "{new:?}"
+                );
                 sizes.lock().unwrap().push(size);
                 rounds += 1;
                 if rounds == 2 {
@@ -136,7 +139,7 @@ async fn watch_follows_a_growing_log_and_reports_a_fork() {
                 if rounds == 1 {
                     point(&link, &fpub);
                 }
-                if new.iter().any(|f| f.code == "split-view") || rounds > 50 {
+                if new.iter().any(|f| f.code == FindingCode::SplitView) || rounds > 50 {
                     stop.store(true, Ordering::SeqCst);
                 }
             })
@@ -147,7 +150,7 @@ async fn watch_follows_a_growing_log_and_reports_a_fork() {
     assert_eq!(report.verdict, Verdict::Findings);
     assert_eq!(
         report.findings[0].code,
-        "split-view",
+        FindingCode::SplitView,
         "{}",
         report.to_text()
     );
