@@ -103,7 +103,7 @@ fn describe(s: &Scenario) {
         println!(
             "Expected verdict: {}, naming {}\n",
             s.verdict,
-            s.codes.join(", ")
+            code_list(s.codes)
         );
     }
     println!(
@@ -176,10 +176,10 @@ pub fn run(opts: &Options) -> Result<Verdict> {
             scenario.verdict
         ));
     }
-    for c in scenario.codes {
-        if !codes.iter().any(|x| x == c) {
+    for &c in scenario.codes {
+        if !codes.iter().any(|x| x == c.as_str()) {
             problems.push(format!("no {c} finding"));
-        } else if scenario.evidence.contains(c) && !report.has_evidence(c) {
+        } else if scenario.evidence.contains(&c) && !report.has_evidence(c) {
             problems.push(format!(
                 "the {c} finding names no evidence file that exists"
             ));
@@ -213,7 +213,7 @@ pub fn run(opts: &Options) -> Result<Verdict> {
             } else {
                 format!(
                     "the verifier detected and named {}",
-                    scenario.codes.join(", ")
+                    code_list(scenario.codes)
                 )
             }
         );
@@ -225,6 +225,12 @@ pub fn run(opts: &Options) -> Result<Verdict> {
         }
         Ok(Verdict::NotAsExpected)
     }
+}
+
+/// Finding codes in their wire form, comma-separated.
+fn code_list(codes: &[tallyboard_verify::FindingCode]) -> String {
+    let names: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
+    names.join(", ")
 }
 
 fn print_timings(night: &Night) {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use tallyboard_core::Tally;
 use tallyboard_core::totals::TotalsBuilder;
 use tallyboard_core::{SignedTotals, TotalsBody};
+use tallyboard_verify::FindingCode;
 
 use crate::client::Http;
 use crate::election::CentreKeySpec;
@@ -25,9 +26,9 @@ pub(crate) struct Scenario {
     /// The verdict the verifier must reach ("pass" or "findings").
     pub(crate) verdict: &'static str,
     /// Finding codes the report must contain (contracts: spec/verify.md).
-    pub(crate) codes: &'static [&'static str],
+    pub(crate) codes: &'static [FindingCode],
     /// Of those, the codes whose finding must name evidence files that exist.
-    pub(crate) evidence: &'static [&'static str],
+    pub(crate) evidence: &'static [FindingCode],
     /// What an official, a party or an observer should do when it happens
     /// for real.
     pub(crate) response: &'static str,
@@ -78,10 +79,10 @@ impl Report {
     }
 
     /// Whether some finding with `code` names evidence files that all exist.
-    pub(crate) fn has_evidence(&self, code: &str) -> bool {
+    pub(crate) fn has_evidence(&self, code: FindingCode) -> bool {
         self.json["findings"].as_array().is_some_and(|a| {
             a.iter().any(|f| {
-                f["code"] == code
+                f["code"] == code.as_str()
                     && f["evidence"].as_array().is_some_and(|files| {
                         !files.is_empty()
                             && files.iter().all(|n| {
@@ -134,8 +135,8 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
             raised, the rest left as they were) and served by a web server of its own, \
             as a compromised mirror or CDN would.",
         verdict: "findings",
-        codes: &["source-bad-data"],
-        evidence: &["source-bad-data"],
+        codes: &[FindingCode::SourceBadData],
+        evidence: &[FindingCode::SourceBadData],
         response: "Stop linking to that mirror and tell its operator; the evidence file \
             shows the served bytes and what the signed checkpoint says they must hash to. \
             The results from the origin and the honest mirrors stand.",
@@ -148,8 +149,8 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
             (the same tallies but one, in another order), signs its checkpoint and serves \
             it to the public while the mirrors keep the real one.",
         verdict: "findings",
-        codes: &["split-view"],
-        evidence: &["split-view"],
+        codes: &[FindingCode::SplitView],
+        evidence: &[FindingCode::SplitView],
         response: "This is proof that the log key signed two incompatible histories: \
             the publication server is compromised. Hand the evidence file to the election \
             authority and the courts, take the server off line, publish from the mirrors.",
@@ -162,7 +163,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
             static files, as a web server in front of it would keep serving them, stop at \
             an old checkpoint.",
         verdict: "findings",
-        codes: &["source-stale"],
+        codes: &[FindingCode::SourceStale],
         evidence: &[],
         response: "Tell readers to use another mirror and the operator to restart the \
             mirror; a stale mirror is not an attack by itself (its old checkpoint is \
@@ -176,8 +177,8 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
             to another centre. The honest server refuses it; then the attacker who holds \
             the server writes it into the log directly.",
         verdict: "findings",
-        codes: &["signer-not-responsible"],
-        evidence: &["signer-not-responsible"],
+        codes: &[FindingCode::SignerNotResponsible],
+        evidence: &[FindingCode::SignerNotResponsible],
         response: "Revoke the stolen key in the manifest (the authority signs a new one), \
             ask the responsible centre to confirm its figures, and treat the server that \
             logged the entry as compromised.",
@@ -190,8 +191,8 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
             signs a correction of one of its units. The server refuses it; the \
             compromised-origin variant logs it anyway.",
         verdict: "findings",
-        codes: &["key-revoked"],
-        evidence: &["key-revoked"],
+        codes: &[FindingCode::KeyRevoked],
+        evidence: &[FindingCode::KeyRevoked],
         response: "The revoked key is in someone's hands: find out how, and check every \
             figure of that centre against its paper sheets.",
         run: revoked_key,
@@ -203,8 +204,8 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
             cast than its votes, blanks and invalid ballots add up to. The server refuses \
             it; the compromised-origin variant logs it anyway.",
         verdict: "findings",
-        codes: &["arithmetic-mismatch"],
-        evidence: &["arithmetic-mismatch"],
+        codes: &[FindingCode::ArithmeticMismatch],
+        evidence: &[FindingCode::ArithmeticMismatch],
         response: "Ask the count centre to recount and sign a correct sheet; an entry \
             that does not add up is never counted by the verifier.",
         run: bad_arithmetic,
@@ -217,8 +218,8 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
             the identical old entry is answered with its old receipt and changes nothing. \
             The server refuses the stale correction; the compromised-origin variant logs it.",
         verdict: "findings",
-        codes: &["supersedes-stale-revision"],
-        evidence: &["supersedes-stale-revision"],
+        codes: &[FindingCode::SupersedesStaleRevision],
+        evidence: &[FindingCode::SupersedesStaleRevision],
         response: "The latest revision stands; find out who resubmitted the stale sheet.",
         run: replay,
     },
@@ -228,8 +229,8 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         simulates: "A copy of the origin's files gets signed totals (with the log key) in \
             which the leading choice has 1,000 more votes than its entries sum to.",
         verdict: "findings",
-        codes: &["totals-mismatch"],
-        evidence: &["totals-mismatch"],
+        codes: &[FindingCode::TotalsMismatch],
+        evidence: &[FindingCode::TotalsMismatch],
         response: "The published totals are wrong, the tallies are right: publish the \
             verifier's recomputed totals and the evidence, and demand an explanation \
             from the server's operator.",
@@ -241,7 +242,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         simulates: "Three units' tallies are never submitted (their count centre lost \
             connectivity and gave up).",
         verdict: "findings",
-        codes: &["units-missing"],
+        codes: &[FindingCode::UnitsMissing],
         evidence: &[],
         response: "Call the count centres of the units listed; until they report, the \
             results are provisional for the regions named.",
@@ -253,8 +254,8 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         simulates: "The signed tally the count centre kept as its backup differs from the \
             one in the log for the same unit, contest and revision.",
         verdict: "findings",
-        codes: &["backup-contradicts-log"],
-        evidence: &["backup-contradicts-log"],
+        codes: &[FindingCode::BackupContradictsLog],
+        evidence: &[FindingCode::BackupContradictsLog],
         response: "Compare both signed objects with the paper sheet of the polling \
             station; the centre signed two versions, or its key was used by someone else.",
         run: backup_mismatch,
@@ -265,7 +266,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
         simulates: "The observers' CSV (figures copied from the sheets posted at the \
             polling stations) has one count that differs from the published tally.",
         verdict: "findings",
-        codes: &["observer-mismatch"],
+        codes: &[FindingCode::ObserverMismatch],
         evidence: &[],
         response: "Send an observer back to the polling station to photograph the posted \
             sheet; if the sheet says what the observers wrote, ask the centre for a \
@@ -279,7 +280,7 @@ pub(crate) const SCENARIOS: &[Scenario] = &[
             The mirrors keep serving what they verified; the count centres' remaining \
             tallies stay pending; the verifier checks the log from the mirrors.",
         verdict: "findings",
-        codes: &["source-unreachable"],
+        codes: &[FindingCode::SourceUnreachable],
         evidence: &[],
         response: "Restart the server (no acknowledged tally is lost); meanwhile point \
             readers to the mirrors. Count centres run the same `tallyboard submit` again.",
