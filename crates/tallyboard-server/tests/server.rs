@@ -19,7 +19,7 @@ use tallyboard_core::totals::SignedTotals;
 use tallyboard_core::{Hash, leaf_hash};
 use tallyboard_log::SequencerConfig;
 use tallyboard_server::{Config, Server};
-use tallyboard_testkit::example::{example, signed_manifest, signer};
+use tallyboard_testkit::example::{Figures, example, signed_manifest, signer};
 use tower::ServiceExt as _;
 
 struct Election {
@@ -53,24 +53,18 @@ impl Election {
     /// `base` votes per choice (first choice gets one more).
     fn tally(&self, key: &SecretKey, unit: &str, contest: &str, base: u64) -> Tally {
         let c = self.manifest.contest(contest).unwrap();
-        let choices: Vec<(String, u64)> = c
-            .choices
-            .iter()
-            .enumerate()
-            .map(|(i, ch)| (ch.id.clone(), base + u64::from(i == 0)))
-            .collect();
-        let sum: u64 = choices.iter().map(|(_, v)| v).sum::<u64>() + 3;
         let pk = key.public_key();
         let (_, ck) = self.manifest.key(&pk).unwrap();
+        let f = Figures::base(c, ck, base);
         Tally::new(
             &self.manifest.election,
             contest,
             unit,
-            choices,
-            2,
-            1,
-            sum,
-            ck.valid_from.max(1_778_443_200) + 60,
+            f.choices,
+            f.blank,
+            f.invalid,
+            f.cast,
+            f.counted_at,
             pk,
         )
     }

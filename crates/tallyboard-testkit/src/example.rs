@@ -66,6 +66,29 @@ pub struct Figures {
     pub counted_at: u64,
 }
 
+impl Figures {
+    /// The figures of a valid tally of `contest` counted under key `ck`:
+    /// `base` votes per choice (the first choice one more), 2 blank, 1
+    /// invalid, counted a minute after the key became valid or election
+    /// day began (2026-05-10T20:00:00Z), whichever is later.
+    pub fn base(contest: &Contest, ck: &CentreKey, base: u64) -> Figures {
+        let choices: Vec<(String, u64)> = contest
+            .choices
+            .iter()
+            .enumerate()
+            .map(|(i, ch)| (ch.id.clone(), base + u64::from(i == 0)))
+            .collect();
+        let votes: u64 = choices.iter().map(|(_, v)| v).sum();
+        Figures {
+            choices,
+            blank: 2,
+            invalid: 1,
+            cast: votes + 3,
+            counted_at: ck.valid_from.max(1_778_443_200) + 60,
+        }
+    }
+}
+
 /// One first-revision tally per (unit, contest) of `m`, in manifest order,
 /// each signed by the current key of its unit's count centre
 /// (`EXAMPLE-ONLY.centre-<centre>.key`); `figures` gives each tally's

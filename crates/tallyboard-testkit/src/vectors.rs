@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+pub use serde_json::Value;
 
 /// Whether `TALLYBOARD_BLESS=1` asks to rewrite the vector files.
 pub fn bless() -> bool {
@@ -144,4 +144,53 @@ pub fn check_files(area: &str, mut run: impl FnMut(&Value) -> String) -> usize {
         assert_eq!(run(&v), v["expect"].as_str().unwrap(), "{}", path.display());
     }
     files.len()
+}
+
+/// The three tests of a spec-vector file, for generated cases (values with
+/// `area: &str`, `name: String` and `json: Value` fields) of `areas`:
+/// `vector_files_match_their_generator` (no drift; `TALLYBOARD_BLESS=1`
+/// rewrites), `more_negative_than_positive_cases_in_each_area`, and
+/// `every_vector_file_gives_its_expected_outcome` (`run(area, json)` gives
+/// the outcome each file must state).
+#[macro_export]
+macro_rules! spec_vector_tests {
+    (areas: $areas:expr, cases: $cases:path, run: $run:expr $(,)?) => {
+        /// The drift between the generated cases and the files, computed
+        /// (or, blessed, written) once per test process.
+        fn sync_files() -> &'static [String] {
+            static SYNC: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+            SYNC.get_or_init(|| {
+                let cases = $cases();
+                $crate::vectors::sync(
+                    &$areas,
+                    cases.iter().map(|c| (c.area, c.name.as_str(), &c.json)),
+                )
+            })
+        }
+
+        #[test]
+        fn vector_files_match_their_generator() {
+            $crate::vectors::assert_no_drift(sync_files());
+        }
+
+        #[test]
+        fn more_negative_than_positive_cases_in_each_area() {
+            let cases = $cases();
+            $crate::vectors::assert_more_negative_than_positive(
+                &$areas,
+                cases.iter().map(|c| (c.area, &c.json)),
+            );
+        }
+
+        #[test]
+        fn every_vector_file_gives_its_expected_outcome() {
+            sync_files();
+            let run: fn(&str, &$crate::vectors::Value) -> String = $run;
+            let mut seen = 0;
+            for area in $areas {
+                seen += $crate::vectors::check_files(area, |v| run(area, v));
+            }
+            assert_eq!(seen, $cases().len());
+        }
+    };
 }

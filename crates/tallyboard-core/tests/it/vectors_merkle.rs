@@ -23,7 +23,6 @@ use tallyboard_core::merkle::{
 use tallyboard_core::tile::{
     EntryBundle, HashTile, TileHashReader, TileId, TilePath, tiles_for_size,
 };
-use tallyboard_testkit::vectors;
 
 const AREAS: [&str; 2] = ["merkle", "tiles"];
 
@@ -1190,46 +1189,20 @@ fn all_cases() -> Vec<Case> {
     v
 }
 
-/// Compares every generated case with its file (or, with
-/// `TALLYBOARD_BLESS=1`, writes the files and removes stale ones); returns
-/// the drift found. Runs once per test process.
-fn sync_files() -> &'static [String] {
-    static SYNC: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    SYNC.get_or_init(|| {
-        let cases = all_cases();
-        vectors::sync(
-            &AREAS,
-            cases.iter().map(|c| (c.area, c.name.as_str(), &c.json)),
-        )
-    })
-}
-
-#[test]
-fn vector_files_match_their_generator() {
-    vectors::assert_no_drift(sync_files());
-}
-
-#[test]
-fn more_negative_than_positive_cases_in_each_area() {
-    let cases = all_cases();
-    vectors::assert_more_negative_than_positive(&AREAS, cases.iter().map(|c| (c.area, &c.json)));
-}
-
-#[test]
-fn every_vector_file_gives_its_expected_outcome() {
-    sync_files();
-    let mut seen = 0;
-    for area in AREAS {
-        seen += vectors::check_files(area, |v| {
-            let got = match area {
-                "merkle" => run_merkle(v),
-                _ => run_tiles(v),
-            };
-            match got {
-                Ok(()) => "ok".to_owned(),
-                Err(code) => code,
-            }
-        });
+/// The outcome of one vector file: `ok` or the error code.
+fn outcome(area: &str, v: &Value) -> String {
+    let got = match area {
+        "merkle" => run_merkle(v),
+        _ => run_tiles(v),
+    };
+    match got {
+        Ok(()) => "ok".to_owned(),
+        Err(code) => code,
     }
-    assert_eq!(seen, all_cases().len());
+}
+
+tallyboard_testkit::spec_vector_tests! {
+    areas: AREAS,
+    cases: all_cases,
+    run: outcome,
 }

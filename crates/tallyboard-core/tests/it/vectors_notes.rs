@@ -25,7 +25,6 @@ use tallyboard_core::limits::{MAX_NOTE, MAX_NOTE_SIGNATURES, MAX_PROOF_HASHES, M
 use tallyboard_core::merkle;
 use tallyboard_core::note::{self, KeyKind, SignerKey, VerifierKey};
 use tallyboard_core::receipt::Receipt;
-use tallyboard_testkit::vectors;
 
 // ---------------------------------------------------------------------------
 // Fixed keys and times.
@@ -1166,31 +1165,6 @@ fn all_cases() -> Vec<Case> {
     v
 }
 
-/// Compares every generated case with its file (or, with
-/// `TALLYBOARD_BLESS=1`, writes the files and removes stale ones); returns
-/// the drift found. Runs once per test process.
-fn sync_files() -> &'static [String] {
-    static SYNC: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    SYNC.get_or_init(|| {
-        let cases = all_cases();
-        vectors::sync(
-            &AREAS,
-            cases.iter().map(|c| (c.area, c.name.as_str(), &c.json)),
-        )
-    })
-}
-
-#[test]
-fn vector_files_match_their_generator() {
-    vectors::assert_no_drift(sync_files());
-}
-
-#[test]
-fn more_negative_than_positive_cases_in_each_area() {
-    let cases = all_cases();
-    vectors::assert_more_negative_than_positive(&AREAS, cases.iter().map(|c| (c.area, &c.json)));
-}
-
 fn vkeys(v: &Value, field: &str) -> Vec<VerifierKey> {
     v[field]
         .as_array()
@@ -1278,22 +1252,21 @@ fn run_receipt(v: &Value) -> Result<(), String> {
     Ok(())
 }
 
-#[test]
-fn every_vector_file_gives_its_expected_outcome() {
-    sync_files();
-    let mut seen = 0;
-    for area in AREAS {
-        seen += vectors::check_files(area, |v| {
-            let got = match area {
-                "notes" => run_note(v),
-                "checkpoints" => run_checkpoint(v),
-                _ => run_receipt(v),
-            };
-            match got {
-                Ok(()) => "ok".to_owned(),
-                Err(code) => code,
-            }
-        });
+/// The outcome of one vector file: `ok` or the error code.
+fn outcome(area: &str, v: &Value) -> String {
+    let got = match area {
+        "notes" => run_note(v),
+        "checkpoints" => run_checkpoint(v),
+        _ => run_receipt(v),
+    };
+    match got {
+        Ok(()) => "ok".to_owned(),
+        Err(code) => code,
     }
-    assert_eq!(seen, all_cases().len());
+}
+
+tallyboard_testkit::spec_vector_tests! {
+    areas: AREAS,
+    cases: all_cases,
+    run: outcome,
 }

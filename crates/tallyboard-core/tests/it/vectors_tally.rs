@@ -31,7 +31,6 @@ use tallyboard_core::manifest::{
 use tallyboard_core::rules::{RevisionIndex, check_tally};
 use tallyboard_core::tally::{SignedTally, Tally};
 use tallyboard_core::totals::{SignedTotals, TotalsBody, TotalsBuilder, TotalsError, diff};
-use tallyboard_testkit::vectors;
 
 // ---------------------------------------------------------------------------
 // Fixed keys and times.
@@ -1376,31 +1375,6 @@ fn all_cases() -> Vec<Case> {
     v
 }
 
-/// Compares every generated case with its file (or, with
-/// `TALLYBOARD_BLESS=1`, writes the files and removes stale ones); returns
-/// the drift found. Runs once per test process.
-fn sync_files() -> &'static [String] {
-    static SYNC: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    SYNC.get_or_init(|| {
-        let cases = all_cases();
-        vectors::sync(
-            &AREAS,
-            cases.iter().map(|c| (c.area, c.name.as_str(), &c.json)),
-        )
-    })
-}
-
-#[test]
-fn vector_files_match_their_generator() {
-    vectors::assert_no_drift(sync_files());
-}
-
-#[test]
-fn more_negative_than_positive_cases_in_each_area() {
-    let cases = all_cases();
-    vectors::assert_more_negative_than_positive(&AREAS, cases.iter().map(|c| (c.area, &c.json)));
-}
-
 fn hex_field(v: &Value, field: &str) -> Vec<u8> {
     hex::decode(v[field].as_str().unwrap()).unwrap()
 }
@@ -1528,21 +1502,6 @@ fn run_totals(v: &Value) -> String {
 }
 
 #[test]
-fn every_vector_file_gives_its_expected_outcome() {
-    sync_files();
-    let mut seen = 0;
-    for area in AREAS {
-        seen += vectors::check_files(area, |v| match area {
-            "tally" => run_tally(v),
-            "manifest" => run_manifest(v),
-            "rules" => run_rules(v),
-            _ => run_totals(v),
-        });
-    }
-    assert_eq!(seen, all_cases().len());
-}
-
-#[test]
 fn the_example_manifest_and_tallies_are_valid() {
     let m = SignedManifest::from_bytes(&signed_manifest(), Some(&pk(AUTHORITY))).unwrap();
     let by_kind: BTreeMap<&str, usize> = [
@@ -1557,4 +1516,20 @@ fn the_example_manifest_and_tallies_are_valid() {
         let t = SignedTally::from_bytes(&signed(&mayor(unit, 10, 20, signer), signer)).unwrap();
         assert_eq!(check_tally(m.manifest(), t.tally()), [], "{unit}");
     }
+}
+
+/// The outcome of one vector file: `ok` or the error code.
+fn outcome(area: &str, v: &Value) -> String {
+    match area {
+        "tally" => run_tally(v),
+        "manifest" => run_manifest(v),
+        "rules" => run_rules(v),
+        _ => run_totals(v),
+    }
+}
+
+tallyboard_testkit::spec_vector_tests! {
+    areas: AREAS,
+    cases: all_cases,
+    run: outcome,
 }

@@ -28,22 +28,7 @@ use tokio::task::JoinHandle;
 /// contest), signed by the unit's count centre, `base` votes per choice.
 pub fn all_tallies(base: u64) -> Vec<SignedTally> {
     let m: Manifest = signed_manifest().into_manifest();
-    let out = sign_every_tally(&m, |_, c, ck| {
-        let choices: Vec<(String, u64)> = c
-            .choices
-            .iter()
-            .enumerate()
-            .map(|(i, ch)| (ch.id.clone(), base + u64::from(i == 0)))
-            .collect();
-        let sum: u64 = choices.iter().map(|(_, v)| v).sum::<u64>() + 3;
-        Figures {
-            choices,
-            blank: 2,
-            invalid: 1,
-            cast: sum,
-            counted_at: ck.valid_from.max(1_778_443_200) + 60,
-        }
-    });
+    let out = sign_every_tally(&m, |_, c, ck| Figures::base(c, ck, base));
     assert!(out.len() > 40, "the example has {} tallies", out.len());
     out
 }
