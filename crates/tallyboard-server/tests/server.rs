@@ -55,18 +55,7 @@ impl Election {
         let c = self.manifest.contest(contest).unwrap();
         let pk = key.public_key();
         let (_, ck) = self.manifest.key(&pk).unwrap();
-        let f = Figures::base(c, ck, base);
-        Tally::new(
-            &self.manifest.election,
-            contest,
-            unit,
-            f.choices,
-            f.blank,
-            f.invalid,
-            f.cast,
-            f.counted_at,
-            pk,
-        )
+        Figures::base(c, ck, base).tally(&self.manifest.election, contest, unit, pk)
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use tallyboard_core::PublicKey;
 use tallyboard_core::manifest::{CentreKey, Contest, Manifest, SignedManifest, Unit};
 use tallyboard_core::note::{KeyKind, SignerKey, VerifierKey};
 use tallyboard_core::tally::{SignedTally, Tally};
@@ -89,6 +90,24 @@ impl Figures {
     }
 }
 
+impl Figures {
+    /// The first-revision tally of `unit` for `contest` of `election`
+    /// with these figures, signed by `key`.
+    pub fn tally(self, election: &str, contest: &str, unit: &str, key: PublicKey) -> Tally {
+        Tally::new(
+            election,
+            contest,
+            unit,
+            self.choices,
+            self.blank,
+            self.invalid,
+            self.cast,
+            self.counted_at,
+            key,
+        )
+    }
+}
+
 /// One first-revision tally per (unit, contest) of `m`, in manifest order,
 /// each signed by the current key of its unit's count centre
 /// (`EXAMPLE-ONLY.centre-<centre>.key`); `figures` gives each tally's
@@ -113,18 +132,7 @@ pub fn sign_every_tally(
         };
         for c in &u.contests {
             let contest = m.contest(c).unwrap();
-            let f = figures(u, contest, ck);
-            let t = Tally::new(
-                &m.election,
-                c,
-                &u.id,
-                f.choices,
-                f.blank,
-                f.invalid,
-                f.cast,
-                f.counted_at,
-                pk,
-            );
+            let t = figures(u, contest, ck).tally(&m.election, c, &u.id, pk);
             out.push(t.sign(key.secret()));
         }
     }

@@ -127,6 +127,11 @@ pub fn assert_more_negative_than_positive<'a>(
     }
 }
 
+/// A check's outcome as vector files state it: `ok`, or the error code.
+pub fn outcome_of(result: Result<(), String>) -> String {
+    result.err().unwrap_or_else(|| "ok".to_owned())
+}
+
 /// Runs every vector file of `area` (in name order) through `run`, which
 /// returns the outcome (`"ok"` or an error code), and checks it is the one
 /// the file states in `expect`; returns how many files it ran.

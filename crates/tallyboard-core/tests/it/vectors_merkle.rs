@@ -1191,14 +1191,10 @@ fn all_cases() -> Vec<Case> {
 
 /// The outcome of one vector file: `ok` or the error code.
 fn outcome(area: &str, v: &Value) -> String {
-    let got = match area {
+    tallyboard_testkit::vectors::outcome_of(match area {
         "merkle" => run_merkle(v),
         _ => run_tiles(v),
-    };
-    match got {
-        Ok(()) => "ok".to_owned(),
-        Err(code) => code,
-    }
+    })
 }
 
 tallyboard_testkit::spec_vector_tests! {

@@ -1254,15 +1254,11 @@ fn run_receipt(v: &Value) -> Result<(), String> {
 
 /// The outcome of one vector file: `ok` or the error code.
 fn outcome(area: &str, v: &Value) -> String {
-    let got = match area {
+    tallyboard_testkit::vectors::outcome_of(match area {
         "notes" => run_note(v),
         "checkpoints" => run_checkpoint(v),
         _ => run_receipt(v),
-    };
-    match got {
-        Ok(()) => "ok".to_owned(),
-        Err(code) => code,
-    }
+    })
 }
 
 tallyboard_testkit::spec_vector_tests! {

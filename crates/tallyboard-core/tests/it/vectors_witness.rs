@@ -358,8 +358,5 @@ fn vector_files_match_their_generator() {
 
 #[test]
 fn every_vector_file_has_the_stated_outcome() {
-    vectors::check_files("witness", |v| match run(v) {
-        Ok(()) => "ok".to_owned(),
-        Err(code) => code,
-    });
+    vectors::check_files("witness", |v| vectors::outcome_of(run(v)));
 }
