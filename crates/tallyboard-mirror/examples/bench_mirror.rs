@@ -31,7 +31,7 @@ use tallyboard_core::totals::TotalsBuilder;
 use tallyboard_log::{Log, Options, SequencerConfig};
 use tallyboard_mirror::{Config as MirrorConfig, Mirror, Outcome};
 use tallyboard_server::{Config, Server};
-use tallyboard_testkit::example::{example, signer as key};
+use tallyboard_testkit::example::{signed_manifest, signer as key};
 use tallyboard_verify::follow::{FollowOptions, Trusted, follow};
 use tallyboard_verify::source::{HttpOptions, Source, http_client};
 
@@ -42,10 +42,7 @@ fn threads() -> usize {
 /// The example election with its units replaced by enough copies of its
 /// first unit (all its contests, count centre C-NORTH) for `n` tallies.
 fn scaled_manifest(n: u64) -> SignedManifest {
-    let example =
-        SignedManifest::from_bytes(&std::fs::read(example("manifest.signed")).unwrap(), None)
-            .unwrap()
-            .into_manifest();
+    let example = signed_manifest().into_manifest();
     let mut body: ManifestBody = example.body().clone();
     let template = body
         .units

@@ -23,26 +23,7 @@ fn open_mirror(dir: &Path) -> Log {
 
 /// Every file under `public/`, path → bytes.
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let public = dir.join("public");
-    let mut out = BTreeMap::new();
-    let mut stack = vec![public.clone()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p
-                    .strip_prefix(&public)
-                    .unwrap()
-                    .to_str()
-                    .unwrap()
-                    .to_owned();
-                out.insert(rel, std::fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
+    tallyboard_testkit::fs::files(&dir.join("public"))
 }
 
 /// Stages `entries` in chunks of `chunk` (a mirror fetches bundle by bundle).
