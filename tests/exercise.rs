@@ -10,6 +10,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use tallyboard_testkit::process::{Run, run_with_timeout};
+
 /// What a scenario must end with, restated here independently of the
 /// exercise's own table: verdict, finding codes, and the codes whose
 /// finding must name evidence files.
@@ -74,51 +76,9 @@ const EXPECTED: &[(&str, &str, &[&str], &[&str])] = &[
 /// Longest a scenario may take (the default election: 36 units).
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(240);
 
-struct Run {
-    status: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
 /// Runs `tallyboard args`, killing it after `timeout`.
 fn tallyboard(args: &[&str], timeout: Duration) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tallyboard"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .env_remove("TALLYBOARD_LOG")
-        .spawn()
-        .expect("start tallyboard");
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let o = std::thread::spawn(move || {
-        let mut s = String::new();
-        out.read_to_string(&mut s).unwrap();
-        s
-    });
-    let e = std::thread::spawn(move || {
-        let mut s = String::new();
-        err.read_to_string(&mut s).unwrap();
-        s
-    });
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s.code();
-        }
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            child.wait().unwrap();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    Run {
-        status,
-        stdout: o.join().unwrap(),
-        stderr: e.join().unwrap(),
-    }
+    run_with_timeout(Path::new(env!("CARGO_BIN_EXE_tallyboard")), args, timeout)
 }
 
 /// Processes whose command line mentions `needle` (to prove nothing the

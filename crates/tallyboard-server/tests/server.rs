@@ -3,7 +3,6 @@
 //! example election of `keys-example/` (EXAMPLE ONLY keys).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::Router;
@@ -12,7 +11,7 @@ use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use axum::response::Response;
 use tallyboard_core::keys::SecretKey;
-use tallyboard_core::manifest::{Manifest, SignedManifest};
+use tallyboard_core::manifest::Manifest;
 use tallyboard_core::note::SignerKey;
 use tallyboard_core::receipt::Receipt;
 use tallyboard_core::tally::{SignedTally, Tally};
@@ -20,22 +19,8 @@ use tallyboard_core::totals::SignedTotals;
 use tallyboard_core::{Hash, leaf_hash};
 use tallyboard_log::SequencerConfig;
 use tallyboard_server::{Config, Server};
+use tallyboard_testkit::example::{Figures, example, signed_manifest, signer};
 use tower::ServiceExt as _;
-
-fn example(path: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../keys-example")
-        .join(path)
-}
-
-fn signer(file: &str) -> SignerKey {
-    let s = std::fs::read_to_string(example(&format!("keys/{file}"))).unwrap();
-    SignerKey::parse(s.trim_end()).unwrap()
-}
-
-fn signed_manifest() -> SignedManifest {
-    SignedManifest::from_bytes(&std::fs::read(example("manifest.signed")).unwrap(), None).unwrap()
-}
 
 struct Election {
     manifest: Manifest,
@@ -68,26 +53,9 @@ impl Election {
     /// `base` votes per choice (first choice gets one more).
     fn tally(&self, key: &SecretKey, unit: &str, contest: &str, base: u64) -> Tally {
         let c = self.manifest.contest(contest).unwrap();
-        let choices: Vec<(String, u64)> = c
-            .choices
-            .iter()
-            .enumerate()
-            .map(|(i, ch)| (ch.id.clone(), base + u64::from(i == 0)))
-            .collect();
-        let sum: u64 = choices.iter().map(|(_, v)| v).sum::<u64>() + 3;
         let pk = key.public_key();
         let (_, ck) = self.manifest.key(&pk).unwrap();
-        Tally::new(
-            &self.manifest.election,
-            contest,
-            unit,
-            choices,
-            2,
-            1,
-            sum,
-            ck.valid_from.max(1_778_443_200) + 60,
-            pk,
-        )
+        Figures::base(c, ck, base).tally(&self.manifest.election, contest, unit, pk)
     }
 }
 

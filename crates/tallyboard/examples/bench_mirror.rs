@@ -23,7 +23,7 @@ use tallyboard_core::checkpoint::open_checkpoint;
 use tallyboard_core::keys::{BatchVerifier, Context};
 use tallyboard_core::leaf_hash;
 use tallyboard_core::manifest::{Manifest, ManifestBody, SignedManifest, Unit};
-use tallyboard_core::note::{KeyKind, SignerKey, VerifierKey};
+use tallyboard_core::note::{KeyKind, VerifierKey};
 use tallyboard_core::rules::{RevisionIndex, check_tally};
 use tallyboard_core::tally::{Tally, UnverifiedTally};
 use tallyboard_core::tile::TileBuilder;
@@ -31,19 +31,9 @@ use tallyboard_core::totals::TotalsBuilder;
 use tallyboard_log::{Log, Options, SequencerConfig};
 use tallyboard_mirror::{Config as MirrorConfig, Mirror, Outcome};
 use tallyboard_server::{Config, Server};
+use tallyboard_testkit::example::{signed_manifest, signer as key};
 use tallyboard_verify::follow::{FollowOptions, Trusted, follow};
 use tallyboard_verify::source::{HttpOptions, Source, http_client};
-
-fn example(p: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../keys-example")
-        .join(p)
-}
-
-fn key(file: &str) -> SignerKey {
-    let s = std::fs::read_to_string(example(&format!("keys/{file}"))).unwrap();
-    SignerKey::parse(s.trim_end()).unwrap()
-}
 
 fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
@@ -52,10 +42,7 @@ fn threads() -> usize {
 /// The example election with its units replaced by enough copies of its
 /// first unit (all its contests, count centre C-NORTH) for `n` tallies.
 fn scaled_manifest(n: u64) -> SignedManifest {
-    let example =
-        SignedManifest::from_bytes(&std::fs::read(example("manifest.signed")).unwrap(), None)
-            .unwrap()
-            .into_manifest();
+    let example = signed_manifest().into_manifest();
     let mut body: ManifestBody = example.body().clone();
     let template = body
         .units

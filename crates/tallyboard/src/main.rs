@@ -8,7 +8,6 @@
 
 mod cmd;
 mod fsutil;
-mod http;
 mod keyfile;
 mod manifest_input;
 mod serving;

@@ -7,7 +7,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
 use tallyboard_core::PublicKey;
 use tallyboard_core::cbor::{is_valid_id, is_valid_text};
 use tallyboard_core::limits::MAX_NAME_LEN;
@@ -25,16 +24,9 @@ use crate::timefmt::parse_rfc3339;
 /// is well under this).
 pub(crate) const MAX_INPUT_FILE: usize = 256 * 1024 * 1024;
 
-/// The input files, in the order they are read.
-pub(crate) const ELECTION_JSON: &str = "election.json";
-/// Regions: `id,name,parent`.
-pub(crate) const REGIONS_CSV: &str = "regions.csv";
-/// Count centres: `id,name`.
-pub(crate) const CENTRES_CSV: &str = "centres.csv";
-/// Count-centre keys: `centre,verifier_key,valid_from,valid_until,revoked_at`.
-pub(crate) const CENTRE_KEYS_CSV: &str = "centre-keys.csv";
-/// Reporting units: `id,name,region,registered,contests,centre`.
-pub(crate) const UNITS_CSV: &str = "units.csv";
+pub(crate) use tallyboard_exercise::input::{
+    CENTRE_KEYS_CSV, CENTRES_CSV, ELECTION_JSON, ElectionJson, REGIONS_CSV, UNITS_CSV,
+};
 
 const REGIONS_HEADER: &[&str] = &["id", "name", "parent"];
 const CENTRES_HEADER: &[&str] = &["id", "name"];
@@ -112,48 +104,6 @@ impl Errors {
 
 // ---------------------------------------------------------------------------
 // election.json
-
-/// `election.json` (field order is the order written by `tallyboard example`).
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ElectionJson {
-    pub(crate) id: String,
-    pub(crate) title: String,
-    pub(crate) log: LogJson,
-    pub(crate) witnesses: WitnessesJson,
-    #[serde(default)]
-    pub(crate) mirrors: Vec<String>,
-    pub(crate) contests: Vec<ContestJson>,
-}
-
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct LogJson {
-    pub(crate) origin: String,
-    pub(crate) key: String,
-}
-
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct WitnessesJson {
-    pub(crate) quorum: u64,
-    pub(crate) keys: Vec<String>,
-}
-
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ContestJson {
-    pub(crate) id: String,
-    pub(crate) title: String,
-    pub(crate) choices: Vec<ChoiceJson>,
-}
-
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ChoiceJson {
-    pub(crate) id: String,
-    pub(crate) name: String,
-}
 
 fn check_id(errs: &mut Errors, file: &'static str, line: u64, place: &str, kind: &str, id: &str) {
     if !is_valid_id(id) {
@@ -779,6 +729,31 @@ mod tests {
     use super::*;
     use tallyboard_core::SecretKey;
     use tallyboard_core::note::SignerKey;
+
+    /// The election generator (`tallyboard example`, the exercise) writes
+    /// the input files and builds the manifest body itself: parsing its
+    /// files must give the same body.
+    #[test]
+    fn the_generators_input_files_build_its_manifest() {
+        use tallyboard_exercise::election::{Plan, generate_plan};
+        for plan in [Plan::example().unwrap(), Plan::scaled(1_200, 4).unwrap()] {
+            let g = generate_plan(plan, false).unwrap();
+            let file = |name: &str| {
+                let path = format!("input/{name}");
+                g.files.iter().find(|f| f.0 == path).unwrap().1.clone()
+            };
+            let body = parse_input(
+                &file(ELECTION_JSON),
+                &file(REGIONS_CSV),
+                &file(CENTRES_CSV),
+                &file(CENTRE_KEYS_CSV),
+                &file(UNITS_CSV),
+                g.authority.signer.secret().public_key(),
+            )
+            .unwrap();
+            assert_eq!(&body, g.manifest.manifest().body());
+        }
+    }
 
     fn vkey(name: &str, kind: KeyKind, seed: u8) -> String {
         SignerKey::new(name, kind, SecretKey::from_seed(&[seed; 32]))

@@ -4,15 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use tallyboard_core::limits::{MAX_RECEIPT, MAX_SIGNED_TALLY};
+use tallyboard_core::limits::MAX_SIGNED_TALLY;
 use tallyboard_core::note::{KeyKind, VerifierKey};
 use tallyboard_core::receipt::Receipt;
+use tallyboard_exercise::client::{Http, Outcome, submit_one};
 
 use crate::fsutil::{read_capped, write_atomic};
-use crate::http::Http;
 use crate::keyfile::read_manifest;
 use crate::status::Refused;
 
@@ -46,15 +45,6 @@ pub(crate) struct Args {
     paths: Vec<PathBuf>,
 }
 
-/// Largest response read from the server.
-const MAX_RESPONSE: usize = MAX_RECEIPT + 64 * 1024;
-
-pub(crate) enum Outcome {
-    Accepted(Receipt),
-    Refused(String),
-    Pending(String),
-}
-
 fn tally_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
@@ -71,51 +61,6 @@ fn tally_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(out)
-}
-
-pub(crate) fn submit_one(http: &Http, log: &VerifierKey, entry: &[u8], attempts: u32) -> Outcome {
-    let mut wait = Duration::from_millis(500);
-    let mut last = String::new();
-    for attempt in 0..attempts.max(1) {
-        if attempt > 0 {
-            std::thread::sleep(wait);
-            wait = (wait * 2).min(Duration::from_secs(30));
-        }
-        match http
-            .post("/submit", entry, MAX_RESPONSE)
-            .map(|r| (r.status, r.retry_after, r.body))
-        {
-            Ok((200, _, body)) => {
-                let checked = Receipt::parse(&body)
-                    .map_err(|e| e.to_string())
-                    .and_then(|r| {
-                        r.verify(entry, log, log.name())
-                            .map(|_| r)
-                            .map_err(|e| e.to_string())
-                    });
-                return match checked {
-                    Ok(r) => Outcome::Accepted(r),
-                    // A receipt that does not verify is evidence against the
-                    // server, not an acknowledgement.
-                    Err(e) => Outcome::Pending(format!("invalid receipt: {e}")),
-                };
-            }
-            Ok((status, retry, body)) if status == 429 || status >= 500 => {
-                last = format!("HTTP {status}: {}", String::from_utf8_lossy(&body));
-                if let Some(s) = retry {
-                    wait = wait.max(Duration::from_secs(s.min(60)));
-                }
-            }
-            Ok((status, _, body)) => {
-                let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-                let code = v["error"].as_str().unwrap_or("refused");
-                let msg = v["message"].as_str().unwrap_or_default();
-                return Outcome::Refused(format!("HTTP {status} {code}: {msg}"));
-            }
-            Err(e) => last = e.to_string(),
-        }
-    }
-    Outcome::Pending(last)
 }
 
 enum Counted {

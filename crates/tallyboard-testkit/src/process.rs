@@ -1,0 +1,36 @@
+//! Running a process to its end, with a timeout.
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::time::Duration;
+
+/// How a process ended.
+#[derive(Debug)]
+pub struct Run {
+    /// Its exit status; `None` if a signal ended it or it ran over the
+    /// timeout and was killed.
+    pub status: Option<i32>,
+    /// Its stdout.
+    pub stdout: String,
+    /// Its stderr.
+    pub stderr: String,
+}
+
+/// Runs `exe args` (stdin empty, `TALLYBOARD_LOG` unset), killing it after
+/// `timeout`; returns its status and output.
+pub fn run_with_timeout(exe: &Path, args: &[&str], timeout: Duration) -> Run {
+    let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+    match tallyboard_exercise::procs::run_to_end(exe, &args, timeout) {
+        Ok((status, stdout, stderr)) => Run {
+            status,
+            stdout,
+            stderr,
+        },
+        Err(tallyboard_exercise::Error::TimedOut { stdout, stderr, .. }) => Run {
+            status: None,
+            stdout,
+            stderr,
+        },
+        Err(e) => panic!("running {}: {e}", exe.display()),
+    }
+}
