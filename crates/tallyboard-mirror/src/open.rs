@@ -9,6 +9,7 @@ use tallyboard_core::note::{KeyKind, VerifierKey};
 use tallyboard_log::{Log, LogError, Options};
 use tallyboard_read::ReadApi;
 use tallyboard_read::static_copy::write_manifest;
+use tallyboard_verify::FindingCode;
 use tallyboard_verify::follow::Trusted;
 use tallyboard_verify::source::Source;
 
@@ -132,7 +133,14 @@ impl Mirror {
             last_sync: None,
             last_attempt: None,
             problem: evidence.first().map(|f| Problem {
-                code: f.split('-').take(2).collect::<Vec<_>>().join("-"),
+                // Evidence files are named after their finding code
+                // (`split-view-…`, `source-bad-data-…`); an entry's
+                // evidence (`log-entry-…`) is a bad entry.
+                code: FindingCode::ALL
+                    .iter()
+                    .copied()
+                    .find(|c| f.starts_with(&format!("{}-", c.as_str())))
+                    .unwrap_or(FindingCode::BadEntry),
                 message: format!(
                     "this mirror holds evidence that its upstream misbehaved ({f}) and does not advance; an operator must review it (move the file out of {} to resume)",
                     evidence_dir.display()

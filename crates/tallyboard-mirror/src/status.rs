@@ -2,6 +2,7 @@
 //! its upstream, its status (served at `/status`).
 
 use std::path::Path;
+use tallyboard_verify::FindingCode;
 
 use serde::Serialize;
 use tallyboard_verify::source::FetchError;
@@ -14,7 +15,7 @@ pub struct Problem {
     /// `source-stale`, `checkpoint-signature`, `quorum-not-met`,
     /// `manifest-mismatch`, `totals-mismatch`, `totals-signature`,
     /// `bad-entry`, `bad-signature`, a rule code, ...).
-    pub code: String,
+    pub code: FindingCode,
     /// What happened and what to do, in words.
     pub message: String,
     /// The evidence file (under `/evidence/`), if the problem is proved.
@@ -75,9 +76,9 @@ pub(crate) fn now_rfc3339() -> String {
     tallyboard_core::time::format_rfc3339(t)
 }
 
-pub(crate) fn problem(code: &str, message: impl Into<String>) -> Problem {
+pub(crate) fn problem(code: FindingCode, message: impl Into<String>) -> Problem {
     Problem {
-        code: code.to_owned(),
+        code,
         message: message.into(),
         evidence: None,
     }
@@ -93,14 +94,14 @@ pub(crate) fn is_temporary(e: &FetchError) -> bool {
 pub(crate) fn fetch_problem(e: &FetchError) -> Problem {
     if is_temporary(e) {
         problem(
-            "source-unreachable",
+            FindingCode::SourceUnreachable,
             format!(
                 "the upstream is not available right now ({e}); the mirror keeps serving what it has and retries"
             ),
         )
     } else {
         problem(
-            "source-bad-data",
+            FindingCode::SourceBadData,
             format!(
                 "the upstream did not serve what the mirror needs ({e}); the mirror keeps serving what it has and retries"
             ),

@@ -7,6 +7,7 @@ use tallyboard_core::Hash;
 use tallyboard_core::checkpoint::{CheckpointError, OpenedCheckpoint, open_checkpoint};
 use tallyboard_core::tile::{HashTile, TileId};
 use tallyboard_log::{Log, LogError};
+use tallyboard_verify::FindingCode;
 use tallyboard_verify::evidence::{Evidence, Served};
 use tallyboard_verify::follow::{Consistency, FollowError, FollowOptions, Item, Trusted};
 use tallyboard_verify::source::{FetchError, TileCache, TilesError};
@@ -27,10 +28,10 @@ impl Mirror {
     /// at every poll.
     pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
-        let mut last: Option<String> = None;
+        let mut last: Option<FindingCode> = None;
         loop {
             match self.sync_once().await {
-                Outcome::CouldNotSync(p) if last.as_deref() != Some(p.code.as_str()) => {
+                Outcome::CouldNotSync(p) if last != Some(p.code) => {
                     tracing::warn!(code = %p.code, "{}", p.message);
                     last = Some(p.code);
                 }
@@ -106,12 +107,12 @@ impl Mirror {
     fn stop_with(&self, e: &Evidence) -> Outcome {
         match e.write_to_dir(&self.inner.evidence_dir) {
             Ok(name) => Outcome::Misbehaved(Problem {
-                code: e.code().to_owned(),
+                code: evidence_code(e),
                 message: e.summary.clone(),
                 evidence: Some(name),
             }),
             Err(err) => Outcome::Misbehaved(problem(
-                e.code(),
+                evidence_code(e),
                 format!(
                     "{} (the evidence file could not be written to {}: {err})",
                     e.summary,
@@ -129,7 +130,7 @@ impl Mirror {
                 Ok(m) if m == inner.read.manifest_bytes() => st.manifest_checked = true,
                 Ok(_) => {
                     return Outcome::CouldNotSync(problem(
-                        "manifest-mismatch",
+                        FindingCode::ManifestMismatch,
                         format!(
                             "{label} serves a different election manifest from the one this mirror was given; check that both are the authority's manifest"
                         ),
@@ -149,7 +150,7 @@ impl Mirror {
             Ok(o) => o,
             Err(CheckpointError::QuorumNotMet { have, need }) => {
                 return Outcome::CouldNotSync(problem(
-                    "quorum-not-met",
+                    FindingCode::QuorumNotMet,
                     format!(
                         "{label} serves a checkpoint with {have} valid witness cosignatures; this mirror requires {need}. It keeps serving what it has and waits for the cosignatures"
                     ),
@@ -157,7 +158,7 @@ impl Mirror {
             }
             Err(e) => {
                 return Outcome::CouldNotSync(problem(
-                    "checkpoint-signature",
+                    FindingCode::CheckpointSignature,
                     format!(
                         "{label} serves a checkpoint that is not signed by the election's log key {} ({e}); the mirror ignores it",
                         inner.log_key.name()
@@ -171,7 +172,9 @@ impl Mirror {
             // Behind: the held tree must extend the upstream's.
             let held_opened = match open_checkpoint(&held.note, &inner.log_key, &[], 0) {
                 Ok(o) => o,
-                Err(e) => return Outcome::CouldNotSync(problem("internal", e.to_string())),
+                Err(e) => {
+                    return Outcome::CouldNotSync(problem(FindingCode::Internal, e.to_string()));
+                }
             };
             return match tallyboard_verify::follow::check_consistency(
                 &inner.log_key,
@@ -183,20 +186,22 @@ impl Mirror {
             {
                 Ok(Consistency::SplitView(e)) => self.stop_with(&e),
                 Ok(Consistency::Consistent) => Outcome::CouldNotSync(problem(
-                    "source-stale",
+                    FindingCode::SourceStale,
                     format!(
                         "{label} serves an older checkpoint (size {new_size}) than this mirror holds (size {}); it is consistent, the mirror keeps serving its own",
                         held.size
                     ),
                 )),
-                Err(e) => Outcome::CouldNotSync(problem("internal", e.to_string())),
+                Err(e) => Outcome::CouldNotSync(problem(FindingCode::Internal, e.to_string())),
             };
         }
         if !held.note.is_empty() && new_size == held.size {
             if new_root != held.root {
                 let held_opened = match open_checkpoint(&held.note, &inner.log_key, &[], 0) {
                     Ok(o) => o,
-                    Err(e) => return Outcome::CouldNotSync(problem("internal", e.to_string())),
+                    Err(e) => {
+                        return Outcome::CouldNotSync(problem(FindingCode::Internal, e.to_string()));
+                    }
                 };
                 let e = Evidence::split_view(
                     &inner.log_key,
@@ -213,7 +218,7 @@ impl Mirror {
                 if opened.cosignatures.len() > held_cosigs
                     && let Err(e) = st.log.publish_verified(&note)
                 {
-                    return Outcome::CouldNotSync(problem("internal", e.to_string()));
+                    return Outcome::CouldNotSync(problem(FindingCode::Internal, e.to_string()));
                 }
                 st.trusted.checkpoint = Some((label.clone(), opened));
             }
@@ -288,7 +293,7 @@ impl Mirror {
                 st,
                 saved,
                 Outcome::CouldNotSync(problem(
-                    "internal",
+                    FindingCode::Internal,
                     format!("publishing the checkpoint of size {new_size} failed: {e}"),
                 )),
             );
@@ -322,16 +327,16 @@ impl Mirror {
             FollowError::SplitView(ev) | FollowError::BadData(ev) => self.stop_with(&ev),
             FollowError::Fetch { error, .. } => Outcome::CouldNotSync(fetch_problem(&error)),
             FollowError::Behind { .. } => {
-                Outcome::CouldNotSync(problem("source-stale", e.to_string()))
+                Outcome::CouldNotSync(problem(FindingCode::SourceStale, e.to_string()))
             }
             FollowError::Unlocated { .. } => {
-                Outcome::CouldNotSync(problem("source-bad-data", e.to_string()))
+                Outcome::CouldNotSync(problem(FindingCode::SourceBadData, e.to_string()))
             }
             FollowError::Sink(SinkError::Log(l)) => Outcome::CouldNotSync(problem(
-                "internal",
+                FindingCode::Internal,
                 format!("the mirror's data directory: {l}"),
             )),
-            other => Outcome::CouldNotSync(problem("internal", other.to_string())),
+            other => Outcome::CouldNotSync(problem(FindingCode::Internal, other.to_string())),
         };
         self.abandon_with(st, saved, outcome)
     }
@@ -380,7 +385,7 @@ impl Mirror {
             }
         };
         Outcome::Misbehaved(Problem {
-            code: b.code.to_string(),
+            code: b.code,
             message,
             evidence,
         })
@@ -425,7 +430,7 @@ impl Mirror {
                 let mut tiles = cache.tiles_read(n, root, |r| HashTile::from_reader(id, r));
                 let Some(pos) = tiles.iter().position(|(t, _)| *t == at_fault) else {
                     return Outcome::CouldNotSync(problem(
-                        "source-bad-data",
+                        FindingCode::SourceBadData,
                         format!(
                             "{} serves tile {} that differs from the one recomputed from its entries, but the fault could not be located",
                             inner.source.label(),
@@ -455,7 +460,7 @@ impl Mirror {
             }
             Err(TilesError::Fetch(e)) => Outcome::CouldNotSync(fetch_problem(&e)),
             other => Outcome::CouldNotSync(problem(
-                "source-bad-data",
+                FindingCode::SourceBadData,
                 format!(
                     "{} serves tile {} that differs from the one recomputed from its entries, and changed it when read again ({})",
                     inner.source.label(),
@@ -488,8 +493,17 @@ struct Staging {
 }
 
 impl Staging {
-    /// Stores the checked chunk while checking the pending one.
+    /// Stores the checked chunk while checking the pending one, off the
+    /// async workers: the disk writes and the signature checks block.
     fn flush(&mut self, log: &mut Log, checker: &mut entries::State) -> Result<(), SinkError> {
+        off_the_async_workers(|| self.flush_blocking(log, checker))
+    }
+
+    fn flush_blocking(
+        &mut self,
+        log: &mut Log,
+        checker: &mut entries::State,
+    ) -> Result<(), SinkError> {
         if self.bad.is_some() {
             self.pending.clear();
             self.checked.clear();
@@ -539,4 +553,21 @@ enum SinkError {
     Log(LogError),
     #[error("the thread storing entries stopped")]
     Thread,
+}
+
+/// The finding code of a fork or bad-data evidence file.
+fn evidence_code(e: &Evidence) -> FindingCode {
+    e.code().parse().unwrap_or(FindingCode::SourceBadData)
+}
+
+/// Runs blocking work `f` (disk writes, signature checks) so that it does
+/// not hold up the runtime's other tasks: on a multi-threaded runtime the
+/// worker hands its other tasks over first (`block_in_place`); elsewhere
+/// (a current-thread runtime, no runtime) it runs as it is.
+fn off_the_async_workers<R>(f: impl FnOnce() -> R) -> R {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
 }

@@ -2,6 +2,7 @@
 //! totals recomputed from the entries at the same checkpoint.
 
 use std::path::Path;
+use tallyboard_verify::FindingCode;
 
 use tallyboard_core::manifest::Manifest;
 use tallyboard_core::totals::{SignedTotals, TotalsBody, diff};
@@ -58,7 +59,7 @@ impl Mirror {
             Ok(t) => t,
             Err(e) => {
                 return Outcome::CouldNotSync(problem(
-                    "totals-signature",
+                    FindingCode::TotalsSignature,
                     format!(
                         "{label} serves totals that are not signed by the log key ({e}); the mirror does not serve them"
                     ),
@@ -72,7 +73,7 @@ impl Mirror {
         }
         if body.checkpoint.root != cp.root || body.checkpoint.origin != inner.manifest.log.origin {
             return Outcome::Misbehaved(problem(
-                "totals-unbound",
+                FindingCode::TotalsUnbound,
                 format!(
                     "{label} serves signed totals for tree size {} with root {}, but the log's signed checkpoint of that size has root {}",
                     cp.size, body.checkpoint.root, cp.root
@@ -86,7 +87,7 @@ impl Mirror {
         if !d.is_empty() || body.election != recomputed.election {
             let first: Vec<String> = d.iter().take(3).map(ToString::to_string).collect();
             return Outcome::Misbehaved(problem(
-                "totals-mismatch",
+                FindingCode::TotalsMismatch,
                 format!(
                     "{label} serves signed totals at tree size {} that are not the sum of the log's tallies ({} figures differ: {})",
                     cp.size,
@@ -97,7 +98,7 @@ impl Mirror {
         }
         if let Err(e) = write_totals(&inner.public, &bytes) {
             return Outcome::CouldNotSync(problem(
-                "internal",
+                FindingCode::Internal,
                 format!("writing the totals to {}: {e}", inner.public.display()),
             ));
         }

@@ -149,6 +149,9 @@ finding_codes! {
     /// Rule: a rule this build does not know by name (a newer formats
     /// crate); the message names it.
     RuleViolation = "rule-violation",
+    /// A mirror's own failure while syncing (its storage or a thread), not
+    /// a fault of the upstream; shown on the mirror's `/status` only.
+    Internal = "internal",
 }
 
 /// A string that is not a finding code.
@@ -263,6 +266,9 @@ impl FindingCode {
             }
             C::ReceiptNotInLog => {
                 "The log does not hold the entry this receipt proves. Give the receipt to the election authority: an acknowledged tally must never disappear."
+            }
+            C::Internal => {
+                "The mirror itself failed (its disk or a thread), not the upstream. Read the mirror's log, fix the cause and restart it; it resumes from its last checkpoint."
             }
             C::UnitsMissing => {
                 "These units have not reported yet. On election night this is normal; afterwards, ask the count centres responsible."

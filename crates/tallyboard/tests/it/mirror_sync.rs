@@ -8,6 +8,7 @@ use tallyboard_core::checkpoint::{Checkpoint, sign_checkpoint};
 use tallyboard_core::totals::SignedTotals;
 use tallyboard_log::{Log, Options};
 use tallyboard_mirror::{Mirror, Outcome};
+use tallyboard_verify::FindingCode;
 use tallyboard_verify::evidence::{Evidence, check};
 
 fn synced(o: Outcome) -> u64 {
@@ -26,7 +27,7 @@ fn recheck(m: &Mirror, o: &Outcome) -> &'static str {
     let bytes = std::fs::read(m.public_dir().join("evidence").join(file)).unwrap();
     let e = Evidence::from_json(&bytes).unwrap();
     let proven = check(&e, &log_verifier()).unwrap();
-    assert_eq!(proven.code, p.code);
+    assert_eq!(proven.code, p.code.as_str());
     assert_eq!(m.status().state, "stopped");
     assert_eq!(m.status().problem.as_ref(), Some(p));
     proven.code
@@ -274,7 +275,7 @@ async fn an_invalid_tally_in_the_log_stops_the_mirror() {
     let m = open_mirror(f.path().join("public").to_str().unwrap(), dm.path(), 0);
     match m.sync_once().await {
         Outcome::Misbehaved(p) => {
-            assert_ne!(p.code, "split-view");
+            assert_ne!(p.code, FindingCode::SplitView);
             assert!(p.message.contains("entry 5"), "{}", p.message);
             // The entry, proved to be in the signed log.
             let file = p.evidence.as_ref().expect("an evidence file");
@@ -295,7 +296,7 @@ async fn a_checkpoint_without_the_required_cosignatures_is_not_served() {
     let dm = tempfile::tempdir().unwrap();
     let m = open_mirror(up.path().to_str().unwrap(), dm.path(), 1);
     match m.sync_once().await {
-        Outcome::CouldNotSync(p) => assert_eq!(p.code, "quorum-not-met"),
+        Outcome::CouldNotSync(p) => assert_eq!(p.code, FindingCode::QuorumNotMet),
         other => panic!("expected quorum-not-met, got {other:?}"),
     }
     assert_eq!(m.read_api().reader().checkpoint().size, 0);
@@ -320,7 +321,7 @@ async fn a_checkpoint_without_the_required_cosignatures_is_not_served() {
         0,
     );
     match m0.sync_once().await {
-        Outcome::CouldNotSync(p) => assert_eq!(p.code, "checkpoint-signature"),
+        Outcome::CouldNotSync(p) => assert_eq!(p.code, FindingCode::CheckpointSignature),
         other => panic!("expected checkpoint-signature, got {other:?}"),
     }
     origin.running.stop().await;
@@ -351,7 +352,7 @@ async fn a_restarted_mirror_resumes_and_never_goes_backwards() {
     // Pointed at the stale copy, it keeps its larger tree.
     let m = open_mirror(old.path().to_str().unwrap(), dm.path(), 0);
     match m.sync_once().await {
-        Outcome::CouldNotSync(p) => assert_eq!(p.code, "source-stale"),
+        Outcome::CouldNotSync(p) => assert_eq!(p.code, FindingCode::SourceStale),
         other => panic!("expected source-stale, got {other:?}"),
     }
     assert_eq!(m.read_api().reader().checkpoint().size, 30);
@@ -477,7 +478,7 @@ async fn a_long_log_is_checked_and_stored_chunk_by_chunk() {
     let mirror = open(&forged.path().join("public"), d2.path());
     match mirror.sync_once().await {
         Outcome::Misbehaved(p) => {
-            assert_eq!(p.code, "bad-signature", "{p:?}");
+            assert_eq!(p.code, FindingCode::BadSignature, "{p:?}");
             assert!(p.message.contains("entry 9000"), "{}", p.message);
         }
         other => panic!("expected bad-signature, got {other:?}"),
