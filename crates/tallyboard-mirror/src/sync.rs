@@ -200,7 +200,10 @@ impl Mirror {
                 let held_opened = match open_checkpoint(&held.note, &inner.log_key, &[], 0) {
                     Ok(o) => o,
                     Err(e) => {
-                        return Outcome::CouldNotSync(problem(FindingCode::Internal, e.to_string()));
+                        return Outcome::CouldNotSync(problem(
+                            FindingCode::Internal,
+                            e.to_string(),
+                        ));
                     }
                 };
                 let e = Evidence::split_view(

@@ -52,6 +52,29 @@ pub fn log_verifier() -> VerifierKey {
     VerifierKey::new(&m.log.origin, KeyKind::Ed25519, m.log.key).unwrap()
 }
 
+/// The example election with its units replaced by `units` copies of its
+/// first unit of count centre C-NORTH (all that unit's contests), signed by
+/// the example authority: a larger election of the same shape.
+pub fn scaled_example(units: usize) -> SignedManifest {
+    let mut body = signed_manifest().into_manifest().into_body();
+    let template = body
+        .units
+        .iter()
+        .find(|u| u.centre == "C-NORTH")
+        .unwrap()
+        .clone();
+    body.units = (0..units)
+        .map(|i| Unit {
+            id: format!("U{i:07}"),
+            name: format!("Scaled unit {i}"),
+            ..template.clone()
+        })
+        .collect();
+    body.validate()
+        .unwrap()
+        .sign(signer("EXAMPLE-ONLY.authority.key").secret())
+}
+
 /// The figures of one tally.
 #[derive(Clone, Debug)]
 pub struct Figures {

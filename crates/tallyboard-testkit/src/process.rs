@@ -34,3 +34,21 @@ pub fn run_with_timeout(exe: &Path, args: &[&str], timeout: Duration) -> Run {
         Err(e) => panic!("running {}: {e}", exe.display()),
     }
 }
+
+/// Stops a long-running command cleanly: SIGTERM (the stop every
+/// long-running `tallyboard` command supports), then SIGKILL if it has not
+/// exited within 15 s.
+pub fn stop(mut c: std::process::Child) {
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &c.id().to_string()])
+        .status();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while std::time::Instant::now() < deadline {
+        if c.try_wait().unwrap().is_some() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    c.kill().unwrap();
+    c.wait().unwrap();
+}

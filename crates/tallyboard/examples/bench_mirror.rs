@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use tallyboard_core::checkpoint::open_checkpoint;
 use tallyboard_core::keys::{BatchVerifier, Context};
 use tallyboard_core::leaf_hash;
-use tallyboard_core::manifest::{Manifest, ManifestBody, SignedManifest, Unit};
+use tallyboard_core::manifest::{Manifest, SignedManifest};
 use tallyboard_core::note::{KeyKind, VerifierKey};
 use tallyboard_core::rules::{RevisionIndex, check_tally};
 use tallyboard_core::tally::{Tally, UnverifiedTally};
@@ -43,23 +43,12 @@ fn threads() -> usize {
 /// first unit (all its contests, count centre C-NORTH) for `n` tallies.
 fn scaled_manifest(n: u64) -> SignedManifest {
     let example = signed_manifest().into_manifest();
-    let mut body: ManifestBody = example.body().clone();
-    let template = body
+    let per = example
         .units
         .iter()
         .find(|u| u.centre == "C-NORTH")
-        .unwrap()
-        .clone();
-    let per = template.contests.len() as u64;
-    body.units = (0..n.div_ceil(per))
-        .map(|i| Unit {
-            id: format!("U{i:07}"),
-            name: format!("Bench unit {i}"),
-            ..template.clone()
-        })
-        .collect();
-    let authority = key("EXAMPLE-ONLY.authority.key");
-    body.validate().unwrap().sign(authority.secret())
+        .map_or(1, |u| u.contests.len() as u64);
+    tallyboard_testkit::example::scaled_example(n.div_ceil(per) as usize)
 }
 
 /// Signs the first `n` tallies of `m` on every core.

@@ -11,11 +11,12 @@
 
 use std::io::Read as _;
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+use tallyboard_testkit::process::stop;
 
 use crate::common::{all_tallies, example, http, spawn_listening};
 use tallyboard_core::manifest::SignedManifest;
@@ -41,21 +42,6 @@ fn limited(args: &[&str]) -> Command {
         .args(["--listen", "127.0.0.1:0"])
         .args(["--header-timeout-ms", HEADER_TIMEOUT_MS]);
     c
-}
-
-fn stop(mut c: Child) {
-    let _ = Command::new("kill")
-        .args(["-TERM", &c.id().to_string()])
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        if c.try_wait().unwrap().is_some() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    c.kill().unwrap();
-    c.wait().unwrap();
 }
 
 /// This process holds a flood of connections: raise its own soft limit.

@@ -397,33 +397,12 @@ async fn cosignatures_added_later_reach_the_mirror_and_its_quorum() {
     origin.running.stop().await;
 }
 
-/// The example election scaled to `units` copies of one of its units (all
-/// its contests), signed by the example authority.
-fn scaled(units: usize) -> tallyboard_core::manifest::SignedManifest {
-    let mut body = signed_manifest().into_manifest().into_body();
-    let template = body
-        .units
-        .iter()
-        .find(|u| u.centre == "C-NORTH")
-        .unwrap()
-        .clone();
-    body.units = (0..units)
-        .map(|i| tallyboard_core::manifest::Unit {
-            id: format!("U{i:05}"),
-            ..template.clone()
-        })
-        .collect();
-    body.validate()
-        .unwrap()
-        .sign(signer("EXAMPLE-ONLY.authority.key").secret())
-}
-
 /// A log of many chunks: checked and stored chunk by chunk (each stored
 /// while the next is checked); a bad signature deep in it is found and
 /// nothing of the sync is published.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_log_is_checked_and_stored_chunk_by_chunk() {
-    let signed = scaled(7_000);
+    let signed = tallyboard_testkit::example::scaled_example(7_000);
     let m = signed.manifest();
     let key = signer("EXAMPLE-ONLY.centre-C-NORTH.key").secret().clone();
     let pk = key.public_key();

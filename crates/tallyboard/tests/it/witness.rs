@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
+use tallyboard_testkit::process::stop;
 
 use crate::common::{all_tallies, example, http, key, spawn_listening};
 use tallyboard_core::checkpoint::{OpenedCheckpoint, open_checkpoint};
@@ -29,22 +30,6 @@ fn witness(n: u8, data: &Path, listen: &str) -> (Child, SocketAddr) {
             .arg("--data")
             .arg(data),
     )
-}
-
-fn stop(mut c: Child) {
-    // SIGTERM: the clean stop every long-running command supports.
-    let _ = Command::new("kill")
-        .args(["-TERM", &c.id().to_string()])
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if c.try_wait().unwrap().is_some() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    c.kill().unwrap();
-    c.wait().unwrap();
 }
 
 struct Election {
