@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Runs fuzz targets one after another on the stable toolchain, each for
-# SECONDS (default 180), starting from the committed seeds (fuzz/seeds/) and
-# the local corpus (fuzz/corpus/, grown by earlier runs, not committed).
-# Prints the final libFuzzer statistics of each run.
+# SECONDS (default 180), starting from the committed seeds (fuzz/seeds/),
+# the committed regression inputs (fuzz/regressions/) and the local corpus
+# (fuzz/corpus/, grown by earlier runs, not committed).
+#
+# A finding does not stop the run: libFuzzer stops that target at its first
+# finding (written to fuzz/artifacts/<target>/) and the next target starts.
+# At the end one summary line per target gives the time it ran, executions,
+# coverage and findings; the exit status is 1 if anything was found (or a
+# target failed without leaving an artifact), 0 otherwise.
 #
 #   fuzz/run.sh [SECONDS] [TARGET...]      # default: every target
 set -euo pipefail
@@ -14,16 +20,48 @@ if [ "$#" -gt 0 ]; then
 else
   mapfile -t targets < <(cargo fuzz list)
 fi
+# Build once up front, so that the time of each run is fuzzing time.
+for t in "${targets[@]}"; do
+  cargo fuzz build --sanitizer none "$t"
+done
+
+summary=()
+status=0
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t" "seeds/$t"
-  printf '\n==> %s for %ss\n' "$t" "$secs"
+  dirs=("corpus/$t" "seeds/$t")
+  if [ -d "regressions/$t" ]; then
+    dirs+=("regressions/$t")
+  fi
+  printf '==> %s for %ss\n' "$t" "$secs"
   log="$(mktemp)"
-  cargo fuzz run --sanitizer none "$t" "corpus/$t" "seeds/$t" -- \
-    -max_total_time="$secs" -print_final_stats=1 >"$log" 2>&1 || {
-    tail -n 60 "$log"
-    echo "FAILED: $t (artifact in fuzz/artifacts/$t/)"
-    exit 1
-  }
-  grep -E '^(Done|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb)|INITED|cov: .* corp:' "$log" | grep -vE 'NEW|REDUCE|pulse' | tail -n 6
+  start="$(date +%s)"
+  rc=0
+  cargo fuzz run --sanitizer none "$t" "${dirs[@]}" -- \
+    -max_total_time="$secs" -print_final_stats=1 >"$log" 2>&1 || rc=$?
+  elapsed=$(($(date +%s) - start))
+  # Slow units are reported, not counted as findings.
+  found="$(grep -cE 'Test unit written to .*/(crash|leak|timeout|oom)-' "$log" || true)"
+  execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)"
+  cov="$(grep -oE ' cov: [0-9]+' "$log" | tail -n 1 | grep -oE '[0-9]+' || true)"
+  if [ "$rc" -ne 0 ] || [ "$found" -gt 0 ]; then
+    status=1
+    # The panic message and the artifact, else the end of the log.
+    grep -E -A2 'panicked at|Test unit written' "$log" || tail -n 40 "$log"
+    if [ "$found" -gt 0 ]; then
+      echo "FINDING: $t (artifact in fuzz/artifacts/$t/)"
+    else
+      found="error (exit $rc, no artifact)"
+    fi
+  fi
   rm -f "$log"
+  rate=""
+  if [ -n "$execs" ] && [ "$elapsed" -gt 0 ]; then
+    rate=" ($((execs / elapsed))/s)"
+  fi
+  summary+=("$(printf '%-16s time %4ss  execs %s%s  cov %s  findings %s' \
+    "$t" "$elapsed" "${execs:-?}" "$rate" "${cov:-?}" "$found")")
 done
+printf '\n==> summary\n'
+printf '%s\n' "${summary[@]}"
+exit "$status"
