@@ -601,21 +601,12 @@ async fn diagnose<E: std::error::Error + 'static>(
                 };
             }
         };
-        let bad = match EntryBundle::from_bytes(&bytes, id.width()) {
-            Err(e) => Some(format!("it is not a well-formed bundle ({e})")),
-            Ok(b) => b
-                .entries()
-                .iter()
-                .zip(expected.hashes())
-                .position(|(e, h)| leaf_hash(e) != *h)
-                .map(|i| {
-                    format!(
-                        "entry {} (leaf index {}) does not hash to the leaf hash the checkpoint commits to",
-                        i,
-                        id.index() * u64::from(TILE_WIDTH) + i as u64
-                    )
-                }),
-        };
+        let bad = bundle_mismatch(&bytes, id, expected.hashes()).map(|m| match m {
+            BundleMismatch::Malformed(e) => format!("it is not a well-formed bundle ({e})"),
+            BundleMismatch::Entry { entry, leaf } => format!(
+                "entry {entry} (leaf index {leaf}) does not hash to the leaf hash the checkpoint commits to"
+            ),
+        });
         if let Some(why) = bad {
             let summary = format!(
                 "{} served {} that does not match its signed checkpoint of size {n}: {why}. The entry was altered or replaced after it was logged.",
@@ -632,5 +623,41 @@ async fn diagnose<E: std::error::Error + 'static>(
         reason:
             "every bundle matched the tiles on a second reading: the source serves changing data"
                 .to_owned(),
+    }
+}
+
+/// How a served entry bundle differs from the leaf hashes it must have.
+pub(crate) enum BundleMismatch {
+    /// The bytes are not a bundle of the path's width.
+    Malformed(tallyboard_core::tile::TileError),
+    /// The first entry whose leaf hash differs: its place in the bundle and
+    /// its leaf index.
+    Entry {
+        /// Place in the bundle.
+        entry: usize,
+        /// Leaf index in the log.
+        leaf: u64,
+    },
+}
+
+/// Compares the bundle `bytes` served at `id` with the leaf hashes
+/// `expected` (those of the tree, from its recomputed level-0 tile); `None`
+/// when every entry hashes to its leaf hash.
+pub(crate) fn bundle_mismatch(
+    bytes: &[u8],
+    id: BundleId,
+    expected: &[Hash],
+) -> Option<BundleMismatch> {
+    match EntryBundle::from_bytes(bytes, id.width()) {
+        Err(e) => Some(BundleMismatch::Malformed(e)),
+        Ok(b) => b
+            .entries()
+            .iter()
+            .zip(expected)
+            .position(|(e, h)| leaf_hash(e) != *h)
+            .map(|i| BundleMismatch::Entry {
+                entry: i,
+                leaf: id.index() * u64::from(TILE_WIDTH) + i as u64,
+            }),
     }
 }

@@ -23,12 +23,11 @@ use futures_util::StreamExt as _;
 use futures_util::stream;
 use tallyboard_core::Hash;
 use tallyboard_core::checkpoint::OpenedCheckpoint;
-use tallyboard_core::hash::leaf_hash;
 use tallyboard_core::note::VerifierKey;
-use tallyboard_core::tile::{BundleId, EntryBundle, HashTile, TileId, partial_tiles};
+use tallyboard_core::tile::{BundleId, HashTile, TileId, partial_tiles};
 
 use crate::evidence::{Evidence, Served};
-use crate::follow::bad_tiles_evidence;
+use crate::follow::{BundleMismatch, bad_tiles_evidence, bundle_mismatch};
 use crate::source::{FetchError, Source, TileCache, TilesError};
 
 /// The digests of the tiles recomputed from the entries during a follow:
@@ -192,20 +191,12 @@ pub async fn check_served_tiles(
                     None
                 }
                 Ok(bytes) => {
-                    let why = match EntryBundle::from_bytes(&bytes, b.width()) {
-                        Err(e) => Some(format!("is not a well-formed bundle ({e})")),
-                        Ok(eb) => eb
-                            .entries()
-                            .iter()
-                            .zip(cur_tile.hashes())
-                            .position(|(e, h)| leaf_hash(e) != *h)
-                            .map(|i| {
-                                format!(
-                                    "holds at entry {i} (leaf index {}) an entry that is not the one the tree of size {n} has",
-                                    b.index() * 256 + i as u64
-                                )
-                            }),
-                    };
+                    let why = bundle_mismatch(&bytes, b, cur_tile.hashes()).map(|m| match m {
+                        BundleMismatch::Malformed(e) => format!("is not a well-formed bundle ({e})"),
+                        BundleMismatch::Entry { entry, leaf } => format!(
+                            "holds at entry {entry} (leaf index {leaf}) an entry that is not the one the tree of size {n} has"
+                        ),
+                    });
                     why.map(|why| {
                         let msg = format!(
                             "{} serves the older partial bundle {} that {why}: clients holding the older checkpoint are served altered entries.",
