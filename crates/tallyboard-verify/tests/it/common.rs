@@ -46,3 +46,32 @@ pub fn build_log(dir: &Path, sizes: &[u64], salt: &str) -> Vec<Vec<u8>> {
 pub fn open(note: &[u8]) -> OpenedCheckpoint {
     open_checkpoint(note, &log_key(), &[], 0).unwrap()
 }
+
+/// Follows `source` from the empty tree to `note` (which must succeed: the
+/// bundles are honest) and checks its tiles, with the older sizes `older`.
+pub async fn tile_check(
+    source: &tallyboard_verify::source::Source,
+    note: &[u8],
+    older: &[u64],
+) -> tallyboard_verify::tiles::TileCheck {
+    let cp = open(note);
+    let mut recomputed = tallyboard_verify::tiles::Recomputed::new();
+    tallyboard_verify::follow::follow(
+        source,
+        &log_key(),
+        &tallyboard_verify::follow::Trusted::empty(),
+        &cp,
+        &tallyboard_verify::follow::FollowOptions::default(),
+        |item| {
+            if let tallyboard_verify::follow::Item::Tile { id, tile } = item {
+                recomputed.add(id, tile);
+            }
+            Ok::<(), std::convert::Infallible>(())
+        },
+    )
+    .await
+    .unwrap();
+    let older: std::collections::BTreeSet<u64> = older.iter().copied().collect();
+    tallyboard_verify::tiles::check_served_tiles(source, &log_key(), &cp, &recomputed, &older, 4)
+        .await
+}

@@ -3,39 +3,12 @@
 //! and an altered older partial bundle, are found, with evidence that
 //! `evidence::check` proves.
 
-use std::collections::BTreeSet;
-use std::convert::Infallible;
 use std::path::Path;
 
 use crate::common::*;
 use tallyboard_verify::evidence::check;
-use tallyboard_verify::follow::{FollowOptions, Item, Trusted, follow};
 use tallyboard_verify::source::{FetchError, Source};
-use tallyboard_verify::tiles::{Recomputed, TileCheck, check_served_tiles};
-
-/// Follows `source` from the empty tree to `note` (which must succeed: the
-/// bundles are honest) and checks its tiles, with the older sizes `older`.
-async fn tile_check(source: &Source, note: &[u8], older: &[u64]) -> TileCheck {
-    let cp = open(note);
-    let mut recomputed = Recomputed::new();
-    follow(
-        source,
-        &log_key(),
-        &Trusted::empty(),
-        &cp,
-        &FollowOptions::default(),
-        |item| {
-            if let Item::Tile { id, tile } = item {
-                recomputed.add(id, tile);
-            }
-            Ok::<(), Infallible>(())
-        },
-    )
-    .await
-    .unwrap();
-    let older: BTreeSet<u64> = older.iter().copied().collect();
-    check_served_tiles(source, &log_key(), &cp, &recomputed, &older, 4).await
-}
+use tallyboard_verify::tiles::TileCheck;
 
 /// Flips one bit of the hash at `hash` in the file `path` of `dir`.
 fn alter(dir: &Path, path: &str, hash: usize) {

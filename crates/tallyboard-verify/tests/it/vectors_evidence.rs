@@ -13,7 +13,6 @@ use tallyboard_verify::follow::{
     Consistency, FollowError, FollowOptions, Trusted, check_consistency, follow,
 };
 use tallyboard_verify::source::Source;
-use tallyboard_verify::tiles::{Recomputed, check_served_tiles};
 
 const MIRROR_A: &str = "https://mirror-a.example/log";
 const MIRROR_B: &str = "https://mirror-b.example/log";
@@ -62,25 +61,7 @@ async fn follow_err(source: &Source, trusted: &Trusted, note: &[u8]) -> Evidence
 /// The evidence of the one tile fault that the tile check of `source` (at
 /// `note`, with the older sizes `older`) finds (spec/verify.md §2.2).
 async fn tile_fault(source: &Source, note: &[u8], older: &[u64]) -> Evidence {
-    let cp = open(note);
-    let mut recomputed = Recomputed::new();
-    follow(
-        source,
-        &log_key(),
-        &Trusted::empty(),
-        &cp,
-        &FollowOptions::default(),
-        |item| {
-            if let tallyboard_verify::Item::Tile { id, tile } = item {
-                recomputed.add(id, tile);
-            }
-            Ok::<(), Infallible>(())
-        },
-    )
-    .await
-    .unwrap();
-    let older = older.iter().copied().collect();
-    let mut r = check_served_tiles(source, &log_key(), &cp, &recomputed, &older, 2).await;
+    let mut r = tile_check(source, note, older).await;
     assert_eq!(r.faults.len(), 1, "{:?}", r.faults);
     *r.faults.remove(0).evidence.expect("evidence")
 }
