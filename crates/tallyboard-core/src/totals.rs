@@ -20,7 +20,6 @@
 
 use std::borrow::Borrow;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
 
 use crate::cbor::{self, CborError, Encoder, Reader, required};
 use crate::hash::Hash;
@@ -389,14 +388,6 @@ pub struct TotalsBuilder<M> {
     /// Per slot: revision, blank, invalid, ballots_cast, then one count per
     /// choice of the contest in manifest order.
     figures: Vec<u64>,
-}
-
-impl TotalsBuilder<Arc<Manifest>> {
-    /// A builder like [`TotalsBuilder::new`] that holds a share of
-    /// `manifest` (so it can live as long as its owner wants).
-    pub fn shared(manifest: Arc<Manifest>) -> TotalsBuilder<Arc<Manifest>> {
-        TotalsBuilder::new(manifest)
-    }
 }
 
 impl<M: Borrow<Manifest>> TotalsBuilder<M> {
