@@ -333,7 +333,7 @@ impl<'m> EntryChecker<'m> {
         {
             *r = true;
         }
-        if self.detailed.contains(&t.unit) {
+        if !self.detailed.is_empty() && self.detailed.contains(&t.unit) {
             self.history.push(Latest {
                 index,
                 tally: st.clone(),

@@ -300,3 +300,88 @@ fn exports_are_valid_reproducible_and_refused_on_inflated_totals() {
         "{text}"
     );
 }
+
+/// The origin and every mirror publish the results files next to the
+/// tiles, equal everywhere, and `/totals.json` carries the signed totals
+/// a script can check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_origin_and_its_mirrors_publish_the_results_files() {
+    use crate::mirror_fixtures::{
+        all_tallies, get, log_verifier, open_mirror, serve_mirror, start_origin, submit,
+    };
+    use base64::Engine as _;
+    let origin = start_origin().await;
+    let dir = tempfile::tempdir().unwrap();
+    let m = open_mirror(&origin.running.url, dir.path(), 0);
+    let http = serve_mirror(&m).await;
+    let tallies = all_tallies(5);
+    let half = tallies.len() / 2;
+    let origin_public = origin.dir.path().join("public");
+    let mut before = None;
+    for round in [&tallies[..half], &tallies[half..]] {
+        submit(&origin.running.url, round).await;
+        assert!(matches!(
+            m.sync_once().await,
+            tallyboard_mirror::Outcome::Synced { .. }
+        ));
+        let json = std::fs::read(origin_public.join("results.json")).unwrap();
+        if let Some(b) = &before {
+            assert_ne!(b, &json, "results.json follows the checkpoint");
+        }
+        before = Some(json);
+    }
+    let sent = tallies.len() as u64;
+    for public in [origin_public.as_path(), m.public_dir()] {
+        let r: Value =
+            serde_json::from_slice(&std::fs::read(public.join("results.json")).unwrap()).unwrap();
+        assert_eq!(r["checkpoint"]["size"], sent, "{}", public.display());
+        let csv = std::fs::read_to_string(public.join("results.csv")).unwrap();
+        assert!(
+            csv.contains(&format!("# checkpoint: size {sent} ")),
+            "{csv}"
+        );
+        validate(
+            &repo_root().join("spec/nist-err/NIST_V2_election_results_reporting.json"),
+            None,
+            &public.join("results.err.json"),
+        );
+        validate(
+            &repo_root().join("spec/results.schema.json"),
+            Some("results"),
+            &public.join("results.json"),
+        );
+    }
+    assert_eq!(
+        std::fs::read(origin_public.join("results.json")).unwrap(),
+        std::fs::read(m.public_dir().join("results.json")).unwrap(),
+        "the mirror publishes the origin's results"
+    );
+    // /totals.json: the signed bytes are the signed totals, which verify
+    // under the log key; the figures are theirs.
+    for url in [&origin.running.url, &http.url] {
+        let (s, body) = get(&format!("{url}/totals.json")).await;
+        assert_eq!(s, 200);
+        let v: Value = serde_json::from_slice(&body).unwrap();
+        let signed = base64::engine::general_purpose::STANDARD
+            .decode(v["signed_base64"].as_str().unwrap())
+            .unwrap();
+        let (_, raw) = get(&format!("{url}/totals")).await;
+        assert_eq!(signed, raw);
+        let t = SignedTotals::from_bytes(&signed, log_verifier().public_key()).unwrap();
+        assert_eq!(v["checkpoint"]["size"], t.totals().checkpoint.size);
+        assert_eq!(v["rows"].as_array().unwrap().len(), t.totals().rows.len());
+        assert_eq!(v["signature_context"], "tallyboard/v1/totals\n");
+        assert!(
+            v["checkpoint"]["signed"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("\n{sent}\n"))
+        );
+    }
+    assert!(
+        std::fs::read(origin_public.join("totals.json"))
+            .unwrap()
+            .len()
+            > 100
+    );
+}
