@@ -53,6 +53,11 @@ const TARGETS: &[Seeds] = &[
         fields: &["body"],
     },
     Seeds {
+        target: "paper",
+        areas: &["paper"],
+        fields: &["parts"],
+    },
+    Seeds {
         target: "receipt",
         areas: &["receipts"],
         fields: &["receipt"],
