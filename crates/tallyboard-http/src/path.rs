@@ -13,6 +13,9 @@ pub const CHECKPOINT: &str = "/checkpoint";
 pub const MANIFEST: &str = "/manifest";
 /// The signed totals.
 pub const TOTALS: &str = "/totals";
+/// The election authority's signed certification of the final results
+/// (GET; the publication server also takes it by POST).
+pub const CERTIFICATION: &str = "/certification";
 /// The stylesheet of the pages.
 pub const STYLE: &str = "/style.css";
 /// Prefix of hash tiles and entry bundles (C2SP tlog-tiles).
