@@ -25,7 +25,7 @@ use axum::body::Bytes;
 use axum::routing::get;
 use tallyboard_core::manifest::Manifest;
 use tallyboard_core::totals::TotalsBody;
-use tallyboard_http::path;
+use tallyboard_http::{path, response};
 use tallyboard_log::LogReader;
 
 use crate::state::ReadState;
@@ -86,6 +86,8 @@ impl ReadApi {
             .route(path::TOTALS, get(handlers::totals))
             .route(path::UNIT_ROUTE, get(handlers::unit))
             .route(path::STYLE, get(handlers::style))
+            // Every read path may be read by any page (the split-view check).
+            .layer(axum::middleware::map_response(response::allow_any_origin))
             .with_state(self.state.clone())
     }
 

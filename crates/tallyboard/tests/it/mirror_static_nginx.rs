@@ -14,7 +14,7 @@ use tallyboard_mirror::Outcome;
 use tallyboard_verify::follow::{FollowOptions, Item, Trusted, follow};
 use tallyboard_verify::source::{HttpOptions, Source, http_client};
 
-fn nginx_binary() -> Option<PathBuf> {
+pub(crate) fn nginx_binary() -> Option<PathBuf> {
     let find = || {
         ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"]
             .iter()
@@ -34,9 +34,9 @@ fn nginx_binary() -> Option<PathBuf> {
     if installed { find() } else { None }
 }
 
-struct Nginx {
+pub(crate) struct Nginx {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Drop for Nginx {
@@ -58,6 +58,12 @@ impl Drop for Nginx {
 
 /// Runs nginx in the foreground serving `root` on a free loopback port.
 fn start_nginx(bin: &Path, work: &Path, root: &Path) -> Nginx {
+    start_nginx_with(bin, work, root, "")
+}
+
+/// [`start_nginx`] with `server` directives added to its server block
+/// (headers, `index`).
+pub(crate) fn start_nginx_with(bin: &Path, work: &Path, root: &Path, server: &str) -> Nginx {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -73,7 +79,7 @@ fn start_nginx(bin: &Path, work: &Path, root: &Path) -> Nginx {
          access_log {w}/access.log;\n\
          client_body_temp_path {w}/tmp; proxy_temp_path {w}/tmp; fastcgi_temp_path {w}/tmp;\n\
          uwsgi_temp_path {w}/tmp; scgi_temp_path {w}/tmp;\n\
-         server {{ listen 127.0.0.1:{port}; root {}; }} }}\n",
+         server {{ listen 127.0.0.1:{port}; root {}; {server} }} }}\n",
         root.display()
     );
     let conf_path = work.join("nginx.conf");
