@@ -35,12 +35,12 @@ pub mod strings;
 mod unit;
 pub mod write;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use tallyboard_core::hash::Hash;
 use tallyboard_core::manifest::Manifest;
-use tallyboard_core::totals::{TotalsBody, TotalsRow};
+use tallyboard_core::totals::TotalsBody;
+use tallyboard_results::Results;
 
 pub use assets::Asset;
 pub use publish::{Publisher, Round};
@@ -112,29 +112,6 @@ pub struct Site {
     region_units: Vec<Vec<usize>>,
     assets: Vec<Asset>,
     check_box: String,
-}
-
-/// The rows of a totals body by (contest, region).
-pub(crate) struct Rows<'a> {
-    map: HashMap<(&'a str, Option<&'a str>), &'a TotalsRow>,
-}
-
-impl<'a> Rows<'a> {
-    pub(crate) fn new(t: Option<&'a TotalsBody>) -> Rows<'a> {
-        let map = t
-            .map(|t| {
-                t.rows
-                    .iter()
-                    .map(|r| ((r.contest.as_str(), r.region.as_deref()), r))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Rows { map }
-    }
-
-    pub(crate) fn get(&self, contest: &str, region: Option<&str>) -> Option<&'a TotalsRow> {
-        self.map.get(&(contest, region)).copied()
-    }
 }
 
 /// The pages' Content-Security-Policy: the site's own files only, scripts
@@ -235,15 +212,43 @@ impl Site {
         &self.csp
     }
 
+    /// The results model of `st`'s totals (`tallyboard-results`), if
+    /// there are totals and they are this election's.
+    pub fn results(&self, st: &Status) -> Option<Results> {
+        let status = if st.certified {
+            tallyboard_results::Status::Certified
+        } else {
+            tallyboard_results::Status::Provisional
+        };
+        Results::compute(&self.manifest, st.totals.as_deref()?, status).ok()
+    }
+
     /// The front page (`index.html`).
     pub fn front_page(&self, st: &Status) -> String {
-        results::front(self, st)
+        let r = self.results(st);
+        results::front(self, st, &results::Model::new(r.as_ref()))
     }
 
     /// The pages of region `r` (manifest index): `(path under public/,
     /// contents)`, the first `regions/<id>/index.html`.
     pub fn region_pages(&self, r: usize, st: &Status) -> Vec<(String, String)> {
-        results::region(self, r, st)
+        let res = self.results(st);
+        results::region(self, r, st, &results::Model::new(res.as_ref()))
+    }
+
+    /// Every page that shows results or the status, `(path under public/,
+    /// contents)`: the front page first, then every region's pages, then
+    /// the search page (`shards` search shards). The results model is
+    /// computed once.
+    pub fn results_pages(&self, st: &Status, shards: u32) -> Vec<(String, String)> {
+        let res = self.results(st);
+        let model = results::Model::new(res.as_ref());
+        let mut out = vec![("index.html".to_owned(), results::front(self, st, &model))];
+        for r in 0..self.manifest.regions.len() {
+            out.extend(results::region(self, r, st, &model));
+        }
+        out.push(("search.html".to_owned(), self.search_page(shards, st)));
+        out
     }
 
     /// The search page (`search.html`).

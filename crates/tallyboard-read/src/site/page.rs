@@ -22,28 +22,6 @@ pub(crate) fn esc(s: &str) -> String {
     out
 }
 
-/// `n` with thousands separators (`1,234,567`).
-pub(crate) fn num(n: u64, sep: &str) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 * sep.len());
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push_str(sep);
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// `part` of `whole` in per mille, rounded down (for the bars).
-pub(crate) fn per_mille(part: u64, whole: u64) -> u64 {
-    if whole == 0 {
-        return 0;
-    }
-    let v = u128::from(part) * 1000 / u128::from(whole);
-    u64::try_from(v.min(1000)).unwrap_or(1000)
-}
-
 /// What a page is, for `<body data-tb-page>` and its other attributes.
 pub(crate) enum Kind<'a> {
     Front,
@@ -53,18 +31,17 @@ pub(crate) enum Kind<'a> {
 }
 
 impl Site {
-    /// `part` of `whole` as a percentage with one decimal (`37.2%`).
-    pub(crate) fn pct(&self, part: u64, whole: u64) -> String {
-        if whole == 0 {
-            return self.t.dash.to_owned();
-        }
-        let tenths = u128::from(part) * 1000 / u128::from(whole);
-        format!("{}{}{}%", tenths / 10, self.t.decimal, tenths % 10)
+    /// A percentage of the results model (`52.34%`), or a dash.
+    pub(crate) fn percent(&self, p: Option<tallyboard_results::Percent>) -> String {
+        p.map_or_else(
+            || self.t.dash.to_owned(),
+            |p| p.to_string().replace('.', self.t.decimal),
+        )
     }
 
     /// `n` with this site's thousands separator.
     pub(crate) fn n(&self, n: u64) -> String {
-        num(n, self.t.thousands)
+        tallyboard_results::thousands(n).replace(',', self.t.thousands)
     }
 
     /// The page up to the start of `<main>`: head, header, banners and the
@@ -251,15 +228,5 @@ mod tests {
             esc("<b>\"A&B's\"</b>"),
             "&lt;b&gt;&quot;A&amp;B&#39;s&quot;&lt;/b&gt;"
         );
-    }
-
-    #[test]
-    fn thousands() {
-        assert_eq!(num(0, ","), "0");
-        assert_eq!(num(999, ","), "999");
-        assert_eq!(num(1000, ","), "1,000");
-        assert_eq!(num(1234567, "\u{202f}"), "1\u{202f}234\u{202f}567");
-        assert_eq!(per_mille(1, 3), 333);
-        assert_eq!(per_mille(5, 0), 0);
     }
 }

@@ -41,13 +41,9 @@ impl Site {
         st: &Status,
         shards: u32,
     ) -> Result<(), FsError> {
-        w.put("index.html", self.front_page(st).as_bytes(), true)?;
-        for r in 0..self.manifest.regions.len() {
-            for (path, page) in self.region_pages(r, st) {
-                w.put(&path, page.as_bytes(), true)?;
-            }
+        for (path, page) in self.results_pages(st, shards) {
+            w.put(&path, page.as_bytes(), true)?;
         }
-        w.put("search.html", self.search_page(shards, st).as_bytes(), true)?;
         Ok(())
     }
 

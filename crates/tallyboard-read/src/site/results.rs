@@ -2,32 +2,43 @@
 //! order with votes, share and a bar, the leader marked, blank, invalid,
 //! turnout and units reporting; then the regions below.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use tallyboard_core::manifest::Contest;
-use tallyboard_core::totals::TotalsRow;
+use tallyboard_results::{Figures, Results};
 
-use super::page::{Kind, esc, per_mille};
+use super::page::{Kind, esc};
 use super::strings::fill;
-use super::{Rows, Site, Status, UNITS_PER_PAGE};
+use super::{Site, Status, UNITS_PER_PAGE};
 
-/// The leading choice of `row` (ballot order index), if one has strictly
-/// more votes than every other.
-fn leader(contest: &Contest, row: &TotalsRow) -> Option<(usize, u64)> {
-    let votes: Vec<u64> = contest
-        .choices
-        .iter()
-        .map(|c| row.choices.get(&c.id).copied().unwrap_or(0))
-        .collect();
-    let (i, &best) = votes.iter().enumerate().max_by_key(|(_, v)| **v)?;
-    let second = votes
-        .iter()
-        .enumerate()
-        .filter(|(j, _)| *j != i)
-        .map(|(_, v)| *v)
-        .max()
-        .unwrap_or(0);
-    (best > 0 && best > second).then_some((i, best - second))
+/// The results model of a round (`tallyboard-results`), indexed by
+/// (contest, region).
+pub(crate) struct Model<'a> {
+    map: HashMap<(&'a str, Option<&'a str>), &'a Figures>,
+}
+
+impl<'a> Model<'a> {
+    pub(crate) fn new(results: Option<&'a Results>) -> Model<'a> {
+        let mut map = HashMap::new();
+        for c in results.map_or(&[][..], |r| r.contests.as_slice()) {
+            map.insert((c.contest.as_str(), None), &c.election);
+            for r in &c.regions {
+                map.insert((c.contest.as_str(), Some(r.region.as_str())), &r.figures);
+            }
+        }
+        Model { map }
+    }
+
+    pub(crate) fn get(&self, contest: &str, region: Option<&str>) -> Option<&'a Figures> {
+        self.map.get(&(contest, region)).copied()
+    }
+}
+
+/// The leading choice's position in ballot order, if there is one.
+fn leader_of(contest: &Contest, f: &Figures) -> Option<usize> {
+    let l = f.outlook.leader.as_deref()?;
+    contest.choices.iter().position(|c| c.id == l)
 }
 
 impl Site {
@@ -60,8 +71,7 @@ impl Site {
         contest: &Contest,
         region: Option<&str>,
         region_name: &str,
-        row: &TotalsRow,
-        certified: bool,
+        f: &Figures,
     ) {
         let t = self.t;
         let c = contest.id.as_str();
@@ -77,15 +87,18 @@ impl Site {
             fill(
                 &esc(t.reporting),
                 &[
-                    &self.fig_span(c, region, "units_reporting", row.units_reporting),
-                    &self.fig_span(c, region, "units_expected", row.units_expected),
-                    &self.pct(row.units_reporting, row.units_expected),
+                    &self.fig_span(c, region, "units_reporting", f.units_reporting),
+                    &self.fig_span(c, region, "units_expected", f.units_expected),
+                    &self.percent(f.reporting_percent),
                 ]
             )
         );
-        let valid: u64 = row.choices.values().sum();
-        let lead = leader(contest, row);
-        let mark = if certified { t.winner } else { t.leading };
+        let lead = leader_of(contest, f);
+        let mark = if f.outlook.winner.is_some() {
+            t.winner
+        } else {
+            t.leading
+        };
         let _ = write!(
             s,
             "<div class=\"scroll\"><table class=\"results\"><caption>{}</caption>\n\
@@ -95,12 +108,15 @@ impl Site {
             esc(t.col_votes),
             esc(t.col_share),
         );
-        for (i, ch) in contest.choices.iter().enumerate() {
-            let v = row.choices.get(&ch.id).copied().unwrap_or(0);
-            let is_lead = lead.is_some_and(|(l, _)| l == i);
+        for (i, ch) in f.choices.iter().enumerate() {
+            let is_lead = lead == Some(i);
+            let width = ch
+                .share_percent
+                .map_or(0, |p| p.hundredths() / 100)
+                .min(100);
             let _ = writeln!(
                 s,
-                "<tr{}><th scope=\"row\">{}{}</th>{}<td>{} <span class=\"bar\" aria-hidden=\"true\"><span class=\"w{}\"></span></span></td></tr>",
+                "<tr{}><th scope=\"row\">{}{}</th>{}<td>{} <span class=\"bar\" aria-hidden=\"true\"><span class=\"w{width}\"></span></span></td></tr>",
                 if is_lead { " class=\"lead\"" } else { "" },
                 esc(&ch.name),
                 if is_lead {
@@ -108,11 +124,11 @@ impl Site {
                 } else {
                     String::new()
                 },
-                self.fig(c, region, &format!("choice:{}", ch.id), v),
-                self.pct(v, valid),
-                per_mille(v, valid) / 10,
+                self.fig(c, region, &format!("choice:{}", ch.choice), ch.votes),
+                self.percent(ch.share_percent),
             );
         }
+        let of_cast = |n| tallyboard_results::Percent::of(n, f.ballots_cast);
         let _ = write!(
             s,
             "</tbody>\n<tbody class=\"other\">\
@@ -121,47 +137,65 @@ impl Site {
              <tr><th scope=\"row\">{}</th>{}<td>{} {}</td></tr>\
              <tr><th scope=\"row\">{}</th>{}<td></td></tr></tbody></table></div>\n",
             esc(t.blank),
-            self.fig(c, region, "blank", row.blank),
-            self.pct(row.blank, row.ballots_cast),
+            self.fig(c, region, "blank", f.blank),
+            self.percent(of_cast(f.blank)),
             esc(t.invalid),
-            self.fig(c, region, "invalid", row.invalid),
-            self.pct(row.invalid, row.ballots_cast),
+            self.fig(c, region, "invalid", f.invalid),
+            self.percent(of_cast(f.invalid)),
             esc(t.ballots_cast),
-            self.fig(c, region, "ballots_cast", row.ballots_cast),
+            self.fig(c, region, "ballots_cast", f.ballots_cast),
             esc(t.turnout),
-            self.pct(row.ballots_cast, row.registered),
+            self.percent(f.turnout_percent),
             esc(t.registered),
-            self.fig(c, region, "registered", row.registered),
+            self.fig(c, region, "registered", f.registered),
         );
-        if let Some((i, ahead)) = lead
-            && let Some(ch) = contest.choices.get(i)
-        {
+        let o = &f.outlook;
+        if let Some(ch) = lead.and_then(|i| f.choices.get(i)) {
             let _ = writeln!(
                 s,
                 "<p>{}</p>",
                 esc(&fill(
                     t.margin,
-                    &[&ch.name, &self.n(ahead), &self.pct(ahead, valid)]
+                    &[
+                        &ch.name,
+                        &self.n(o.margin),
+                        &self.percent(tallyboard_results::Percent::of(o.margin, f.valid))
+                    ]
                 ))
+            );
+        } else if !o.tied.is_empty() {
+            let names: Vec<&str> = f
+                .choices
+                .iter()
+                .filter(|c| o.tied.contains(&c.choice))
+                .map(|c| c.name.as_str())
+                .collect();
+            let _ = writeln!(s, "<p>{}</p>", esc(&fill(t.tie, &[&names.join(", ")])));
+        }
+        if o.winner.is_none()
+            && f.units_reporting < f.units_expected
+            && (lead.is_some() || !o.tied.is_empty())
+        {
+            let _ = writeln!(
+                s,
+                "<p>{}</p>",
+                esc(if o.can_change {
+                    t.can_change
+                } else {
+                    t.cannot_change
+                })
             );
         }
         s.push_str("</section>\n");
     }
 
-    /// Every contest's results in `region` that the totals have a row for.
-    fn all_contests(
-        &self,
-        s: &mut String,
-        rows: &Rows<'_>,
-        region: Option<&str>,
-        name: &str,
-        st: &Status,
-    ) {
+    /// Every contest's results in `region` that the model has.
+    fn all_contests(&self, s: &mut String, model: &Model<'_>, region: Option<&str>, name: &str) {
         let mut any = false;
         for contest in &self.manifest.contests {
-            if let Some(row) = rows.get(&contest.id, region) {
+            if let Some(f) = model.get(&contest.id, region) {
                 any = true;
-                self.contest_block(s, contest, region, name, row, st.certified);
+                self.contest_block(s, contest, region, name, f);
             }
         }
         if !any {
@@ -187,16 +221,17 @@ impl Site {
 
     /// Per contest, the sub-regions `list` of a region: units reporting,
     /// ballots cast and the leader.
-    fn subregion_tables(&self, s: &mut String, rows: &Rows<'_>, list: &[usize]) {
+    fn subregion_tables(&self, s: &mut String, model: &Model<'_>, list: &[usize]) {
         let t = self.t;
         for contest in &self.manifest.contests {
             let c = contest.id.as_str();
-            let present: Vec<(&str, &str, &TotalsRow)> = list
+            let present: Vec<(&str, &str, &Figures)> = list
                 .iter()
                 .filter_map(|&r| self.manifest.regions.get(r))
                 .filter_map(|r| {
-                    rows.get(c, Some(&r.id))
-                        .map(|row| (r.id.as_str(), r.name.as_str(), row))
+                    model
+                        .get(c, Some(&r.id))
+                        .map(|f| (r.id.as_str(), r.name.as_str(), f))
                 })
                 .collect();
             if present.is_empty() {
@@ -213,8 +248,8 @@ impl Site {
                 esc(t.col_leader),
             );
             for (id, name, row) in present {
-                let lead = leader(contest, row)
-                    .and_then(|(i, _)| contest.choices.get(i))
+                let lead = leader_of(contest, row)
+                    .and_then(|i| contest.choices.get(i))
                     .map_or_else(|| esc(t.dash), |ch| esc(&ch.name));
                 let _ = writeln!(
                     s,
@@ -232,7 +267,7 @@ impl Site {
 }
 
 /// The front page.
-pub(crate) fn front(site: &Site, st: &Status) -> String {
+pub(crate) fn front(site: &Site, st: &Status, model: &Model<'_>) -> String {
     let t = site.t;
     let m = &site.manifest;
     let mut s = site.open(&m.title, &Kind::Front, &site.banner(st, true, true), "");
@@ -267,8 +302,7 @@ pub(crate) fn front(site: &Site, st: &Status) -> String {
             ))
         );
     }
-    let rows = Rows::new(st.totals.as_deref());
-    site.all_contests(&mut s, &rows, None, t.whole_election, st);
+    site.all_contests(&mut s, model, None, t.whole_election);
     if !site.top.is_empty() {
         let _ = writeln!(s, "<h2>{}</h2>", esc(t.regions));
         site.region_links(&mut s, &site.top);
@@ -278,7 +312,12 @@ pub(crate) fn front(site: &Site, st: &Status) -> String {
 }
 
 /// The pages of region `r`.
-pub(crate) fn region(site: &Site, r: usize, st: &Status) -> Vec<(String, String)> {
+pub(crate) fn region(
+    site: &Site,
+    r: usize,
+    st: &Status,
+    model: &Model<'_>,
+) -> Vec<(String, String)> {
     let t = site.t;
     let m = &site.manifest;
     let Some(reg) = m.regions.get(r) else {
@@ -331,13 +370,12 @@ pub(crate) fn region(site: &Site, r: usize, st: &Status) -> Vec<(String, String)
             )
         );
         if page == 1 {
-            let rows = Rows::new(st.totals.as_deref());
-            site.all_contests(&mut s, &rows, Some(&reg.id), &reg.name, st);
+            site.all_contests(&mut s, model, Some(&reg.id), &reg.name);
             let kids = site.children.get(r).map_or(&[][..], Vec::as_slice);
             if !kids.is_empty() {
                 let _ = writeln!(s, "<h2>{}</h2>", esc(t.subregions));
                 site.region_links(&mut s, kids);
-                site.subregion_tables(&mut s, &rows, kids);
+                site.subregion_tables(&mut s, model, kids);
             }
         }
         if !units.is_empty() {

@@ -63,6 +63,12 @@ pub struct Strings {
     pub winner: &'static str,
     /// Lead of the margin line: `{0}` the leader, `{1}` votes ahead.
     pub margin: &'static str,
+    /// A tie at the top: `{0}` the choices.
+    pub tie: &'static str,
+    /// The units not yet reported can change the leader.
+    pub can_change: &'static str,
+    /// The units not yet reported cannot change the leader.
+    pub cannot_change: &'static str,
     /// The results are certified.
     pub certified: &'static str,
     /// The results are provisional.
@@ -190,6 +196,9 @@ pub static EN: Strings = Strings {
     leading: "leading",
     winner: "winner",
     margin: "{0} leads by {1} votes ({2}).",
+    tie: "Tie at the top between {0}.",
+    can_change: "The units not yet reported can still change who leads.",
+    cannot_change: "The units not yet reported can no longer change who leads.",
     certified: "The election authority has certified these results.",
     provisional: "Provisional results: the count is not closed.",
     regions: "Regions",
