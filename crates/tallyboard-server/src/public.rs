@@ -2,31 +2,41 @@
 //! mirror's: besides the log (checkpoint, tiles, bundles, written by the
 //! log store) it holds the signed manifest, written at start, and the
 //! signed totals, rewritten after every commit: the same bytes `/manifest`
-//! and `/totals` serve.
+//! and `/totals` serve; and the static results site, whose background
+//! writer is asked for a round after every commit (it never holds the
+//! sequencer up).
 
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError};
 
 use tallyboard_log::{Admission, Refusal, SignedCheckpoint};
 use tallyboard_read::SharedViews;
+use tallyboard_read::site::Publisher;
 use tallyboard_read::static_copy::write_totals;
 
 /// An [`Admission`] that, after each commit of the one it wraps (which
 /// keeps `views` up to date), writes the signed totals served as
-/// `public/totals`.
+/// `public/totals` and asks `site` to update the pages.
 pub(crate) struct TotalsFile<A> {
     inner: A,
     views: SharedViews,
     public: PathBuf,
+    site: Publisher,
 }
 
 impl<A: Admission> TotalsFile<A> {
     /// Wraps `inner`, and writes the totals it has computed so far.
-    pub(crate) fn new(inner: A, views: SharedViews, public: PathBuf) -> TotalsFile<A> {
+    pub(crate) fn new(
+        inner: A,
+        views: SharedViews,
+        public: PathBuf,
+        site: Publisher,
+    ) -> TotalsFile<A> {
         let t = TotalsFile {
             inner,
             views,
             public,
+            site,
         };
         t.write();
         t
@@ -46,6 +56,7 @@ impl<A: Admission> TotalsFile<A> {
         if let Err(e) = write_totals(&self.public, &totals) {
             tracing::error!(dir = %self.public.display(), error = %e, "writing public/totals failed; /totals still serves them");
         }
+        self.site.update();
     }
 }
 
