@@ -195,9 +195,34 @@ fn find_pages(public: &Path) -> Pages {
             .find(|h| h.contains(marker))
             .map(|h| h.trim_start_matches('/').to_string())
     };
-    let region = link(&front, "region").expect("a region link on the front page");
-    let region_html = std::fs::read_to_string(public.join(&region)).unwrap();
-    let unit = link(&region_html, "unit").expect("a unit link on the region page");
+    let page_file = |p: &str| {
+        let f = public.join(p);
+        if p.is_empty() || p.ends_with('/') {
+            f.join("index.html")
+        } else {
+            f
+        }
+    };
+    let region = link(&front, "regions/").expect("a region link on the front page");
+    // Down the hierarchy to a region that lists units.
+    let mut at = region.clone();
+    let mut unit = None;
+    for _ in 0..8 {
+        let html = std::fs::read_to_string(page_file(&at)).unwrap();
+        if let Some(u) = link(&html, "units/") {
+            unit = Some(u);
+            break;
+        }
+        at = html
+            .split("href=\"")
+            .skip(1)
+            .filter_map(|s| s.split('"').next())
+            .find(|h| h.contains("regions/") && h.trim_start_matches('/') != at)
+            .expect("a unit or sub-region link on a region page")
+            .trim_start_matches('/')
+            .to_string();
+    }
+    let unit = unit.expect("a unit link under the first region");
     Pages {
         front: String::new(),
         region,
@@ -234,134 +259,6 @@ fn flip_byte(path: &Path, at: usize) {
     std::fs::write(path, b).unwrap();
 }
 
-/// Test pages of the contract (until the site writes its own): a front
-/// page with every whole-election figure, a region page, a unit page.
-fn own_pages(public: &Path, election: &Path) -> Pages {
-    use tallyboard_core::manifest::SignedManifest;
-    use tallyboard_core::tally::UnverifiedTally;
-    use tallyboard_core::totals::SignedTotals;
-    let keys = tallyboard_testkit::fs::files(&election.join("keys"));
-    let authority = keys
-        .iter()
-        .find(|(k, _)| k.contains("authority") && k.ends_with(".pub"))
-        .map(|(_, v)| String::from_utf8(v.clone()).unwrap())
-        .unwrap();
-    let mbytes = std::fs::read(public.join("manifest")).unwrap();
-    let m = SignedManifest::from_bytes(&mbytes, None).unwrap();
-    let sha = m.hash().to_hex();
-    let m = m.into_manifest();
-    let t = SignedTotals::from_bytes(&std::fs::read(public.join("totals")).unwrap(), &m.log.key)
-        .unwrap();
-    let head = |kind: &str, extra: &str| {
-        format!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>test</title><meta name=\"tb-authority\" content=\"{}\"><meta name=\"tb-manifest-sha256\" content=\"{sha}\"><meta name=\"tb-origin\" content=\"{}\"></head><body data-tb-page=\"{kind}\" {extra}><h1>Test</h1><div id=\"tb-check\" role=\"status\" aria-live=\"polite\"></div>",
-            authority.trim(),
-            m.log.origin
-        )
-    };
-    let foot = "<script type=\"module\" src=\"/site/verify.js\"></script></body></html>";
-    let fig = |key: String, v: u64| {
-        format!(
-            "<p>{key}: <span data-tb-fig=\"{key}\">{}</span></p>",
-            v.to_string()
-                .as_bytes()
-                .rchunks(3)
-                .rev()
-                .map(|c| std::str::from_utf8(c).unwrap())
-                .collect::<Vec<_>>()
-                .join(",")
-        )
-    };
-    let rows = |region: Option<&str>| {
-        let mut out = String::new();
-        for r in t
-            .totals()
-            .rows
-            .iter()
-            .filter(|r| r.region.as_deref() == region)
-        {
-            let reg = region.unwrap_or("*");
-            for (c, v) in &r.choices {
-                out += &fig(format!("{}|{reg}|choice:{c}", r.contest), *v);
-            }
-            out += &fig(format!("{}|{reg}|ballots_cast", r.contest), r.ballots_cast);
-            out += &fig(
-                format!("{}|{reg}|units_reporting", r.contest),
-                r.units_reporting,
-            );
-        }
-        out
-    };
-    let region = &m.regions[0].id;
-    std::fs::write(
-        public.join("index.html"),
-        format!(
-            "{}{}<a href=\"/test-region.html\">r</a>{foot}",
-            head("front", ""),
-            rows(None)
-        ),
-    )
-    .unwrap();
-    let note = std::fs::read_to_string(public.join("checkpoint")).unwrap();
-    let size: u64 = note.lines().nth(1).unwrap().parse().unwrap();
-    let mut entries = Vec::new();
-    for b in 0..size.div_ceil(256) {
-        let id = BundleId::in_tree(b, size).unwrap();
-        let bundle =
-            EntryBundle::from_bytes(&std::fs::read(public.join(id.path())).unwrap(), id.width())
-                .unwrap();
-        for (k, e) in bundle.entries().iter().enumerate() {
-            entries.push((
-                b * 256 + k as u64,
-                tallyboard_core::leaf_hash(e),
-                UnverifiedTally::from_bytes(e).unwrap().tally().clone(),
-            ));
-        }
-    }
-    let unit = entries[0].2.unit.clone();
-    let mut u = head("unit", &format!("data-tb-unit=\"{unit}\""));
-    for (i, h, t) in entries.iter().filter(|e| e.2.unit == unit) {
-        u += &format!(
-            "<section data-tb-entry=\"{i}\" data-tb-leaf-hash=\"{}\">",
-            h.to_hex()
-        );
-        for (c, v) in &t.choices {
-            u += &format!(
-                "<p>{c}: <span data-tb-unitfig=\"{}|choice:{c}\">{v}</span></p>",
-                t.contest
-            );
-        }
-        u += &format!(
-            "<p><span data-tb-unitfig=\"{}|ballots_cast\">{}</span></p></section>",
-            t.contest, t.ballots_cast
-        );
-    }
-    std::fs::write(public.join("test-unit.html"), u + foot).unwrap();
-    std::fs::write(
-        public.join("test-region.html"),
-        format!(
-            "{}{}<a href=\"/test-unit.html\">u</a>{foot}",
-            head("region", &format!("data-tb-region=\"{region}\"")),
-            rows(Some(region))
-        ),
-    )
-    .unwrap();
-    let site = public.join("site");
-    std::fs::create_dir_all(&site).unwrap();
-    for f in ["verify.js", "tallyboard_web.js", "tallyboard_web_bg.wasm"] {
-        std::fs::copy(
-            repo_root().join("crates/tallyboard-read/assets").join(f),
-            site.join(f),
-        )
-        .unwrap();
-    }
-    Pages {
-        front: String::new(),
-        region: "test-region.html".into(),
-        unit: "test-unit.html".into(),
-    }
-}
-
 #[test]
 fn results_pages_verify_themselves_in_chromium() {
     let chrome = chromium();
@@ -379,11 +276,7 @@ fn results_pages_verify_themselves_in_chromium() {
         run.stdout, run.stderr
     );
     let public = d.join("origin/public");
-    let pages = if public.join("index.html").exists() {
-        find_pages(&public)
-    } else {
-        own_pages(&public, &d.join("election"))
-    };
+    let pages = find_pages(&public);
     let shots = screenshots_dir();
     let mut timings = String::new();
 
@@ -501,7 +394,7 @@ fn results_pages_verify_themselves_in_chromium() {
     // (c) The hash tile holding the unit's first tally altered: the
     // tally is not proven. (d) The tally itself altered in its entry
     // bundle: likewise.
-    let unit_html = std::fs::read_to_string(public.join(&pages.unit)).unwrap();
+    let unit_html = std::fs::read_to_string(public.join(&pages.unit).join("index.html")).unwrap();
     let entry_tag = tags_with(&unit_html, "data-tb-entry");
     let index: u64 = attr(entry_tag[0], "data-tb-entry")
         .unwrap()
