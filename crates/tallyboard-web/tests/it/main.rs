@@ -71,7 +71,7 @@ fn log(manifest: &SignedManifest, tallies: &[SignedTally], n: usize, totals_at: 
 }
 
 fn election() -> (SignedManifest, Vec<SignedTally>) {
-    let manifest = scaled_example(150);
+    let manifest = scaled_example(200);
     let tallies = sign_every_tally(manifest.manifest(), |_, c, ck| Figures::base(c, ck, 10));
     assert!(
         tallies.len() > 300,
@@ -141,11 +141,11 @@ fn a_clean_log_verifies_figure_by_figure_and_entry_by_entry() {
     let choice = tallies[0].tally().choices.keys().next().unwrap();
     let region = &manifest.manifest().units[0].region;
     let figs = serde_json::json!([
-        [format!("{contest}|*|units_reporting"), "150"],
-        [format!("{contest}|*|units_expected"), "150"],
-        [format!("{contest}|*|choice:{choice}"), "1,650"],
-        [format!("{contest}|*|choice:{choice}"), "1,651"],
-        [format!("{contest}|{region}|blank"), "300"],
+        [format!("{contest}|*|units_reporting"), "200"],
+        [format!("{contest}|*|units_expected"), "200"],
+        [format!("{contest}|*|choice:{choice}"), "2,200"],
+        [format!("{contest}|*|choice:{choice}"), "2,201"],
+        [format!("{contest}|{region}|blank"), "400"],
         [format!("{contest}|nowhere|blank"), "1"],
         [format!("{contest}|*|blank"), "three hundred"],
     ]);
@@ -162,7 +162,7 @@ fn a_clean_log_verifies_figure_by_figure_and_entry_by_entry() {
         "{verdicts}"
     );
     assert!(
-        verdicts[3]["problem"].as_str().unwrap().contains("1,650"),
+        verdicts[3]["problem"].as_str().unwrap().contains("2,200"),
         "{verdicts}"
     );
 
