@@ -210,6 +210,7 @@ fn main() -> R<()> {
     for (i, e) in &signed {
         site.write_unit(&mut w, *i, e)?;
     }
+    w.flush()?;
     let units_written = w.take_counts();
     let unit_write = t.elapsed();
     let per_unit = (unit_render + unit_write).as_secs_f64() / signed.len().max(1) as f64;
@@ -231,6 +232,7 @@ fn main() -> R<()> {
         }
         site.write_unit(&mut w, *i, &e)?;
     }
+    w.flush()?;
     let round = w.take_counts();
     let round_time = t.elapsed();
     let t = Instant::now();

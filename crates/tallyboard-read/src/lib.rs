@@ -93,6 +93,8 @@ impl ReadApi {
             .route(path::TILE_ROUTE, get(handlers::tile))
             .route(path::MANIFEST, get(handlers::manifest))
             .route(path::TOTALS, get(handlers::totals))
+            .route(path::TOTALS_JSON, get(handlers::totals_json))
+            .route(path::CERTIFICATION, get(handlers::certification))
             .route(path::UNIT_ROUTE, get(pages::unit))
             .fallback(get(pages::any))
             // Every read path may be read by any page (the split-view check).
@@ -114,6 +116,9 @@ impl ReadApi {
             config,
         ));
         let p = site::Publisher::start(site, self.state.views.clone(), self.state.reader.clone())?;
+        if self.state.views().certification.is_some() {
+            p.set_certified(true);
+        }
         Ok(self.state.publisher.get_or_init(|| p).clone())
     }
 
@@ -179,6 +184,25 @@ impl ReadApi {
     pub fn set_notice(&self, notice: Option<site::Notice>) {
         if let Some(p) = self.site() {
             p.set_notice(notice);
+        }
+    }
+
+    /// The certification served at `/certification`, if any.
+    pub fn certification(&self) -> Option<Arc<Vec<u8>>> {
+        self.state.views().certification.clone()
+    }
+
+    /// The signed totals served at `/totals` (empty: none yet).
+    pub fn totals_bytes(&self) -> Arc<Vec<u8>> {
+        Arc::clone(&self.state.views().totals)
+    }
+
+    /// Serves `signed` (an encoded certification, checked by the caller)
+    /// at `/certification`; the pages then show the leaders as winners.
+    pub fn set_certification(&self, signed: Vec<u8>) {
+        self.state.views_mut().certification = Some(Arc::new(signed));
+        if let Some(p) = self.site() {
+            p.set_certified(true);
         }
     }
 }

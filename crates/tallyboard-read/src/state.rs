@@ -21,6 +21,12 @@ pub struct Views {
     pub totals_body: Option<Arc<TotalsBody>>,
     /// Per manifest unit (by index): leaf indexes of its entries, in log order.
     pub unit_entries: Vec<Vec<u64>>,
+    /// The latest time of count of any tally counted (POSIX seconds, 0
+    /// before the first): the as-of time of the results files.
+    pub latest_count: u64,
+    /// The election authority's signed certification, once the count is
+    /// closed.
+    pub certification: Option<Arc<Vec<u8>>>,
 }
 
 /// The views, shared between the read handlers and whoever keeps them up

@@ -30,6 +30,7 @@ impl Site {
         for (path, bytes) in files {
             w.put(&path, &bytes, false)?;
         }
+        w.flush()?;
         Ok(shards)
     }
 
@@ -44,11 +45,11 @@ impl Site {
         for (path, page) in self.results_pages(st, shards) {
             w.put(&path, page.as_bytes(), true)?;
         }
-        Ok(())
+        w.flush()
     }
 
-    /// Writes the files of unit `ui` with `entries` (`(leaf index, signed
-    /// tally)`, log order).
+    /// Stages the files of unit `ui` with `entries` (`(leaf index, signed
+    /// tally)`, log order): in place once the writer is flushed.
     pub fn write_unit(
         &self,
         w: &mut SiteWriter,
@@ -316,6 +317,7 @@ fn run(shared: &Shared, site: &Site, views: &SharedViews, reader: &LogReader) {
                 }
                 units += 1;
             }
+            w.flush().map_err(|e| e.to_string())?;
             Ok(units)
         })();
         let mut c = shared.lock();

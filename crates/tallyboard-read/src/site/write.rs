@@ -1,12 +1,18 @@
-//! Writing the site's files into `public/`: each file atomically and
-//! durably (`tallyboard-fs`: a reader sees the old page or the new one,
-//! never half of one), and only when its contents changed.
+//! Writing the site's files into `public/`: each file atomically (a reader
+//! sees the old page or the new one, never half of one) and only when its
+//! contents changed; durably in batches (`tallyboard-fs`'s [`Batch`]: one
+//! flush of the file system for up to [`BATCH_FILES`] files, not an fsync
+//! per file). [`SiteWriter::flush`] commits what is staged; dropping the
+//! writer commits too.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use tallyboard_core::hash::Hash;
-use tallyboard_fs::{Access, FsError};
+use tallyboard_fs::{Access, Batch, FsError};
+
+/// Files staged before a batch is committed on its own.
+pub const BATCH_FILES: usize = 4096;
 
 /// What a round of writing did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +43,7 @@ pub struct SiteWriter {
     /// search, assets) last held: they are compared here, not re-read.
     memo: HashMap<String, Hash>,
     written: Written,
+    batch: Batch,
 }
 
 impl SiteWriter {
@@ -46,7 +53,18 @@ impl SiteWriter {
             public: public.to_path_buf(),
             memo: HashMap::new(),
             written: Written::default(),
+            batch: Batch::new(public),
         }
+    }
+
+    /// Commits the files staged: durable and in place once this returns.
+    pub fn flush(&mut self) -> Result<(), FsError> {
+        let r = self.batch.commit();
+        if r.is_err() {
+            // What the memo says was written may not be: compare anew.
+            self.memo.clear();
+        }
+        r
     }
 
     /// What was written since the last [`SiteWriter::take_counts`].
@@ -75,13 +93,22 @@ impl SiteWriter {
         if let Some(dir) = path.parent() {
             tallyboard_fs::create_dirs(&[dir])?;
         }
-        tallyboard_fs::replace(&path, bytes, Access::Shared)?;
+        self.batch.stage(&path, bytes, Access::Shared)?;
         if let Some(h) = hash {
             self.memo.insert(rel.to_owned(), h);
         }
         self.written.written += 1;
         self.written.bytes += bytes.len() as u64;
+        if self.batch.len() >= BATCH_FILES {
+            self.flush()?;
+        }
         Ok(true)
+    }
+}
+
+impl Drop for SiteWriter {
+    fn drop(&mut self) {
+        let _ = self.flush();
     }
 }
 
@@ -103,16 +130,19 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let mut w = SiteWriter::new(d.path());
         assert!(w.put("a/b/index.html", b"one", false).unwrap());
+        w.flush().unwrap();
         assert!(!w.put("a/b/index.html", b"one", false).unwrap());
         assert!(w.put("a/b/index.html", b"two", false).unwrap());
         assert!(w.put("index.html", b"x", true).unwrap());
         assert!(!w.put("index.html", b"x", true).unwrap());
+        w.flush().unwrap();
         assert_eq!(
             std::fs::read(d.path().join("a/b/index.html")).unwrap(),
             b"two"
         );
         let c = w.take_counts();
         assert_eq!((c.written, c.unchanged), (3, 2));
+        drop(w);
         // A second writer (a restart) finds the files as they are.
         let mut w2 = SiteWriter::new(d.path());
         assert!(!w2.put("index.html", b"x", true).unwrap());

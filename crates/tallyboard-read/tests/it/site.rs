@@ -75,6 +75,7 @@ fn build(config: SiteConfig, st_extra: impl FnOnce(&mut Status)) -> Built {
         site.write_unit(&mut w, ui, units.get(&ui).map_or(&[][..], Vec::as_slice))
             .unwrap();
     }
+    w.flush().unwrap();
     Built {
         dir,
         manifest,
@@ -328,6 +329,7 @@ fn unit_pages_show_every_revision_with_its_signed_tally() {
     entries.push((fix_index, fix.to_bytes()));
     let mut w = SiteWriter::new(b.dir.path());
     b.site.write_unit(&mut w, ui, &entries).unwrap();
+    w.flush().unwrap();
     let unit = &b.manifest.units[ui];
     let page = read(b.dir.path(), &format!("units/{}/index.html", unit.id));
     assert!(page.contains(&format!(
