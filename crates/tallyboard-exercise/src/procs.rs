@@ -348,8 +348,18 @@ pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
         if e.file_type()?.is_dir() {
             copy_tree(&src, &dst)?;
         } else {
-            std::fs::copy(&src, &dst)
-                .with_context(|| format!("copying {} to {}", src.display(), dst.display()))?;
+            match std::fs::copy(&src, &dst) {
+                Ok(_) => {}
+                // Gone since it was listed: a writer's temporary file
+                // (the static pages are written next to the log while it
+                // runs), renamed into place.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(e).with_context(|| {
+                        format!("copying {} to {}", src.display(), dst.display())
+                    });
+                }
+            }
         }
     }
     Ok(())

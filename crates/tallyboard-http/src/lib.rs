@@ -28,4 +28,4 @@ mod security;
 #[cfg(feature = "server")]
 pub mod serve;
 
-pub use security::CSP;
+pub use security::{CORS_ALLOW_ORIGIN, CSP};

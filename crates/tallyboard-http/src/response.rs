@@ -32,3 +32,14 @@ pub fn page(html: impl Into<Body>) -> Response {
     );
     r
 }
+
+/// Adds `Access-Control-Allow-Origin: *` (see [`crate::CORS_ALLOW_ORIGIN`])
+/// to a read API answer; a router applies it to every read route with
+/// `axum::middleware::map_response(response::allow_any_origin)`.
+pub async fn allow_any_origin(mut r: Response) -> Response {
+    r.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static(crate::CORS_ALLOW_ORIGIN),
+    );
+    r
+}

@@ -25,6 +25,9 @@ pub struct Config {
     pub concurrency: usize,
     /// Timeouts of HTTP requests to the upstream.
     pub http: HttpOptions,
+    /// What the static pages say about the mirror (its name, the
+    /// authority's key string).
+    pub site: tallyboard_read::site::SiteConfig,
 }
 
 impl Config {
@@ -37,6 +40,12 @@ impl Config {
             quorum: None,
             concurrency: 8,
             http: HttpOptions::default(),
+            site: tallyboard_read::site::SiteConfig {
+                authority: None,
+                mirror: Some(tallyboard_read::site::MirrorInfo {
+                    name: "a tallyboard mirror".to_owned(),
+                }),
+            },
         }
     }
 }
@@ -77,6 +86,9 @@ pub enum StartError {
     /// A file of the data directory could not be read or written.
     #[error(transparent)]
     Io(#[from] tallyboard_fs::FsError),
+    /// The writer of the static pages could not be started.
+    #[error("starting the writer of the static pages: {0}")]
+    Site(#[source] std::io::Error),
     /// The mirror's own copy does not hold valid tallies (it was not
     /// written by a mirror, or it was altered on disk).
     #[error("the mirror's own copy is damaged: {0:?}")]

@@ -77,6 +77,13 @@ impl Mirror {
         let evidence_dir = public.join("evidence");
         write_manifest(&public, &manifest_bytes)?;
         let read = ReadApi::new(manifest.clone(), manifest_bytes, log.reader());
+        // The pages are written from what `read` is given below: the
+        // copy's entries and totals, both checked.
+        let mut site = config.site.clone();
+        if site.mirror.is_none() {
+            site.mirror = Config::new("", Default::default()).site.mirror;
+        }
+        read.start_site(site).map_err(StartError::Site)?;
 
         // Rebuild the election state from the copy.
         let reader = log.reader();

@@ -8,9 +8,9 @@ use std::time::Duration;
 use tallyboard_core::manifest::Manifest;
 use tallyboard_core::note::VerifierKey;
 use tallyboard_core::tile::{HashTile, TileBuilder, partial_tiles};
-use tallyboard_http::path;
 use tallyboard_log::{Log, LogError, LogReader};
 use tallyboard_read::ReadApi;
+use tallyboard_read::site::Notice;
 use tallyboard_verify::follow::Trusted;
 use tallyboard_verify::source::Source;
 
@@ -86,16 +86,27 @@ impl Mirror {
     pub(crate) fn show_notice(&self) {
         let st = self.status();
         let notice = match (&st.problem, st.state) {
-            (Some(p), "stopped") => Some(format!(
-                "This mirror stopped following {} at tree size {}: {} {}",
-                st.upstream,
-                st.size,
-                p.message,
-                p.evidence
-                    .as_ref()
-                    .map(|e| format!("Evidence: {}{e}", path::EVIDENCE_PREFIX))
-                    .unwrap_or_default()
-            )),
+            (Some(p), "stopped") => {
+                // A public notice: an upstream that is a directory of this
+                // machine is named by the log's origin instead.
+                let public = |text: &str| {
+                    if st.upstream.starts_with("http://") || st.upstream.starts_with("https://") {
+                        text.to_owned()
+                    } else {
+                        text.replace(&st.upstream, &st.origin)
+                    }
+                };
+                let upstream = public(&st.upstream);
+                let evidence_dir = self.inner.evidence_dir.display().to_string();
+                Some(Notice {
+                    text: format!(
+                        "This mirror stopped following {upstream} at tree size {}: {}",
+                        st.size,
+                        public(&p.message).replace(&evidence_dir, "evidence/")
+                    ),
+                    evidence: p.evidence.clone(),
+                })
+            }
             _ => None,
         };
         self.inner.read.set_notice(notice);

@@ -70,10 +70,14 @@ pub struct Status {
 
 /// Now, RFC 3339.
 pub(crate) fn now_rfc3339() -> String {
-    let t = std::time::SystemTime::now()
+    tallyboard_core::time::format_rfc3339(now_secs())
+}
+
+/// The current time, POSIX seconds.
+pub(crate) fn now_secs() -> u64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    tallyboard_core::time::format_rfc3339(t)
+        .map_or(0, |d| d.as_secs())
 }
 
 pub(crate) fn problem(code: FindingCode, message: impl Into<String>) -> Problem {

@@ -16,7 +16,9 @@ use tallyboard_check::Signatures;
 
 use crate::entries::{self, BadEntry};
 use crate::state::{Mirror, SyncState};
-use crate::status::{Outcome, Problem, fetch_problem, list_evidence, now_rfc3339, problem};
+use crate::status::{
+    Outcome, Problem, fetch_problem, list_evidence, now_rfc3339, now_secs, problem,
+};
 
 /// Entries checked and staged at once while following (bounds memory:
 /// about 1 MB of entries).
@@ -79,6 +81,9 @@ impl Mirror {
                     s.last_sync = Some(now);
                     s.problem = None;
                 });
+                if let Some(site) = self.inner.read.site() {
+                    site.set_checked_at(now_secs());
+                }
             }
             Outcome::CouldNotSync(p) => {
                 let p = p.clone();

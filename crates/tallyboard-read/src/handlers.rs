@@ -3,16 +3,13 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use tallyboard_core::tile::TilePath;
 use tallyboard_http::error::ApiError;
 use tallyboard_http::{cache, media, path, response};
-use tallyboard_log::SignedCheckpoint;
 
-use crate::html;
 use crate::state::ReadState;
-use crate::unit;
 
 type S = State<Arc<ReadState>>;
 
@@ -21,21 +18,6 @@ fn not_yet(message: &str) -> Response {
     ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not-yet", message)
         .retry_after(5)
         .into_response()
-}
-
-/// Marks an answer that depends on `Accept`.
-fn vary_accept(mut r: Response) -> Response {
-    r.headers_mut()
-        .insert(header::VARY, HeaderValue::from_static("Accept"));
-    r
-}
-
-/// Whether the client prefers HTML (a browser) to JSON.
-fn accepts_html(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|a| a.contains("text/html"))
 }
 
 pub(crate) async fn checkpoint(State(s): S) -> Response {
@@ -112,68 +94,5 @@ pub(crate) async fn certification(State(s): S) -> Response {
             "the election authority has not certified the results: they are provisional",
         )
         .into_response(),
-    }
-}
-
-pub(crate) async fn style() -> Response {
-    response::bytes(html::STYLE, media::CSS, cache::MANIFEST)
-}
-
-pub(crate) async fn results(State(s): S) -> Response {
-    let cp = s.reader.checkpoint();
-    let (totals, notice) = {
-        let v = s.views();
-        (v.totals_body.clone(), v.notice.clone())
-    };
-    // The totals may be one commit behind the checkpoint for a moment: show
-    // the checkpoint they were computed at.
-    let shown = match &totals {
-        Some(t) if t.checkpoint.size != cp.size => Arc::new(SignedCheckpoint {
-            size: t.checkpoint.size,
-            root: t.checkpoint.root,
-            note: Vec::new(),
-        }),
-        _ => cp,
-    };
-    response::page(html::results_page(
-        &s.manifest,
-        totals.as_deref(),
-        &shown,
-        notice.as_deref(),
-    ))
-}
-
-pub(crate) async fn unit(State(s): S, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let Some(ui) = s.manifest.unit_index(&id) else {
-        return ApiError::new(
-            StatusCode::NOT_FOUND,
-            "unknown-unit",
-            "the manifest has no such reporting unit",
-        )
-        .into_response();
-    };
-    let cp = s.reader.checkpoint();
-    let indexes: Vec<u64> = s
-        .views()
-        .unit_entries
-        .get(ui)
-        .map(|e| e.iter().copied().filter(|&i| i < cp.size).collect())
-        .unwrap_or_default();
-    let state = s.clone();
-    let view_cp = cp.clone();
-    let built = tokio::task::spawn_blocking(move || {
-        unit::build(&state.reader, &state.manifest, ui, id, &indexes, &view_cp)
-    })
-    .await;
-    match built {
-        Ok(Ok(u)) if accepts_html(&headers) => {
-            vary_accept(response::page(html::unit_page(&s.manifest, &u, &cp)))
-        }
-        Ok(Ok(u)) => match serde_json::to_vec_pretty(&u) {
-            Ok(body) => vary_accept(response::bytes(body, media::JSON, cache::SHORT)),
-            Err(e) => ApiError::internal(e).into_response(),
-        },
-        Ok(Err(e)) => ApiError::internal(e).into_response(),
-        Err(e) => ApiError::internal(e).into_response(),
     }
 }

@@ -1,7 +1,9 @@
 //! What the read handlers share: the manifest, the reader of the log and
 //! the views derived from it.
 
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use axum::http::HeaderValue;
 
 use axum::body::Bytes;
 use tallyboard_core::manifest::Manifest;
@@ -19,8 +21,6 @@ pub struct Views {
     pub totals_body: Option<Arc<TotalsBody>>,
     /// Per manifest unit (by index): leaf indexes of its entries, in log order.
     pub unit_entries: Vec<Vec<u64>>,
-    /// A warning shown at the top of the results page (plain text).
-    pub notice: Option<String>,
     /// The latest time of count of any tally counted (POSIX seconds, 0
     /// before the first): the as-of time of the results files.
     pub latest_count: u64,
@@ -38,6 +38,10 @@ pub(crate) struct ReadState {
     pub(crate) manifest: Arc<Manifest>,
     pub(crate) reader: LogReader,
     pub(crate) views: SharedViews,
+    /// The pages' Content-Security-Policy header.
+    pub(crate) page_csp: HeaderValue,
+    /// The writer of the static site, once started.
+    pub(crate) publisher: OnceLock<crate::site::Publisher>,
 }
 
 impl ReadState {

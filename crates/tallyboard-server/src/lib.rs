@@ -95,6 +95,9 @@ pub struct Config {
     /// checkpoint is published with those gathered (later ones are added
     /// to it afterwards).
     pub witness_wait: Duration,
+    /// What the static pages show about who publishes them (the
+    /// authority's key string).
+    pub site: tallyboard_read::site::SiteConfig,
 }
 
 impl Config {
@@ -112,6 +115,7 @@ impl Config {
             burst_per_key: 2000.0,
             witnesses: Vec::new(),
             witness_wait: Duration::from_millis(500),
+            site: tallyboard_read::site::SiteConfig::default(),
         }
     }
 }
@@ -154,6 +158,9 @@ pub enum StartError {
     /// The signed manifest could not be written to `public/`.
     #[error("writing the manifest to public/: {0}")]
     Public(#[source] tallyboard_fs::FsError),
+    /// The writer of the static pages could not be started.
+    #[error("starting the writer of the static pages: {0}")]
+    Site(#[source] std::io::Error),
     /// `public/certification` is not the authority's certification.
     #[error("public/certification is not a certification signed by the manifest's authority: {0}")]
     Certification(String),
@@ -234,16 +241,29 @@ impl Server {
             }
             None => None,
         };
+        let read = ReadApi::with_views(
+            manifest.clone(),
+            manifest_bytes,
+            reader.clone(),
+            views.clone(),
+        );
+        if let Some(b) = &certification {
+            read.set_certification(b.clone());
+        }
+        let site = read
+            .start_site(config.site.clone())
+            .map_err(StartError::Site)?;
         let election = TotalsFile::new(
             election,
-            views.clone(),
+            views,
             public.clone(),
             manifest.clone(),
             reader.clone(),
+            site,
         );
         let sequencer = Sequencer::start_with(log, config.sequencer.clone(), Box::new(election))?;
         let state = AppState {
-            read: ReadApi::with_views(manifest.clone(), manifest_bytes, reader.clone(), views),
+            read,
             manifest,
             sequencer: RwLock::new(Some(sequencer)),
             reader,
@@ -255,9 +275,6 @@ impl Server {
             public,
             closed: std::sync::atomic::AtomicBool::new(certification.is_some()),
         };
-        if let Some(b) = certification {
-            state.read.set_certification(b);
-        }
         Ok(Server {
             state: Arc::new(state),
         })
@@ -324,6 +341,15 @@ impl Server {
             .take();
         if let Some(mut s) = seq {
             s.shutdown();
+        }
+        // Then the pages of the last commit, before the data directory
+        // is released.
+        if let Some(site) = self.state.read.site()
+            && !site.close(Duration::from_secs(120))
+        {
+            tracing::warn!(
+                "the static pages were not all written at shutdown; the next start writes them"
+            );
         }
     }
 

@@ -2,9 +2,11 @@
 //! mirror's: besides the log (checkpoint, tiles, bundles, written by the
 //! log store) it holds the signed manifest, written at start, and the
 //! signed totals, rewritten after every commit: the same bytes `/manifest`
-//! and `/totals` serve; and the results files derived from the totals
+//! and `/totals` serve; the results files derived from the totals
 //! (`results.json`, `results.csv`, `results.err.json`, `totals.json`,
-//! `spec/results.md`), rewritten when they change.
+//! `spec/results.md`), rewritten when they change; and the static results
+//! site, whose background writer is asked for a round after every commit
+//! (it never holds the sequencer up).
 
 use std::path::PathBuf;
 use std::sync::{Arc, PoisonError};
@@ -13,6 +15,7 @@ use tallyboard_core::manifest::Manifest;
 use tallyboard_core::totals::SignedTotals;
 use tallyboard_log::{Admission, LogReader, Refusal, SignedCheckpoint};
 use tallyboard_read::SharedViews;
+use tallyboard_read::site::Publisher;
 use tallyboard_read::static_copy::{results_files, write_results, write_totals};
 
 /// An [`Admission`] that, after each commit of the one it wraps (which
@@ -24,6 +27,7 @@ pub(crate) struct TotalsFile<A> {
     public: PathBuf,
     manifest: Arc<Manifest>,
     reader: LogReader,
+    site: Publisher,
 }
 
 impl<A: Admission> TotalsFile<A> {
@@ -34,6 +38,7 @@ impl<A: Admission> TotalsFile<A> {
         public: PathBuf,
         manifest: Arc<Manifest>,
         reader: LogReader,
+        site: Publisher,
     ) -> TotalsFile<A> {
         let t = TotalsFile {
             inner,
@@ -41,9 +46,11 @@ impl<A: Admission> TotalsFile<A> {
             public,
             manifest,
             reader,
+            site,
         };
         let cp = t.reader.checkpoint();
         t.write(&cp);
+        t.site.update();
         t
     }
 
@@ -90,11 +97,13 @@ impl<A: Admission> Admission for TotalsFile<A> {
     fn committed(&mut self, first_index: u64, checkpoint: &Arc<SignedCheckpoint>) {
         self.inner.committed(first_index, checkpoint);
         self.write(checkpoint);
+        self.site.update();
     }
 
     fn discard(&mut self) {
         self.inner.discard();
         let cp = self.reader.checkpoint();
         self.write(&cp);
+        self.site.update();
     }
 }

@@ -153,6 +153,15 @@ async fn tree_size(app: &Router) -> u64 {
     text.lines().nth(1).unwrap().parse().unwrap()
 }
 
+/// Waits until the static pages show what the server has committed.
+async fn pages_written(h: &Harness) {
+    let site = h.server.read_api().site().unwrap().clone();
+    let done = tokio::task::spawn_blocking(move || site.wait(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    assert!(done, "the pages were written");
+}
+
 async fn shutdown(h: Harness) {
     let s = h.server.clone();
     tokio::task::spawn_blocking(move || s.shutdown())
@@ -218,6 +227,7 @@ async fn submitted_tally_is_served_by_every_read_path() {
     assert_eq!(row.ballots_cast, t.tally().ballots_cast);
     assert_eq!(row.choices, t.tally().choices);
 
+    pages_written(&h).await;
     let (r, body) = get(&h.app, &format!("/units/{unit}")).await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(header_of(&r, header::CONTENT_TYPE), "application/json");
@@ -367,6 +377,7 @@ async fn correction_replaces_the_counted_figures_and_stale_ones_are_refused() {
     assert_eq!(row.units_reporting, 1);
     assert_eq!(row.ballots_cast, r2.tally().ballots_cast);
 
+    pages_written(&h).await;
     let (_, body) = get(&h.app, &format!("/units/{unit}")).await;
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
     let entries = v["entries"].as_array().unwrap();
@@ -624,9 +635,10 @@ async fn restart_rebuilds_totals_units_and_revision_state() {
     let h = start_in(dir, config(&path));
     let (_, t) = get(&h.app, "/totals").await;
     assert_eq!(t, before_totals);
+    pages_written(&h).await;
     let (_, body) = get(&h.app, &format!("/units/{}", units[0])).await;
     let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(v["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(v["entries"].as_array().unwrap().len(), 1, "{v}");
     // Resubmission: same index; a new first revision: refused.
     assert_eq!(submit_ok(&h.app, &e, &a).await.index, 0);
     let (s, v) = error_of(
@@ -642,12 +654,13 @@ async fn restart_rebuilds_totals_units_and_revision_state() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn results_page_and_unit_page_are_plain_html() {
+async fn results_page_and_unit_page_are_static_files() {
     let h = start();
     let e = election();
     let units = e.units("C-NORTH", "mayor");
     let t = e.tally(&e.north, &units[0], "mayor", 40).sign(&e.north);
     submit_ok(&h.app, &e, &t).await;
+    pages_written(&h).await;
 
     let (r, body) = get(&h.app, "/").await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -655,19 +668,28 @@ async fn results_page_and_unit_page_are_plain_html() {
         header_of(&r, header::CONTENT_TYPE),
         "text/html; charset=utf-8"
     );
-    let page = String::from_utf8(body).unwrap();
-    assert!(!page.contains("<script"), "no JavaScript");
-    // Only the site's own stylesheet: no inline style the policy would block.
+    let page = String::from_utf8(body.clone()).unwrap();
+    // The page served is the file of public/: nothing rendered per request.
+    let public = h.dir.path().join("public");
+    assert_eq!(std::fs::read(public.join("index.html")).unwrap(), body);
+    // Only the site's own files: the stylesheet and the verifier's script,
+    // no inline script or style the policy would block.
     let csp = header_of(&r, header::CONTENT_SECURITY_POLICY);
     assert!(csp.starts_with("default-src 'none'"), "{csp}");
     assert!(csp.contains("style-src 'self'"), "{csp}");
+    assert!(
+        csp.contains("script-src 'self' 'wasm-unsafe-eval'"),
+        "{csp}"
+    );
     assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(page.contains("<meta http-equiv=\"Content-Security-Policy\""));
     assert!(
         !page.contains("<style") && !page.contains("style="),
         "{page}"
     );
-    assert!(page.contains("<link rel=\"stylesheet\" href=\"/style.css\">"));
-    let (css, sheet) = get(&h.app, "/style.css").await;
+    assert!(page.contains("<link rel=\"stylesheet\" href=\"/site/style.css\">"));
+    assert!(page.contains("<script type=\"module\" src=\"/site/verify.js\"></script>"));
+    let (css, sheet) = get(&h.app, "/site/style.css").await;
     assert_eq!(css.status(), StatusCode::OK);
     assert_eq!(
         header_of(&css, header::CONTENT_TYPE),
@@ -683,14 +705,13 @@ async fn results_page_and_unit_page_are_plain_html() {
         .filter(|u| u.contests.iter().any(|c| c == "mayor"))
         .count();
     assert!(
-        page.contains(&format!("1 of {expected} reporting units")),
-        "units reporting shown"
+        page.contains(&format!(
+            "<span data-tb-fig=\"mayor|*|units_reporting\">1</span> of \
+             <span data-tb-fig=\"mayor|*|units_expected\">{expected}</span> reporting units"
+        )),
+        "units reporting shown: {page}"
     );
-    assert!(
-        page.contains("tree size <strong>1</strong>"),
-        "checkpoint shown"
-    );
-    assert!(page.contains(&format!("href=\"/units/{}\"", units[0])));
+    assert!(page.contains("(log size 1)"), "checkpoint shown");
 
     let r = h
         .app
@@ -710,13 +731,30 @@ async fn results_page_and_unit_page_are_plain_html() {
         "text/html; charset=utf-8"
     );
     assert_eq!(header_of(&r, header::VARY), "Accept");
-    assert_eq!(
-        header_of(&r, header::CONTENT_SECURITY_POLICY),
-        tallyboard_http::CSP
+    assert_eq!(header_of(&r, header::CONTENT_SECURITY_POLICY), csp);
+    let page = String::from_utf8(body.clone()).unwrap();
+    assert!(
+        page.contains("Counted: this is the latest revision."),
+        "{page}"
     );
-    let page = String::from_utf8(body).unwrap();
-    assert!(page.contains("revision 1 (counted)"), "{page}");
-    assert!(page.contains(&t.leaf_hash().to_hex()));
+    assert!(page.contains(&format!("data-tb-leaf-hash=\"{}\"", t.leaf_hash().to_hex())));
+    let (r2, same) = get(&h.app, &format!("/units/{}/", units[0])).await;
+    assert_eq!(r2.status(), StatusCode::OK);
+    assert_eq!(same, body, "/units/<id>/ is the same page");
+    // The signed tally, as logged.
+    let (r3, cbor) = get(&h.app, &format!("/units/{}/1-mayor.cbor", units[0])).await;
+    assert_eq!(r3.status(), StatusCode::OK);
+    assert_eq!(cbor, t.to_bytes());
+    // Nothing outside public/, nothing hidden.
+    for bad in [
+        "/../Cargo.toml",
+        "/units/%2e%2e/x",
+        "/.lock",
+        "/regions/../../x",
+    ] {
+        let (r, _) = get(&h.app, bad).await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{bad}");
+    }
     shutdown(h).await;
 }
 
@@ -738,8 +776,9 @@ async fn public_dir_holds_the_served_manifest_and_totals() {
     assert_eq!(std::fs::read(public.join("totals")).unwrap(), served);
     let on_disk = SignedTotals::from_bytes(&served, &e.manifest.log.key).unwrap();
     assert_eq!(on_disk.totals().checkpoint.size, 1);
-    // Nothing else but the log's own files, these two and the results
-    // files derived from the totals (spec/results.md).
+    // Nothing else but the log's own files, these two, the results files
+    // derived from the totals (spec/results.md) and the pages.
+    pages_written(&h).await;
     let mut names: Vec<String> = std::fs::read_dir(&public)
         .unwrap()
         .map(|d| d.unwrap().file_name().into_string().unwrap())
@@ -749,13 +788,19 @@ async fn public_dir_holds_the_served_manifest_and_totals() {
         names,
         [
             "checkpoint",
+            "index.html",
             "manifest",
+            "regions",
             "results.csv",
             "results.err.json",
             "results.json",
+            "search",
+            "search.html",
+            "site",
             "tile",
             "totals",
-            "totals.json"
+            "totals.json",
+            "units",
         ]
     );
     shutdown(h).await;

@@ -39,3 +39,19 @@ impl ConnArgs {
         }
     }
 }
+
+/// Lets the writer of the static pages finish the round asked for before
+/// the process exits (bounded: two minutes), so that `public/` ends
+/// complete.
+pub(crate) async fn finish_pages(read: &tallyboard_server::ReadApi) {
+    let Some(site) = read.site().cloned() else {
+        return;
+    };
+    let done =
+        tokio::task::spawn_blocking(move || site.wait(std::time::Duration::from_secs(120))).await;
+    if !matches!(done, Ok(true)) {
+        tracing::warn!(
+            "the static pages were not all written before exit; the next start writes them"
+        );
+    }
+}

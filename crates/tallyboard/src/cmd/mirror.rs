@@ -40,6 +40,10 @@ pub(crate) struct Args {
     /// Address to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081")]
     listen: SocketAddr,
+    /// How the mirror names itself on its pages ("verified copy of ORIGIN,
+    /// checked at TIME by NAME"): its operator or public address.
+    #[arg(long, value_name = "NAME", default_value = "a tallyboard mirror")]
+    name: String,
     /// Milliseconds between two polls of the upstream's checkpoint.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     poll_ms: u64,
@@ -64,12 +68,12 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> Result<()> {
-    let authority = args
+    let authority_vkey = args
         .authority
         .as_deref()
         .map(|a| verifier_arg(a).context("--authority"))
-        .transpose()?
-        .map(|v| *v.public_key());
+        .transpose()?;
+    let authority = authority_vkey.as_ref().map(|v| *v.public_key());
     // A manifest that does not verify means the mirror cannot run (exit 2;
     // exit 1 is kept for an upstream that misbehaved).
     let manifest = crate::cmd::manifest::load(&args.manifest, authority.as_ref())
@@ -100,6 +104,12 @@ pub(crate) fn run(args: Args) -> Result<()> {
     config.poll_interval = Duration::from_millis(args.poll_ms.max(10));
     config.quorum = args.quorum;
     config.concurrency = args.concurrency.max(1);
+    config.site = tallyboard_read::site::SiteConfig {
+        authority: authority_vkey.map(|v| v.to_string()),
+        mirror: Some(tallyboard_read::site::MirrorInfo {
+            name: args.name.clone(),
+        }),
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -143,13 +153,16 @@ pub(crate) fn run(args: Args) -> Result<()> {
         .await;
         let _ = stop_tx.send(true);
         let _ = follower.await;
+        crate::serving::finish_pages(mirror.read_api()).await;
         anyhow::Ok(())
     })
 }
 
 /// `--once`: one sync, reported on stdout.
 async fn once(mirror: &Mirror) -> Result<()> {
-    match mirror.sync_once().await {
+    let outcome = mirror.sync_once().await;
+    crate::serving::finish_pages(mirror.read_api()).await;
+    match outcome {
         Outcome::Synced { size } => {
             let st = mirror.status();
             println!(

@@ -88,6 +88,11 @@ pub(crate) fn run(args: Args) -> Result<()> {
     config.burst_per_key = args.key_burst;
     config.witnesses = args.witnesses.clone();
     config.witness_wait = Duration::from_millis(args.witness_wait_ms);
+    config.site.authority = args
+        .authority
+        .as_deref()
+        .map(|a| crate::keyfile::verifier_arg(a).map(|v| v.to_string()))
+        .transpose()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -102,10 +107,12 @@ pub(crate) fn run(args: Args) -> Result<()> {
         tracing::info!(%addr, size = server.reader().checkpoint().size, "serving");
         // The bound address on stdout, for scripts that asked for port 0.
         println!("listening on http://{addr}");
+        let read = server.read_api().clone();
         server
             .serve_with(listener, &limits, shutdown_signal())
             .await
             .context("serving")?;
+        crate::serving::finish_pages(&read).await;
         anyhow::Ok(())
     })
 }

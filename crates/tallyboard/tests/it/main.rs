@@ -3,6 +3,7 @@
 //! former test file, so that `cargo test` links one binary for the crate.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod browser;
 mod common;
 mod example;
 mod flood;

@@ -185,11 +185,26 @@ pub async fn serve_router(app: axum::Router) -> Running {
     }
 }
 
+/// Waits until the static pages of `read` show what it serves.
+pub async fn pages_written(read: &tallyboard_server::ReadApi) {
+    let site = read.site().expect("the site's writer runs").clone();
+    let done = tokio::task::spawn_blocking(move || site.wait(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    assert!(done, "the pages were written");
+}
+
 /// The tiles and checkpoint of a `public/` directory (not manifest,
 /// totals, evidence).
 pub fn log_files(public: &Path) -> BTreeMap<String, Vec<u8>> {
-    files(public)
+    // Only tile/ is walked: the static pages are written next to it by a
+    // background writer (whose temporary files come and go).
+    let mut out: BTreeMap<String, Vec<u8>> = files(&public.join("tile"))
         .into_iter()
-        .filter(|(p, _)| p == "checkpoint" || p.starts_with("tile/"))
-        .collect()
+        .map(|(p, b)| (format!("tile/{p}"), b))
+        .collect();
+    if let Ok(cp) = std::fs::read(public.join("checkpoint")) {
+        out.insert("checkpoint".into(), cp);
+    }
+    out
 }

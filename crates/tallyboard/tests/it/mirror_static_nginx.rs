@@ -14,7 +14,7 @@ use tallyboard_mirror::Outcome;
 use tallyboard_verify::follow::{FollowOptions, Item, Trusted, follow};
 use tallyboard_verify::source::{HttpOptions, Source, http_client};
 
-fn nginx_binary() -> Option<PathBuf> {
+pub(crate) fn nginx_binary() -> Option<PathBuf> {
     let find = || {
         ["/usr/sbin/nginx", "/usr/bin/nginx", "/usr/local/sbin/nginx"]
             .iter()
@@ -34,9 +34,9 @@ fn nginx_binary() -> Option<PathBuf> {
     if installed { find() } else { None }
 }
 
-struct Nginx {
+pub(crate) struct Nginx {
     child: Child,
-    url: String,
+    pub(crate) url: String,
 }
 
 impl Drop for Nginx {
@@ -58,6 +58,12 @@ impl Drop for Nginx {
 
 /// Runs nginx in the foreground serving `root` on a free loopback port.
 fn start_nginx(bin: &Path, work: &Path, root: &Path) -> Nginx {
+    start_nginx_with(bin, work, root, "")
+}
+
+/// [`start_nginx`] with `server` directives added to its server block
+/// (headers, `index`).
+pub(crate) fn start_nginx_with(bin: &Path, work: &Path, root: &Path, server: &str) -> Nginx {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -73,7 +79,7 @@ fn start_nginx(bin: &Path, work: &Path, root: &Path) -> Nginx {
          access_log {w}/access.log;\n\
          client_body_temp_path {w}/tmp; proxy_temp_path {w}/tmp; fastcgi_temp_path {w}/tmp;\n\
          uwsgi_temp_path {w}/tmp; scgi_temp_path {w}/tmp;\n\
-         server {{ listen 127.0.0.1:{port}; root {}; }} }}\n",
+         server {{ listen 127.0.0.1:{port}; root {}; {server} }} }}\n",
         root.display()
     );
     let conf_path = work.join("nginx.conf");
@@ -165,4 +171,138 @@ async fn a_mirror_directory_served_by_nginx_is_a_mirror() {
     assert_eq!(m2.status().totals_size, Some(size));
     drop(nginx);
     origin.running.stop().await;
+}
+
+/// GET `url` following redirects: status, final path, content type, body.
+async fn fetch(url: &str) -> (u16, String, String, Vec<u8>) {
+    let r = reqwest::Client::new()
+        .get(url)
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let path = r.url().path().to_owned();
+    let ct = r
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    (status, path, ct, r.bytes().await.unwrap().to_vec())
+}
+
+/// `tallyboard exercise --data DIR` keeps a `public/` in the origin and in
+/// both mirrors that a plain nginx serves as the complete results site: the
+/// front page, a region, a unit through the contract path `/units/<id>`
+/// (nginx redirects it to the unit's directory), the search page and its
+/// index, the stylesheet; the unit's files are the same everywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_exercise_is_a_complete_static_site_under_nginx() {
+    let Some(bin) = nginx_binary() else {
+        panic!(
+            "nginx is not installed and scripts/install-nginx.sh could not install it: run the tests with scripts/test.sh (as root on a fresh machine)"
+        );
+    };
+    let data = tempfile::tempdir().unwrap();
+    let kept = data.path().join("night");
+    let out = Command::new(env!("CARGO_BIN_EXE_tallyboard"))
+        .arg("exercise")
+        .arg("--data")
+        .arg(&kept)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the exercise ran: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifest = tallyboard_core::manifest::SignedManifest::from_bytes(
+        &std::fs::read(kept.join("election/manifest.signed")).unwrap(),
+        None,
+    )
+    .unwrap()
+    .into_manifest();
+    let unit = &manifest.units[0];
+    let region = manifest
+        .regions
+        .iter()
+        .find(|r| r.parent.is_some())
+        .unwrap();
+    let key = tallyboard_read::site::search::normalise(&unit.id);
+    let mut unit_json = Vec::new();
+    for role in ["origin", "mirror-1", "mirror-2"] {
+        let work = tempfile::tempdir().unwrap();
+        let public = kept.join(role).join("public");
+        let nginx = start_nginx(&bin, work.path(), &public);
+        let u = &nginx.url;
+
+        let (s, path, ct, body) = fetch(&format!("{u}/")).await;
+        assert_eq!(
+            (s, path.as_str(), ct.as_str()),
+            (200, "/", "text/html"),
+            "{role}"
+        );
+        let front = String::from_utf8(body).unwrap();
+        assert!(front.contains("<body data-tb-page=\"front\">"), "{role}");
+        assert!(front.contains("data-tb-fig=\""), "{role}: signed figures");
+        assert!(
+            front.contains("<strong class=\"mark\">(leading)</strong>"),
+            "{role}"
+        );
+        if role != "origin" {
+            assert!(front.contains("Verified copy of"), "{role}");
+        }
+
+        let (s, _, _, body) = fetch(&format!("{u}/regions/{}/", region.id)).await;
+        assert_eq!(s, 200, "{role}: region {}", region.id);
+        let page = String::from_utf8(body).unwrap();
+        assert!(
+            page.contains(&format!("data-tb-region=\"{}\"", region.id)),
+            "{role}"
+        );
+
+        let (s, path, _, body) = fetch(&format!("{u}/units/{}", unit.id)).await;
+        assert_eq!(
+            (s, path.clone()),
+            (200, format!("/units/{}/", unit.id)),
+            "{role}"
+        );
+        let page = String::from_utf8(body).unwrap();
+        assert!(
+            page.contains(&format!("data-tb-unit=\"{}\"", unit.id)),
+            "{role}"
+        );
+        assert!(
+            page.contains("data-tb-entry=\""),
+            "{role}: the unit's tallies"
+        );
+
+        let (s, _, _, body) = fetch(&format!("{u}/search.html")).await;
+        assert_eq!(s, 200, "{role}");
+        let page = String::from_utf8(body).unwrap();
+        let shards: u32 = page
+            .split("data-tb-shards=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap();
+        let shard = tallyboard_read::site::search::shard_file(&key, shards);
+        let (s, _, _, body) = fetch(&format!("{u}/{shard}")).await;
+        assert_eq!(s, 200, "{role}: {shard}");
+        let index: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(index[&key][0][0], unit.id.as_str(), "{role}: found by id");
+
+        let (s, _, ct, _) = fetch(&format!("{u}/site/style.css")).await;
+        assert_eq!((s, ct.as_str()), (200, "text/css"), "{role}");
+        let (s, _, _, body) = fetch(&format!("{u}/units/{}/unit.json", unit.id)).await;
+        assert_eq!(s, 200, "{role}");
+        if unit_json.is_empty() {
+            unit_json = body;
+        } else {
+            assert_eq!(body, unit_json, "{role}: the same unit files as the origin");
+        }
+        drop(nginx);
+    }
 }

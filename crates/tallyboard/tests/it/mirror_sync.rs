@@ -93,6 +93,9 @@ async fn mirror_of_a_mirror_converges_to_the_origin() {
     );
     // The unit views and the results page, from the mirror of the mirror.
     let unit = &signed_manifest().into_manifest().units[0].id.clone();
+    pages_written(origin.server.read_api()).await;
+    pages_written(a.read_api()).await;
+    pages_written(b.read_api()).await;
     let (s, u) = get(&format!("{}/units/{unit}", b_http.url)).await;
     assert_eq!(s, 200);
     let (_, uo) = get(&format!("{}/units/{unit}", origin.running.url)).await;
@@ -100,8 +103,16 @@ async fn mirror_of_a_mirror_converges_to_the_origin() {
     let (s, page) = get(&format!("{}/", b_http.url)).await;
     assert_eq!(s, 200);
     let page = String::from_utf8(page).unwrap();
-    assert!(page.contains(&format!("tree size <strong>{sent}</strong>")));
+    assert!(page.contains(&format!("(log size {sent})")), "{page}");
+    assert!(page.contains("Verified copy of"), "{page}");
     assert!(!page.contains("role=\"alert\""));
+    // The same unit page on disk as on the origin: unit pages do not depend
+    // on the checkpoint nor on who serves them, but for the mirror's line.
+    let rel = format!("units/{unit}/unit.json");
+    assert_eq!(
+        std::fs::read(b.public_dir().join(&rel)).unwrap(),
+        std::fs::read(origin.dir.path().join("public").join(&rel)).unwrap()
+    );
     // Nothing new: still in step.
     assert_eq!(synced(b.sync_once().await), sent);
     b_http.stop().await;
@@ -175,10 +186,16 @@ async fn an_altered_entry_stops_the_mirror_with_evidence() {
     // It stays stopped, across polls and restarts, and says so.
     assert!(matches!(m.sync_once().await, Outcome::Misbehaved(_)));
     let http = serve_mirror(&m).await;
+    pages_written(m.read_api()).await;
     let (_, page) = get(&format!("{}/", http.url)).await;
     let page = String::from_utf8(page).unwrap();
     assert!(page.contains("role=\"alert\""), "{page}");
     assert!(page.contains("/evidence/source-bad-data-"));
+    // A public notice: no path of the mirror's machine.
+    assert!(
+        !page.contains(up.path().to_str().unwrap()) && !page.contains(dm.path().to_str().unwrap()),
+        "{page}"
+    );
     let file = m.status().evidence[0].clone();
     let (s, served) = get(&format!("{}/evidence/{file}", http.url)).await;
     assert_eq!(s, 200);

@@ -1,0 +1,133 @@
+//! Serving the static site from `public/`: the same files a plain web
+//! server or CDN serves from a static copy, so that the origin, the
+//! mirrors and any copy answer alike. Nothing is rendered here.
+//!
+//! `/` is `index.html`; a directory path (`/regions/<id>/`,
+//! `/units/<id>/`) is its `index.html`; `/units/<id>` (the contract path of
+//! a unit) is the unit's page for a browser (`Accept: text/html`) and its
+//! `unit.json` otherwise. Other paths are files of `public/` whose every
+//! segment is a plain name (letters, digits, `.`, `_`, `-`, not starting
+//! with `.`); anything else is 404.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use tallyboard_core::cbor::is_valid_id;
+use tallyboard_http::error::ApiError;
+use tallyboard_http::{cache, media};
+
+use crate::state::ReadState;
+
+type S = State<Arc<ReadState>>;
+
+/// The content type of a site file, by its extension.
+fn content_type(name: &str) -> &'static str {
+    match name.rsplit_once('.').map(|(_, e)| e) {
+        Some("html") => media::HTML,
+        Some("css") => media::CSS,
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("wasm") => "application/wasm",
+        Some("json") => media::JSON,
+        Some("cbor") => media::CBOR,
+        Some("csv") => "text/csv; charset=utf-8",
+        _ => media::OCTETS,
+    }
+}
+
+/// `rel` (a path below `public/`, without leading `/`) if every segment is
+/// a plain name.
+fn safe(rel: &str) -> Option<&str> {
+    (!rel.is_empty() && rel.split('/').all(is_valid_id)).then_some(rel)
+}
+
+/// Answers with `public/<rel>`, or 404.
+async fn file(s: &ReadState, rel: String) -> Response {
+    let path: PathBuf = s.reader.public_dir().join(&rel);
+    let read = tokio::task::spawn_blocking(move || std::fs::read(path)).await;
+    match read {
+        Ok(Ok(bytes)) => {
+            let ct = content_type(&rel);
+            let mut r = tallyboard_http::response::bytes(bytes, ct, cache::SHORT);
+            if ct == media::HTML {
+                r.headers_mut()
+                    .insert(header::CONTENT_SECURITY_POLICY, s.page_csp.clone());
+            }
+            r
+        }
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+            ApiError::not_found("no such page or file on this site").into_response()
+        }
+        Ok(Err(e)) => ApiError::internal(e).into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+/// `/`: the front page.
+pub(crate) async fn front(State(s): S) -> Response {
+    file(&s, "index.html".into()).await
+}
+
+/// `/units/<id>`: the unit's page for a browser, its JSON otherwise.
+pub(crate) async fn unit(State(s): S, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    if s.manifest.unit_index(&id).is_none() {
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            "unknown-unit",
+            "the manifest has no such reporting unit",
+        )
+        .into_response();
+    }
+    let html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    let name = if html { "index.html" } else { "unit.json" };
+    let mut r = file(&s, format!("units/{id}/{name}")).await;
+    r.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    r
+}
+
+/// Any other path: a file of the site, a directory's `index.html`, or a
+/// redirect from a directory's name without its `/`.
+pub(crate) async fn any(State(s): S, uri: Uri) -> Response {
+    let p = uri.path();
+    let rel = p.trim_start_matches('/');
+    if let Some(dir) = rel.strip_suffix('/') {
+        return match safe(dir) {
+            Some(d) => file(&s, format!("{d}/index.html")).await,
+            None => ApiError::not_found("no such page on this site").into_response(),
+        };
+    }
+    let Some(rel) = safe(rel) else {
+        return ApiError::not_found("no such page or file on this site").into_response();
+    };
+    // `/regions/<id>`: the directory, as a static server would redirect.
+    if let Some(("regions", id)) = rel.split_once('/')
+        && !id.contains('/')
+    {
+        return Redirect::permanent(&format!("/{rel}/")).into_response();
+    }
+    file(&s, rel.to_owned()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_paths() {
+        assert_eq!(safe("units/U-1/index.html"), Some("units/U-1/index.html"));
+        assert_eq!(safe("../etc/passwd"), None);
+        assert_eq!(safe("units/.x"), None);
+        assert_eq!(safe("a//b"), None);
+        assert_eq!(safe(""), None);
+        assert_eq!(
+            content_type("site/verify.js"),
+            "text/javascript; charset=utf-8"
+        );
+    }
+}

@@ -1,0 +1,155 @@
+//! Writing the site's files into `public/`: each file atomically (a reader
+//! sees the old page or the new one, never half of one) and only when its
+//! contents changed; durably in batches (`tallyboard-fs`'s [`Batch`]: one
+//! flush of the file system for up to [`BATCH_FILES`] files, not an fsync
+//! per file). [`SiteWriter::flush`] commits what is staged; dropping the
+//! writer commits too.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use tallyboard_core::hash::Hash;
+use tallyboard_fs::{Access, Batch, FsError};
+
+/// Files staged before a batch is committed on its own.
+pub const BATCH_FILES: usize = 4096;
+
+/// What a round of writing did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    /// Files written (new or changed).
+    pub written: usize,
+    /// Files left as they were (same contents).
+    pub unchanged: usize,
+    /// Bytes written.
+    pub bytes: u64,
+}
+
+impl Written {
+    /// Adds `other`'s counts to these.
+    pub fn add(&mut self, other: Written) {
+        self.written += other.written;
+        self.unchanged += other.unchanged;
+        self.bytes += other.bytes;
+    }
+}
+
+/// Writes files under `public/`, skipping those whose contents are
+/// already there.
+#[derive(Debug)]
+pub struct SiteWriter {
+    public: PathBuf,
+    /// SHA-256 of what the pages rewritten at every round (front, regions,
+    /// search, assets) last held: they are compared here, not re-read.
+    memo: HashMap<String, Hash>,
+    written: Written,
+    batch: Batch,
+}
+
+impl SiteWriter {
+    /// A writer into `public`.
+    pub fn new(public: &Path) -> SiteWriter {
+        SiteWriter {
+            public: public.to_path_buf(),
+            memo: HashMap::new(),
+            written: Written::default(),
+            batch: Batch::new(public),
+        }
+    }
+
+    /// Commits the files staged: durable and in place once this returns.
+    pub fn flush(&mut self) -> Result<(), FsError> {
+        let r = self.batch.commit();
+        if r.is_err() {
+            // What the memo says was written may not be: compare anew.
+            self.memo.clear();
+        }
+        r
+    }
+
+    /// What was written since the last [`SiteWriter::take_counts`].
+    pub fn take_counts(&mut self) -> Written {
+        std::mem::take(&mut self.written)
+    }
+
+    /// Writes `bytes` as `public/<rel>` unless it holds them already.
+    /// With `memo` the contents' hash is kept (for the few files rewritten
+    /// at every round); otherwise the file on disk is compared (a unit's
+    /// files, rendered only when the unit changed).
+    pub fn put(&mut self, rel: &str, bytes: &[u8], memo: bool) -> Result<bool, FsError> {
+        let path = self.public.join(rel);
+        let hash = memo.then(|| Hash::sha256(bytes));
+        let same = match (&hash, self.memo.get(rel)) {
+            (Some(h), Some(old)) => h == old,
+            _ => file_holds(&path, bytes),
+        };
+        if same {
+            if let Some(h) = hash {
+                self.memo.insert(rel.to_owned(), h);
+            }
+            self.written.unchanged += 1;
+            return Ok(false);
+        }
+        if let Some(dir) = path.parent() {
+            tallyboard_fs::create_dirs(&[dir])?;
+        }
+        self.batch.stage(&path, bytes, Access::Shared)?;
+        if let Some(h) = hash {
+            self.memo.insert(rel.to_owned(), h);
+        }
+        self.written.written += 1;
+        self.written.bytes += bytes.len() as u64;
+        if self.batch.len() >= BATCH_FILES {
+            self.flush()?;
+        }
+        Ok(true)
+    }
+}
+
+impl Drop for SiteWriter {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
+/// Whether the file at `path` holds exactly `bytes`.
+fn file_holds(path: &Path, bytes: &[u8]) -> bool {
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() == bytes.len() as u64 => {}
+        _ => return false,
+    }
+    std::fs::read(path).is_ok_and(|old| old == bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_only_what_changed() {
+        let d = tempfile::tempdir().unwrap();
+        let mut w = SiteWriter::new(d.path());
+        assert!(w.put("a/b/index.html", b"one", false).unwrap());
+        w.flush().unwrap();
+        assert!(!w.put("a/b/index.html", b"one", false).unwrap());
+        assert!(w.put("a/b/index.html", b"two", false).unwrap());
+        assert!(w.put("index.html", b"x", true).unwrap());
+        assert!(!w.put("index.html", b"x", true).unwrap());
+        w.flush().unwrap();
+        assert_eq!(
+            std::fs::read(d.path().join("a/b/index.html")).unwrap(),
+            b"two"
+        );
+        let c = w.take_counts();
+        assert_eq!((c.written, c.unchanged), (3, 2));
+        drop(w);
+        // A second writer (a restart) finds the files as they are.
+        let mut w2 = SiteWriter::new(d.path());
+        assert!(!w2.put("index.html", b"x", true).unwrap());
+        let names: Vec<_> = std::fs::read_dir(d.path().join("a/b"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 1, "no temporary file left: {names:?}");
+    }
+}
