@@ -30,6 +30,7 @@ mod election;
 mod metrics;
 mod public;
 mod ratelimit;
+mod standby;
 mod witnesses;
 
 use std::net::{IpAddr, SocketAddr};
@@ -50,7 +51,10 @@ use tallyboard_core::receipt::Receipt as ReceiptText;
 use tallyboard_core::rules::check_tally;
 use tallyboard_core::tally::{SignedTally, UnverifiedTally};
 use tallyboard_http::serve::{ConnStats, Limits};
-use tallyboard_log::{Cosigner, Log, LogReader, Options, Sequencer, SequencerConfig, SubmitError};
+use tallyboard_log::{
+    Cosigner, Log, LogReader, ObjectOptions, ObjectStorage, Options, Sequencer, SequencerConfig,
+    Storage, SubmitError,
+};
 
 use tallyboard_http::body::{BodyError, read_request};
 use tallyboard_http::error::ApiError;
@@ -64,6 +68,7 @@ use crate::public::TotalsFile;
 use crate::ratelimit::RateLimiter;
 use crate::witnesses::Collector;
 
+pub use standby::Standby;
 pub use tallyboard_log::LogError;
 pub use tallyboard_read::ReadApi;
 
@@ -93,6 +98,10 @@ pub struct Config {
     /// checkpoint is published with those gathered (later ones are added
     /// to it afterwards).
     pub witness_wait: Duration,
+    /// Keep the log in object storage instead of `data_dir`
+    /// (`spec/server.md`, object storage): the store, and how this server
+    /// holds the sequencer state there.
+    pub object: Option<(Arc<ObjectStorage>, ObjectOptions)>,
 }
 
 impl Config {
@@ -110,6 +119,7 @@ impl Config {
             burst_per_key: 2000.0,
             witnesses: Vec::new(),
             witness_wait: Duration::from_millis(500),
+            object: None,
         }
     }
 }
@@ -201,7 +211,11 @@ impl Server {
             cosigner: collector.clone().map(|c| c as Arc<dyn Cosigner>),
             ..Options::default()
         };
-        let log = Log::open(&config.data_dir, log_key, opts)?;
+        let log = match &config.object {
+            Some((store, o)) => Log::open_object(store.clone(), log_key, opts, o.clone())?,
+            None => Log::open(&config.data_dir, log_key, opts)?,
+        };
+        let storage = log.storage().clone();
         let reader = log.reader();
         if let Some(c) = &collector {
             c.attach(log.publisher(), &reader);
@@ -214,9 +228,15 @@ impl Server {
             reader.clone(),
             views.clone(),
         )?;
-        let public = config.data_dir.join("public");
-        write_manifest(&public, &manifest_bytes).map_err(StartError::Public)?;
-        let election = TotalsFile::new(election, views.clone(), public);
+        match &storage {
+            Storage::Dir(public) => {
+                write_manifest(public, &manifest_bytes).map_err(StartError::Public)?
+            }
+            Storage::Object(_) => {
+                storage.put_static(path::relative(path::MANIFEST), &manifest_bytes)?
+            }
+        }
+        let election = TotalsFile::new(election, views.clone(), storage);
         let sequencer = Sequencer::start_with(log, config.sequencer.clone(), Box::new(election))?;
         let state = AppState {
             read: ReadApi::with_views(manifest.clone(), manifest_bytes, reader.clone(), views),

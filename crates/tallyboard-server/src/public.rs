@@ -4,10 +4,10 @@
 //! signed totals, rewritten after every commit: the same bytes `/manifest`
 //! and `/totals` serve.
 
-use std::path::PathBuf;
 use std::sync::{Arc, PoisonError};
 
-use tallyboard_log::{Admission, Refusal, SignedCheckpoint};
+use tallyboard_http::path;
+use tallyboard_log::{Admission, Refusal, SignedCheckpoint, Storage};
 use tallyboard_read::SharedViews;
 use tallyboard_read::static_copy::write_totals;
 
@@ -17,12 +17,12 @@ use tallyboard_read::static_copy::write_totals;
 pub(crate) struct TotalsFile<A> {
     inner: A,
     views: SharedViews,
-    public: PathBuf,
+    public: Storage,
 }
 
 impl<A: Admission> TotalsFile<A> {
     /// Wraps `inner`, and writes the totals it has computed so far.
-    pub(crate) fn new(inner: A, views: SharedViews, public: PathBuf) -> TotalsFile<A> {
+    pub(crate) fn new(inner: A, views: SharedViews, public: Storage) -> TotalsFile<A> {
         let t = TotalsFile {
             inner,
             views,
@@ -43,8 +43,15 @@ impl<A: Admission> TotalsFile<A> {
         if totals.is_empty() {
             return;
         }
-        if let Err(e) = write_totals(&self.public, &totals) {
-            tracing::error!(dir = %self.public.display(), error = %e, "writing public/totals failed; /totals still serves them");
+        let written = match &self.public {
+            Storage::Dir(d) => write_totals(d, &totals).map_err(|e| e.to_string()),
+            Storage::Object(_) => self
+                .public
+                .put_static(path::relative(path::TOTALS), &totals)
+                .map_err(|e| e.to_string()),
+        };
+        if let Err(e) = written {
+            tracing::error!(public = ?self.public, error = %e, "writing public/totals failed; /totals still serves them");
         }
     }
 }
