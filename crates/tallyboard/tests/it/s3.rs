@@ -192,6 +192,8 @@ fn a_night_on_s3_is_verified_through_the_server_and_from_the_bucket() {
             "--source",
             &format!("http://{}/night/results/2026", moto.addr),
         ])
+        .args(["--source", "s3://night/results/2026"])
+        .env("AWS_ENDPOINT", format!("http://{}", moto.addr))
         .arg("--json")
         .arg(work.path().join("report.json"))
         .output()
@@ -202,6 +204,10 @@ fn a_night_on_s3_is_verified_through_the_server_and_from_the_bucket() {
         Some(0),
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("http://{}/night/results/2026", moto.addr)),
+        "{stdout}"
     );
     drop(server);
 }
