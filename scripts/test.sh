@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The project's test command (README, "The two commands"; CI runs it).
 # Installs what the tests need beyond the Rust toolchain on a fresh Debian
-# machine (nginx, for the static-mirror test; moto, the S3 server of the
+# machine (nginx, for the static-mirror test; Python jsonschema, for the
+# schema validation of reports and exports; moto, the S3 server of the
 # object-storage tests), then runs every test of the
 # workspace. Extra arguments go to `cargo test` (e.g. `--locked`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-nginx.sh
+scripts/install-jsonschema.sh
 scripts/install-moto.sh
 cargo test --workspace "$@"

@@ -236,7 +236,13 @@ impl Server {
                 storage.put_static(path::relative(path::MANIFEST), &manifest_bytes)?
             }
         }
-        let election = TotalsFile::new(election, views.clone(), storage);
+        let election = TotalsFile::new(
+            election,
+            views.clone(),
+            storage,
+            manifest.clone(),
+            reader.clone(),
+        );
         let sequencer = Sequencer::start_with(log, config.sequencer.clone(), Box::new(election))?;
         let state = AppState {
             read: ReadApi::with_views(manifest.clone(), manifest_bytes, reader.clone(), views),

@@ -2,14 +2,18 @@
 //! mirror's: besides the log (checkpoint, tiles, bundles, written by the
 //! log store) it holds the signed manifest, written at start, and the
 //! signed totals, rewritten after every commit: the same bytes `/manifest`
-//! and `/totals` serve.
+//! and `/totals` serve; and the results files derived from the totals
+//! (`results.json`, `results.csv`, `results.err.json`, `totals.json`,
+//! `spec/results.md`), rewritten when they change.
 
 use std::sync::{Arc, PoisonError};
 
+use tallyboard_core::manifest::Manifest;
+use tallyboard_core::totals::SignedTotals;
 use tallyboard_http::path;
-use tallyboard_log::{Admission, Refusal, SignedCheckpoint, Storage};
+use tallyboard_log::{Admission, LogReader, Refusal, SignedCheckpoint, Storage};
 use tallyboard_read::SharedViews;
-use tallyboard_read::static_copy::write_totals;
+use tallyboard_read::static_copy::{RESULTS_FILES, results_files, write_results, write_totals};
 
 /// An [`Admission`] that, after each commit of the one it wraps (which
 /// keeps `views` up to date), writes the signed totals served as
@@ -18,28 +22,39 @@ pub(crate) struct TotalsFile<A> {
     inner: A,
     views: SharedViews,
     public: Storage,
+    manifest: Arc<Manifest>,
+    reader: LogReader,
 }
 
 impl<A: Admission> TotalsFile<A> {
     /// Wraps `inner`, and writes the totals it has computed so far.
-    pub(crate) fn new(inner: A, views: SharedViews, public: Storage) -> TotalsFile<A> {
+    pub(crate) fn new(
+        inner: A,
+        views: SharedViews,
+        public: Storage,
+        manifest: Arc<Manifest>,
+        reader: LogReader,
+    ) -> TotalsFile<A> {
         let t = TotalsFile {
             inner,
             views,
             public,
+            manifest,
+            reader,
         };
-        t.write();
+        let cp = t.reader.checkpoint();
+        t.write(&cp);
         t
     }
 
-    fn write(&self) {
-        let totals = Arc::clone(
-            &self
-                .views
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .totals,
-        );
+    /// Writes the totals of the views and the results derived from them;
+    /// `cp` is the checkpoint just committed (its note goes into the
+    /// results files when the totals are bound to it).
+    fn write(&self, cp: &SignedCheckpoint) {
+        let (totals, latest_count) = {
+            let v = self.views.read().unwrap_or_else(PoisonError::into_inner);
+            (Arc::clone(&v.totals), v.latest_count)
+        };
         if totals.is_empty() {
             return;
         }
@@ -53,6 +68,34 @@ impl<A: Admission> TotalsFile<A> {
         if let Err(e) = written {
             tracing::error!(public = ?self.public, error = %e, "writing public/totals failed; /totals still serves them");
         }
+        let Ok(signed) = SignedTotals::from_bytes(&totals, &self.manifest.log.key) else {
+            tracing::error!("the signed totals do not parse; the results files are not written");
+            return;
+        };
+        let note = if signed.totals().checkpoint.size == cp.size {
+            cp.note.as_slice()
+        } else {
+            &[]
+        };
+        let Some(files) = results_files(&self.manifest, &signed, note, latest_count) else {
+            tracing::error!(
+                "the totals do not fit the manifest; the results files are not written"
+            );
+            return;
+        };
+        let written = match &self.public {
+            Storage::Dir(d) => write_results(d, &files)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Storage::Object(_) => RESULTS_FILES
+                .iter()
+                .zip(&files)
+                .try_for_each(|(name, bytes)| self.public.put_static(name, bytes))
+                .map_err(|e| e.to_string()),
+        };
+        if let Err(e) = written {
+            tracing::error!(public = ?self.public, error = %e, "writing the results files failed");
+        }
     }
 }
 
@@ -63,11 +106,12 @@ impl<A: Admission> Admission for TotalsFile<A> {
 
     fn committed(&mut self, first_index: u64, checkpoint: &Arc<SignedCheckpoint>) {
         self.inner.committed(first_index, checkpoint);
-        self.write();
+        self.write(checkpoint);
     }
 
     fn discard(&mut self) {
         self.inner.discard();
-        self.write();
+        let cp = self.reader.checkpoint();
+        self.write(&cp);
     }
 }

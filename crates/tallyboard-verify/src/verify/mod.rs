@@ -25,8 +25,8 @@ use crate::follow::{
     Consistency, FollowError, FollowOptions, Item, Trusted, check_consistency, follow,
 };
 use crate::report::{
-    Completeness, CompletenessRow, Finding, LogReport, ObserverReport, Report, Severity,
-    SourceReport, Verdict,
+    Completeness, CompletenessRow, Finding, LogReport, ObserverReport, Report, ReportDetails,
+    Severity, SourceReport, UnitRevision, Verdict,
 };
 use crate::source::{FetchError, HttpOptions, Source, TileCache, http_client};
 use crate::tiles::{Recomputed, check_served_tiles};
@@ -68,6 +68,12 @@ pub struct Config {
     /// Witness cosignatures required on a checkpoint instead of the
     /// manifest's quorum (`None`: the manifest's).
     pub quorum: Option<usize>,
+    /// Give the counted revision of every unit and contest in the report
+    /// ([`crate::report::ReportDetails::units`], the exports' rows).
+    pub unit_rows: bool,
+    /// Units whose every counted revision the report lists
+    /// ([`crate::report::ReportDetails::revisions`]).
+    pub detail_units: Vec<String>,
 }
 
 impl Config {
@@ -84,6 +90,8 @@ impl Config {
             http: HttpOptions::default(),
             progress: None,
             quorum: None,
+            unit_rows: false,
+            detail_units: Vec::new(),
         }
     }
 }
@@ -176,6 +184,7 @@ struct Run<'m> {
     pending_quorum: BTreeMap<usize, Finding>,
     observers: Option<ObserverReport>,
     completeness: Completeness,
+    results: Option<tallyboard_results::Results>,
     notes: Vec<String>,
     /// Sizes of the checkpoints signed by the log key seen so far: the
     /// older partial tiles and bundles kept for them are checked.
@@ -334,6 +343,9 @@ impl<'m> Run<'m> {
         for r in loaded.observers.iter().flatten() {
             checker.watch(&r.unit, &r.contest);
         }
+        for u in &config.detail_units {
+            checker.detail(u);
+        }
         if let Some(p) = &config.progress {
             let p = Arc::clone(p);
             let progress: Progress = Arc::new(move |n| p(n, 0));
@@ -366,6 +378,7 @@ impl<'m> Run<'m> {
             pending_quorum: BTreeMap::new(),
             observers: None,
             completeness: Completeness::default(),
+            results: None,
             notes,
             known_sizes: BTreeSet::new(),
             older_checked: HashSet::new(),
@@ -510,6 +523,7 @@ impl<'m> Run<'m> {
         self.check_observers().await;
         self.check_receipts().await;
         self.completeness();
+        self.results();
     }
 
     fn into_report(self) -> Report {
@@ -531,10 +545,35 @@ impl<'m> Run<'m> {
                 witnessed: self.checked_from.is_some() && self.witnessed,
             },
             completeness: self.completeness,
+            results: self.results,
+            details: ReportDetails::default(),
             observers: self.observers,
             notes: self.notes,
             could_not_verify: None,
         };
+        if report.results.is_some() {
+            report.details = ReportDetails {
+                units: if self.config.unit_rows {
+                    self.checker.unit_rows()
+                } else {
+                    Vec::new()
+                },
+                revisions: self
+                    .checker
+                    .history()
+                    .iter()
+                    .map(UnitRevision::of)
+                    .collect(),
+                checkpoint_note: self
+                    .trusted
+                    .checkpoint
+                    .as_ref()
+                    .map(|(_, cp)| String::from_utf8_lossy(&cp.note).into_owned())
+                    .unwrap_or_default(),
+                as_of: self.checker.as_of(),
+                manifest: Some(Arc::new(self.manifest.manifest().clone())),
+            };
+        }
         if self.checked_from.is_none() {
             let reachable = report.sources.iter().any(|s| s.reachable);
             let lied = report
