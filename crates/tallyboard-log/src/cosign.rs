@@ -73,6 +73,8 @@ pub struct CheckpointPublisher {
     pub(crate) tmp: PathBuf,
     pub(crate) reader: LogReader,
     pub(crate) lock: PublishLock,
+    /// The log in object storage (the state is swapped, not the file).
+    pub(crate) object: Option<crate::storage::ObjectLog>,
 }
 
 impl CheckpointPublisher {
@@ -100,7 +102,10 @@ impl CheckpointPublisher {
         if note == cur.note {
             return Ok(false);
         }
-        write_checkpoint(&self.public, &self.tmp, &note)?;
+        match &self.object {
+            Some(o) => o.publish(&note)?,
+            None => write_checkpoint(&self.public, &self.tmp, &note)?,
+        }
         self.reader
             .publish(Arc::new(SignedCheckpoint { size, root, note }));
         Ok(true)

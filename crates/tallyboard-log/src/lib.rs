@@ -113,6 +113,7 @@ mod cosign;
 mod fsio;
 mod reader;
 mod sequencer;
+mod storage;
 mod store;
 
 use std::path::PathBuf;
@@ -123,7 +124,8 @@ pub use reader::{LogReader, SignedCheckpoint};
 pub use sequencer::{
     Admission, AdmitAll, PendingReceipt, Receipt, Sequencer, SequencerConfig, Stats, SubmitError,
 };
-pub use store::{AdmittedBatch, Appended, Batch, Log, Options, Refusal};
+pub use storage::{ObjectStorage, StaleState, Storage};
+pub use store::{AdmittedBatch, Appended, Batch, Log, ObjectOptions, Options, Refusal};
 
 use tallyboard_core::checkpoint::CheckpointError;
 use tallyboard_core::merkle::TreeError;
@@ -237,4 +239,62 @@ pub enum LogError {
     /// After a failed append the log must be recovered before appending again.
     #[error("a previous commit failed: the log must be recovered first")]
     NeedsRecovery,
+    /// An object store request failed.
+    #[error("object store: {op} {object}: {source}")]
+    Store {
+        /// What was being done.
+        op: &'static str,
+        /// The object's URL.
+        object: String,
+        /// The store's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A tile, bundle or staging object is written create-only: one with
+    /// other bytes already exists (another sequencer wrote it).
+    #[error(
+        "{object} already exists with other bytes: another sequencer wrote to this log; stopping"
+    )]
+    ObjectConflict {
+        /// The object's URL.
+        object: String,
+    },
+    /// The sequencer state was replaced by another sequencer (its
+    /// compare-and-swap won): this one must stop sequencing.
+    #[error("another sequencer ({holder}) has taken over this log; stopping")]
+    Superseded {
+        /// The holder named by the state now (empty if unknown).
+        holder: String,
+    },
+    /// The object store does not enforce conditional writes: the log
+    /// cannot be kept on it without risking a fork.
+    #[error(
+        "the object store {store} ignores conditional writes ({what}): refusing to keep the log on it"
+    )]
+    ConditionsIgnored {
+        /// The store's URL.
+        store: String,
+        /// Which condition was ignored.
+        what: &'static str,
+    },
+    /// The sequencer state object must be in its format.
+    #[error("{object} is not a sequencer state: {reason}")]
+    BadState {
+        /// The object's URL.
+        object: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A storage URL must name a supported store and a bucket.
+    #[error("storage URL {url:?}: {reason}")]
+    BadStorageUrl {
+        /// The URL given.
+        url: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Object storage holds a log that signs its own checkpoints; a mirror
+    /// or a standby reader uses a directory or reads through HTTP.
+    #[error("object storage is supported for a log that signs its own checkpoints only")]
+    ObjectMirror,
 }

@@ -2,7 +2,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -12,7 +12,7 @@ use tallyboard_core::merkle::{self, HashReader, TreeError};
 use tallyboard_core::tile::{BundleId, EntryBundle, FULL_TILE_LEN, HashTile, TileId, TilePath};
 
 use crate::LogError;
-use crate::fsio::read_optional;
+use crate::storage::Storage;
 
 /// Hashes in a full tile, entries in a full bundle.
 pub(crate) const TILE_WIDTH: u64 = tallyboard_core::tile::TILE_WIDTH as u64;
@@ -36,7 +36,7 @@ pub struct SignedCheckpoint {
 /// already written the tiles of the next batch.
 #[derive(Clone, Debug)]
 pub struct LogReader {
-    public: Arc<PathBuf>,
+    storage: Storage,
     current: Arc<RwLock<Arc<SignedCheckpoint>>>,
 }
 
@@ -48,7 +48,7 @@ pub(crate) fn tile_width_at(level: u8, index: u64, size: u64) -> u64 {
 
 /// Reads tile `(level, index)` as published for tree size `size`.
 pub(crate) fn read_tile_file(
-    public: &Path,
+    public: &Storage,
     level: u8,
     index: u64,
     size: u64,
@@ -58,18 +58,24 @@ pub(crate) fn read_tile_file(
         size,
         what: "tile",
     })?;
-    let path = public.join(id.path());
-    let bytes =
-        read_optional(&path, FULL_TILE_LEN)?.ok_or(LogError::MissingFile { path: path.clone() })?;
+    let rel = id.path();
+    let bytes = public
+        .read(&rel, FULL_TILE_LEN)?
+        .ok_or_else(|| LogError::MissingFile {
+            path: public.name(&rel),
+        })?;
     match HashTile::from_bytes(&bytes, id.width()) {
         Ok(t) => Ok(t.hashes().to_vec()),
-        Err(source) => Err(LogError::CorruptFile { path, source }),
+        Err(source) => Err(LogError::CorruptFile {
+            path: public.name(&rel),
+            source,
+        }),
     }
 }
 
 /// Reads entry bundle `index` as published for tree size `size`.
 pub(crate) fn read_bundle_file(
-    public: &Path,
+    public: &Storage,
     index: u64,
     size: u64,
 ) -> Result<Vec<Vec<u8>>, LogError> {
@@ -78,19 +84,25 @@ pub(crate) fn read_bundle_file(
         size,
         what: "entry bundle",
     })?;
-    let path = public.join(id.path());
-    let bytes = read_optional(&path, MAX_ENTRY_BUNDLE)?
-        .ok_or(LogError::MissingFile { path: path.clone() })?;
+    let rel = id.path();
+    let bytes = public
+        .read(&rel, MAX_ENTRY_BUNDLE)?
+        .ok_or_else(|| LogError::MissingFile {
+            path: public.name(&rel),
+        })?;
     match EntryBundle::from_bytes(&bytes, id.width()) {
         Ok(b) => Ok(b.entries().to_vec()),
-        Err(source) => Err(LogError::CorruptFile { path, source }),
+        Err(source) => Err(LogError::CorruptFile {
+            path: public.name(&rel),
+            source,
+        }),
     }
 }
 
 impl LogReader {
-    pub(crate) fn new(public: PathBuf, current: SignedCheckpoint) -> LogReader {
+    pub(crate) fn new(storage: Storage, current: SignedCheckpoint) -> LogReader {
         LogReader {
-            public: Arc::new(public),
+            storage,
             current: Arc::new(RwLock::new(Arc::new(current))),
         }
     }
@@ -107,9 +119,62 @@ impl LogReader {
             .clone()
     }
 
-    /// The `public/` directory: the C2SP read paths, servable as static files.
+    /// The `public/` directory: the C2SP read paths, servable as static
+    /// files (an empty path for a log in object storage: see
+    /// [`LogReader::storage`]).
     pub fn public_dir(&self) -> &Path {
-        &self.public
+        match &self.storage {
+            Storage::Dir(d) => d,
+            Storage::Object(_) => Path::new(""),
+        }
+    }
+
+    /// Where the log's public files are.
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    /// A reader of the log kept in object storage (a standby's view),
+    /// starting at its published checkpoint, which must verify under
+    /// `key`; [`LogReader::refresh`] follows it.
+    pub fn open_object(
+        storage: Arc<crate::ObjectStorage>,
+        key: &tallyboard_core::note::VerifierKey,
+    ) -> Result<LogReader, LogError> {
+        let r = LogReader::new(
+            Storage::Object(storage),
+            SignedCheckpoint {
+                size: 0,
+                root: Hash::EMPTY_TREE,
+                note: Vec::new(),
+            },
+        );
+        r.refresh(key)?;
+        Ok(r)
+    }
+
+    /// Reads the published checkpoint again (object storage: another
+    /// process sequences); it must verify under `key`. A checkpoint smaller
+    /// than the one held is ignored. Returns whether it advanced.
+    pub fn refresh(&self, key: &tallyboard_core::note::VerifierKey) -> Result<bool, LogError> {
+        let Some(note) = self
+            .storage
+            .read("checkpoint", tallyboard_core::limits::MAX_NOTE)?
+        else {
+            return Ok(false);
+        };
+        let opened = tallyboard_core::checkpoint::open_checkpoint(&note, key, &[], 0)
+            .map_err(LogError::BadCheckpoint)?;
+        let cur = self.checkpoint();
+        if opened.checkpoint.size < cur.size || (cur.note == note) {
+            return Ok(false);
+        }
+        self.publish(Arc::new(SignedCheckpoint {
+            size: opened.checkpoint.size,
+            root: opened.checkpoint.root,
+            note,
+        }));
+        Ok(true)
     }
 
     /// The bytes of a tile or entry bundle, if the latest published
@@ -125,8 +190,7 @@ impl LogReader {
         if tile_width_at(tile.level(), tile.index(), size) < u64::from(tile.width()) {
             return Ok(None);
         }
-        let path = self.public.join(p.path());
-        Ok(read_optional(&path, cap)?)
+        self.storage.read(&p.path(), cap)
     }
 
     /// The hashes of tile `(level, index)` in the tree of `size` leaves
@@ -143,7 +207,7 @@ impl LogReader {
                 what: "tile",
             });
         }
-        let mut t = read_tile_file(&self.public, level, index, published)?;
+        let mut t = read_tile_file(&self.storage, level, index, published)?;
         t.truncate(want as usize);
         Ok(t)
     }
@@ -158,7 +222,7 @@ impl LogReader {
                 what: "entry",
             });
         }
-        let bundle = read_bundle_file(&self.public, index / TILE_WIDTH, size)?;
+        let bundle = read_bundle_file(&self.storage, index / TILE_WIDTH, size)?;
         bundle
             .into_iter()
             .nth((index % TILE_WIDTH) as usize)
@@ -172,7 +236,7 @@ impl LogReader {
     /// The entries of bundle `index` (up to 256), as of the latest
     /// published checkpoint.
     pub fn bundle(&self, index: u64) -> Result<Vec<Vec<u8>>, LogError> {
-        read_bundle_file(&self.public, index, self.checkpoint().size)
+        read_bundle_file(&self.storage, index, self.checkpoint().size)
     }
 
     /// RFC 6962 inclusion proof of leaf `index` in the tree of `size`
@@ -180,7 +244,7 @@ impl LogReader {
     pub fn prove_inclusion(&self, index: u64, size: u64) -> Result<Vec<Hash>, LogError> {
         let published = self.checkpoint().size;
         check_size(size, published)?;
-        let r = TileHashes::new(&self.public, published, size);
+        let r = TileHashes::new(&self.storage, published, size);
         prove_inclusion_with(&r, index, size)
     }
 
@@ -190,7 +254,7 @@ impl LogReader {
     pub fn prove_consistency(&self, old_size: u64, new_size: u64) -> Result<Vec<Hash>, LogError> {
         let published = self.checkpoint().size;
         check_size(new_size, published)?;
-        let r = TileHashes::new(&self.public, published, new_size);
+        let r = TileHashes::new(&self.storage, published, new_size);
         merkle::prove_consistency(old_size, new_size, &r).map_err(tree_error)
     }
 
@@ -199,7 +263,7 @@ impl LogReader {
     pub fn tree_hash(&self, size: u64) -> Result<Hash, LogError> {
         let published = self.checkpoint().size;
         check_size(size, published)?;
-        let r = TileHashes::new(&self.public, published, size);
+        let r = TileHashes::new(&self.storage, published, size);
         merkle::tree_hash_from_reader(size, &r).map_err(tree_error)
     }
 }
@@ -264,7 +328,7 @@ impl TileTree {
 /// node `(h, n)` is taken from the tile at level `h / 8`, hashing the
 /// `2^(h % 8)` tile hashes below it. Tiles are read once and cached.
 pub(crate) struct TileHashes<'a> {
-    public: &'a Path,
+    public: &'a Storage,
     /// A published size whose tiles are on disk.
     read_size: u64,
     /// The tree size the proof is about (at most `read_size`).
@@ -273,7 +337,7 @@ pub(crate) struct TileHashes<'a> {
 }
 
 impl<'a> TileHashes<'a> {
-    pub(crate) fn new(public: &'a Path, read_size: u64, limit: u64) -> TileHashes<'a> {
+    pub(crate) fn new(public: &'a Storage, read_size: u64, limit: u64) -> TileHashes<'a> {
         TileHashes {
             public,
             read_size,

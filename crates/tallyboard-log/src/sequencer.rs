@@ -380,23 +380,48 @@ impl Drop for Sequencer {
     }
 }
 
-/// Takes the next batch from the pool, waiting for the next tick. `None`
-/// when the sequencer must exit.
-fn next_batch(shared: &Shared, next_tick: Instant, max_batch: usize) -> Option<Vec<Pending>> {
+/// What the sequencer thread does next.
+enum Next {
+    /// Commit this batch.
+    Batch(Vec<Pending>),
+    /// Idle until the heartbeat deadline: show the log is alive.
+    Beat,
+    /// Exit.
+    Exit,
+}
+
+/// Takes the next batch from the pool, waiting for the next tick; or
+/// [`Next::Beat`] when the pool stayed empty until `beat_at`.
+fn next_batch(
+    shared: &Shared,
+    next_tick: Instant,
+    max_batch: usize,
+    beat_at: Option<Instant>,
+) -> Next {
     let mut pool = shared.pool();
     loop {
         if pool.stopped || (pool.closing && pool.entries.is_empty()) {
-            return None;
+            return Next::Exit;
         }
         let now = Instant::now();
         if !pool.entries.is_empty() && (pool.closing || now >= next_tick) {
             break;
         }
         pool = if pool.entries.is_empty() {
-            shared
-                .wake
-                .wait(pool)
-                .unwrap_or_else(PoisonError::into_inner)
+            match beat_at {
+                Some(at) if now >= at => return Next::Beat,
+                Some(at) => {
+                    shared
+                        .wake
+                        .wait_timeout(pool, at - now)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+                None => shared
+                    .wake
+                    .wait(pool)
+                    .unwrap_or_else(PoisonError::into_inner),
+            }
         } else {
             shared
                 .wake
@@ -413,7 +438,19 @@ fn next_batch(shared: &Shared, next_tick: Instant, max_batch: usize) -> Option<V
         pool.by_hash.insert(leaf_hash(&p.entry), i);
     }
     pool.entries = rest;
-    Some(batch)
+    Next::Batch(batch)
+}
+
+/// The sequencer cannot go on: every pending submitter is told so.
+fn stop(shared: &Shared) {
+    let mut pool = shared.pool();
+    pool.stopped = true;
+    for p in pool.entries.drain(..) {
+        for r in p.waiters {
+            let _ = r.send(Err(SubmitError::Stopped));
+        }
+    }
+    pool.by_hash.clear();
 }
 
 fn run(
@@ -423,8 +460,29 @@ fn run(
     mut admission: Box<dyn Admission>,
 ) {
     let mut next_tick = Instant::now();
-    while let Some(batch) = next_batch(&shared, next_tick, config.max_batch) {
+    let heartbeat = log.heartbeat_interval();
+    let mut last_write = Instant::now();
+    loop {
+        let batch = match next_batch(
+            &shared,
+            next_tick,
+            config.max_batch,
+            heartbeat.map(|d| last_write + d),
+        ) {
+            Next::Exit => break,
+            Next::Beat => {
+                if let Err(e) = log.heartbeat() {
+                    tracing::error!(error = %e, "the sequencer stops");
+                    stop(&shared);
+                    break;
+                }
+                last_write = Instant::now();
+                continue;
+            }
+            Next::Batch(b) => b,
+        };
         let started = Instant::now();
+        last_write = started;
         next_tick = started + config.interval;
         let (entries, waiters): (Vec<Vec<u8>>, Vec<Vec<Reply>>) =
             batch.into_iter().map(|p| (p.entry, p.waiters)).unzip();
@@ -499,14 +557,7 @@ fn run(
                 }
                 if let Err(e) = recovered {
                     tracing::error!(error = %e, "recovery failed; the sequencer stops");
-                    let mut pool = shared.pool();
-                    pool.stopped = true;
-                    for p in pool.entries.drain(..) {
-                        for r in p.waiters {
-                            let _ = r.send(Err(SubmitError::Stopped));
-                        }
-                    }
-                    pool.by_hash.clear();
+                    stop(&shared);
                     break;
                 }
                 shared

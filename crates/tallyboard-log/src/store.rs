@@ -5,6 +5,7 @@ use std::collections::hash_map::Entry;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tallyboard_core::checkpoint::{Checkpoint, open_checkpoint, sign_checkpoint};
 use tallyboard_core::limits::{MAX_NOTE, MAX_SIGNED_TALLY};
@@ -19,6 +20,10 @@ use crate::fsio::{DurableWriter, FaultHook, Step, io_err, read_optional, sync_di
 use crate::reader::{
     LogReader, SignedCheckpoint, TILE_WIDTH, TileHashes, prove_inclusion_with, read_bundle_file,
     read_tile_file,
+};
+use crate::storage::{
+    Lease, ObjectLog, ObjectStorage, STAGING, STATE, StaleState, StateRecord, Storage, Swap,
+    decode_staging, encode_staging,
 };
 
 /// Settings of a [`Log`].
@@ -51,6 +56,33 @@ impl std::fmt::Debug for Options {
             .field("fault_hook", &self.fault_hook.is_some())
             .field("cosigner", &self.cosigner.is_some())
             .finish()
+    }
+}
+
+/// Settings of a log kept in object storage ([`Log::open_object`]).
+#[derive(Clone, Debug)]
+pub struct ObjectOptions {
+    /// Names this sequencer in the state object (and so in the answers of
+    /// a standby): an operator-given name or the server's URL. A random
+    /// suffix is added.
+    pub holder: String,
+    /// How often an idle sequencer rewrites the state (a heartbeat), so
+    /// that a standby can tell it is alive.
+    pub heartbeat: Duration,
+    /// `None`: take the log over at once, whoever holds it (the operator
+    /// starts this sequencer in place of the other). `Some`: take it over
+    /// only if the state is still the stale one a standby waited for
+    /// ([`ObjectStorage::wait_until_stale`]).
+    pub takeover: Option<StaleState>,
+}
+
+impl Default for ObjectOptions {
+    fn default() -> ObjectOptions {
+        ObjectOptions {
+            holder: "tallyboard".to_owned(),
+            heartbeat: Duration::from_millis(500),
+            takeover: None,
+        }
     }
 }
 
@@ -121,7 +153,7 @@ fn edge_index(size: u64, level: usize) -> (u64, u64) {
 impl Edge {
     /// Loads the edge of the published tree of `size` leaves from its
     /// partial tiles and bundle.
-    fn load(public: &Path, size: u64) -> Result<Edge, LogError> {
+    fn load(public: &Storage, size: u64) -> Result<Edge, LogError> {
         let mut tiles = Vec::new();
         let mut level = 0usize;
         while size.checked_shr(8 * level as u32).unwrap_or(0) > 0 {
@@ -300,15 +332,24 @@ impl Dedup {
 /// One `Log` (one process) owns a data directory at a time; [`Log::open`]
 /// takes an exclusive lock on `private/lock`.
 pub struct Log {
+    /// Where the public files are (the directory `public`, or objects).
+    storage: Storage,
+    /// The directory log's `public/` (empty for object storage).
     public: PathBuf,
     tmp: PathBuf,
+    /// The log in object storage, with this sequencer's lease.
+    object: Option<ObjectLog>,
+    /// Object storage: the entries of a batch whose staging object was
+    /// found at recovery, to commit before anything else.
+    rollforward: Option<Vec<Vec<u8>>>,
+    heartbeat: Option<Duration>,
     /// The log key, for a log that signs its own checkpoints; `None` for a
     /// mirror, which publishes checkpoints signed by the log it copies.
     signer: Option<SignerKey>,
     /// The key every published checkpoint must verify under.
     verifier: VerifierKey,
     opts: Options,
-    _lock: tallyboard_fs::Lock,
+    _lock: Option<tallyboard_fs::Lock>,
     edge: Edge,
     /// A mirror's entries appended beyond the published tree, waiting for
     /// the checkpoint that covers them ([`Log::stage`]).
@@ -395,14 +436,19 @@ impl Log {
             root: Hash::EMPTY_TREE,
             note: Vec::new(),
         };
+        let storage = Storage::Dir(Arc::new(public.clone()));
         let mut log = Log {
-            reader: LogReader::new(public.clone(), placeholder),
+            reader: LogReader::new(storage.clone(), placeholder),
+            storage,
             public,
             tmp,
+            object: None,
+            rollforward: None,
+            heartbeat: None,
             signer,
             verifier,
             opts,
-            _lock: lock,
+            _lock: Some(lock),
             edge: Edge::default(),
             staged: None,
             dedup: Dedup::default(),
@@ -418,6 +464,9 @@ impl Log {
     pub fn recover(&mut self) -> Result<(), LogError> {
         self.needs_recovery = true;
         self.staged = None;
+        if let Some(o) = self.object.clone() {
+            return self.recover_object(&o);
+        }
         // Temporary files of an unfinished commit are garbage.
         tallyboard_fs::clear_dir(&self.tmp)?;
         let cp_path = self.public.join("checkpoint");
@@ -462,14 +511,7 @@ impl Log {
             }
         };
         self.remove_unpublished(cp.size)?;
-        let edge = Edge::load(&self.public, cp.size)?;
-        let root = edge.root()?;
-        if root != cp.root {
-            return Err(LogError::RootMismatch { size: cp.size });
-        }
-        self.edge = edge;
-        self.reader.publish(Arc::new(cp));
-        self.dedup = Dedup::default();
+        self.load_published(cp)?;
         if self.signer.is_none() {
             self.needs_recovery = false;
             tracing::info!(
@@ -478,9 +520,34 @@ impl Log {
             );
             return Ok(());
         }
+        self.rebuild_dedup()?;
+        self.needs_recovery = false;
+        tracing::info!(
+            size = self.edge.size,
+            "log recovered from published checkpoint"
+        );
+        Ok(())
+    }
+
+    /// Loads the right edge of the published tree `cp` from its partial
+    /// tiles, checks it against the root and publishes `cp` to readers.
+    fn load_published(&mut self, cp: SignedCheckpoint) -> Result<(), LogError> {
+        let edge = Edge::load(&self.storage, cp.size)?;
+        let root = edge.root()?;
+        if root != cp.root {
+            return Err(LogError::RootMismatch { size: cp.size });
+        }
+        self.edge = edge;
+        self.reader.publish(Arc::new(cp));
+        self.dedup = Dedup::default();
+        Ok(())
+    }
+
+    /// Rebuilds the deduplication index from the level-0 tiles.
+    fn rebuild_dedup(&mut self) -> Result<(), LogError> {
         let full_tiles = self.edge.size / TILE_WIDTH;
         for n in 0..full_tiles {
-            let tile = read_tile_file(&self.public, 0, n, self.edge.size)?;
+            let tile = read_tile_file(&self.storage, 0, n, self.edge.size)?;
             for (i, h) in tile.into_iter().enumerate() {
                 self.rebuild_insert(h, n * TILE_WIDTH + i as u64)?;
             }
@@ -489,12 +556,223 @@ impl Log {
         for (i, h) in edge_tile.into_iter().enumerate() {
             self.rebuild_insert(h, full_tiles * TILE_WIDTH + i as u64)?;
         }
+        Ok(())
+    }
+
+    /// Opens the log kept in object storage, signing checkpoints with
+    /// `signer`, as its one sequencer.
+    ///
+    /// First checks that the store enforces conditional writes
+    /// ([`ObjectStorage::check_conditions`]); then takes the sequencer
+    /// state over by compare-and-swap (see [`ObjectOptions::takeover`]),
+    /// creating it with the empty tree for a new log; then recovers as
+    /// [`Log::open`] does, from the checkpoint in the state: the right
+    /// edge from the partial tiles, checked against the root, the
+    /// deduplication index from the level-0 tiles, and the entries of a
+    /// batch that was written but not committed (its staging object),
+    /// which are committed first, before anything new. Nothing is ever
+    /// deleted or replaced but the state and the public checkpoint copy.
+    pub fn open_object(
+        storage: Arc<ObjectStorage>,
+        signer: SignerKey,
+        opts: Options,
+        obj: ObjectOptions,
+    ) -> Result<Log, LogError> {
+        if opts.max_entry_size > usize::from(u16::MAX) {
+            return Err(LogError::EntryTooLarge {
+                len: opts.max_entry_size,
+                max: usize::from(u16::MAX),
+            });
+        }
+        storage.check_conditions()?;
+        let verifier = signer.verifier().clone();
+        let mut suffix = [0u8; 4];
+        getrandom::fill(&mut suffix).map_err(|e| LogError::Store {
+            op: "random holder name",
+            object: storage.base_url().to_owned(),
+            source: e.to_string().into(),
+        })?;
+        let holder = format!(
+            "{}#{}",
+            obj.holder.replace(['\n', '\r'], " "),
+            hex::encode(suffix)
+        );
+        let (beat, version) = match storage.read_state()? {
+            None => {
+                if storage.head("checkpoint")?.is_some() || storage.any_under("tile")? {
+                    return Err(LogError::MissingCheckpoint {
+                        path: PathBuf::from(storage.url(STATE)),
+                    });
+                }
+                let cp = Checkpoint::new(signer.name(), 0, Hash::EMPTY_TREE);
+                let note = sign_checkpoint(&cp, &signer).map_err(LogError::Sign)?;
+                let record = StateRecord {
+                    holder: holder.clone(),
+                    beat: 0,
+                    note,
+                };
+                match storage.swap(STATE, record.to_bytes(), None)? {
+                    Swap::Done(v) => (0, v),
+                    Swap::Lost => {
+                        return Err(LogError::Superseded {
+                            holder: String::new(),
+                        });
+                    }
+                }
+            }
+            Some((record, current)) => {
+                if let Some(stale) = &obj.takeover
+                    && stale.version.as_ref() != Some(&current)
+                {
+                    return Err(LogError::Superseded {
+                        holder: record.holder,
+                    });
+                }
+                let mine = StateRecord {
+                    holder: holder.clone(),
+                    beat: record.beat + 1,
+                    note: record.note,
+                };
+                match storage.swap(STATE, mine.to_bytes(), Some(current))? {
+                    Swap::Done(v) => (mine.beat, v),
+                    Swap::Lost => {
+                        return Err(LogError::Superseded {
+                            holder: String::new(),
+                        });
+                    }
+                }
+            }
+        };
+        tracing::info!(holder = %holder, store = %storage.base_url(), "holding the sequencer state");
+        let object = ObjectLog {
+            storage: storage.clone(),
+            lease: Arc::new(std::sync::Mutex::new(Lease {
+                holder,
+                beat,
+                version,
+                cp_version: None,
+                lost: false,
+            })),
+        };
+        let st = Storage::Object(storage);
+        let placeholder = SignedCheckpoint {
+            size: 0,
+            root: Hash::EMPTY_TREE,
+            note: Vec::new(),
+        };
+        let mut log = Log {
+            reader: LogReader::new(st.clone(), placeholder),
+            storage: st,
+            public: PathBuf::new(),
+            tmp: PathBuf::new(),
+            object: Some(object),
+            rollforward: None,
+            heartbeat: Some(obj.heartbeat),
+            signer: Some(signer),
+            verifier,
+            opts,
+            _lock: None,
+            edge: Edge::default(),
+            staged: None,
+            dedup: Dedup::default(),
+            needs_recovery: true,
+            publish_lock: Arc::new(std::sync::Mutex::new(true)),
+        };
+        log.recover()?;
+        Ok(log)
+    }
+
+    fn recover_object(&mut self, o: &ObjectLog) -> Result<(), LogError> {
+        let (record, version) = o.storage.read_state()?.ok_or(LogError::MissingCheckpoint {
+            path: PathBuf::from(o.storage.url(STATE)),
+        })?;
+        {
+            let lease = o
+                .lease
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if lease.lost || lease.version != version || lease.holder != record.holder {
+                drop(lease);
+                o.lease
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .lost = true;
+                return Err(LogError::Superseded {
+                    holder: record.holder,
+                });
+            }
+        }
+        let opened = open_checkpoint(&record.note, &self.verifier, &[], 0)
+            .map_err(LogError::BadCheckpoint)?;
+        let cp = SignedCheckpoint {
+            size: opened.checkpoint.size,
+            root: opened.checkpoint.root,
+            note: record.note.clone(),
+        };
+        let size = cp.size;
+        self.load_published(cp)?;
+        o.sync_public_checkpoint(&record.note)?;
+        self.rebuild_dedup()?;
+        let staging = format!("{STAGING}/{size}");
+        self.rollforward = match o.storage.get(&staging, 64 << 20)? {
+            None => None,
+            Some((bytes, _)) => Some(decode_staging(&bytes).ok_or_else(|| LogError::BadState {
+                object: o.storage.url(&staging),
+                reason: "malformed staging object".to_owned(),
+            })?),
+        };
+        if let Some(rf) = &self.rollforward {
+            tracing::warn!(
+                entries = rf.len(),
+                size,
+                "a batch was written but not committed: committing it first"
+            );
+        }
         self.needs_recovery = false;
         tracing::info!(
-            size = self.edge.size,
-            "log recovered from published checkpoint"
+            size,
+            "log recovered from the sequencer state in object storage"
         );
         Ok(())
+    }
+
+    /// Object storage: the entries of a batch that was written but not
+    /// committed before a crash, found at recovery. A caller that admits
+    /// entries (the [`crate::Sequencer`]) takes them and commits them
+    /// first; otherwise the next append commits them before its own.
+    pub fn take_rollforward(&mut self) -> Option<Vec<Vec<u8>>> {
+        self.rollforward.take()
+    }
+
+    /// Object storage: how often an idle sequencer must call
+    /// [`Log::heartbeat`]; `None` for a directory.
+    pub fn heartbeat_interval(&self) -> Option<Duration> {
+        self.heartbeat
+    }
+
+    /// Object storage: rewrites the state (same checkpoint, next beat) by
+    /// compare-and-swap, showing a standby that this sequencer is alive.
+    /// [`LogError::Superseded`] if another sequencer has taken over.
+    pub fn heartbeat(&mut self) -> Result<(), LogError> {
+        let Some(o) = &self.object else {
+            return Ok(());
+        };
+        let publish_lock = self.publish_lock.clone();
+        let _publishing = publish_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let note = self.reader.checkpoint().note.clone();
+        o.publish(&note)
+    }
+
+    /// Object storage: the name this sequencer holds the state under.
+    pub fn holder(&self) -> Option<String> {
+        self.object.as_ref().map(ObjectLog::holder)
+    }
+
+    /// Where the log's public files are.
+    pub fn storage(&self) -> &Storage {
+        &self.storage
     }
 
     fn rebuild_insert(&mut self, h: Hash, index: u64) -> Result<(), LogError> {
@@ -573,6 +851,9 @@ impl Log {
 
     /// Writes tiles and bundles durably (step 1 of the durability contract).
     fn write_tiles(&self, files: &[PublicFile]) -> Result<(), LogError> {
+        if let Some(o) = &self.object {
+            return o.storage.create_all(files);
+        }
         self.writer()
             .write_all(
                 files,
@@ -585,6 +866,9 @@ impl Log {
 
     /// Publishes a checkpoint note durably (step 2, the commit point).
     fn write_checkpoint(&self, note: Vec<u8>) -> Result<(), LogError> {
+        if let Some(o) = &self.object {
+            return o.publish(&note);
+        }
         self.writer()
             .write_all(
                 &[("checkpoint".to_owned(), note)],
@@ -747,7 +1031,7 @@ impl Log {
                     what: "entry",
                 });
         }
-        let tile = read_tile_file(&self.public, 0, index / TILE_WIDTH, self.edge.size)?;
+        let tile = read_tile_file(&self.storage, 0, index / TILE_WIDTH, self.edge.size)?;
         tile.get((index % TILE_WIDTH) as usize)
             .copied()
             .ok_or(LogError::NotPublished {
@@ -768,6 +1052,7 @@ impl Log {
         CheckpointPublisher {
             public: self.public.clone(),
             tmp: self.tmp.clone(),
+            object: self.object.clone(),
             reader: self.reader.clone(),
             lock: self.publish_lock.clone(),
         }
@@ -780,7 +1065,7 @@ impl Log {
         let Some(c) = &self.opts.cosigner else {
             return bare;
         };
-        let pinned = LogReader::new(self.public.clone(), bare.clone());
+        let pinned = LogReader::new(self.storage.clone(), bare.clone());
         let lines = c.cosign(&bare, &pinned);
         if lines.is_empty() {
             return bare;
@@ -791,7 +1076,11 @@ impl Log {
             );
             return bare;
         };
-        match write_checkpoint(&self.public, &self.tmp, &note) {
+        let written = match &self.object {
+            Some(o) => o.publish(&note),
+            None => write_checkpoint(&self.public, &self.tmp, &note).map_err(LogError::Io),
+        };
+        match written {
             Ok(()) => SignedCheckpoint { note, ..bare },
             Err(e) => {
                 tracing::error!(error = %e, "could not write the cosigned checkpoint; the log-signed one stays published");
@@ -861,6 +1150,9 @@ impl Log {
         admit: &mut dyn FnMut(&[u8]) -> Result<(), Refusal>,
     ) -> Result<(Arc<SignedCheckpoint>, Vec<Result<Appended, Refusal>>), LogError> {
         self.check_batch(false, entries)?;
+        if let Some(rf) = self.rollforward.take() {
+            self.commit(&rf, admit)?;
+        }
         let mut fresh: Vec<&[u8]> = Vec::new();
         let mut in_batch: HashMap<Hash, u64> = HashMap::new();
         let mut slots = Vec::with_capacity(entries.len());
@@ -882,6 +1174,11 @@ impl Log {
         if !fresh.is_empty() {
             self.needs_recovery = true;
             let (edge, files) = self.edge.extend(&fresh)?;
+            let staging = format!("{STAGING}/{}", self.edge.size);
+            if let Some(o) = &self.object {
+                o.storage
+                    .create_all(&[(staging.clone(), encode_staging(&fresh))])?;
+            }
             self.write_tiles(&files)?;
             let root = edge.root()?;
             let note = self.sign(edge.size, root)?;
@@ -902,6 +1199,11 @@ impl Log {
                 note,
             });
             self.reader.publish(Arc::new(published));
+            if let Some(o) = &self.object
+                && let Err(e) = o.storage.delete(&staging)
+            {
+                tracing::warn!(error = %e, "could not delete the staging object of a committed batch");
+            }
             tracing::debug!(
                 size = self.edge.size,
                 appended = fresh.len(),
@@ -909,7 +1211,7 @@ impl Log {
             );
         }
         let checkpoint = self.reader.checkpoint();
-        let hashes = TileHashes::new(&self.public, checkpoint.size, checkpoint.size);
+        let hashes = TileHashes::new(&self.storage, checkpoint.size, checkpoint.size);
         for (level, tile) in self.edge.tiles.iter().enumerate() {
             let (n, _) = edge_index(self.edge.size, level);
             if !tile.is_empty() {

@@ -31,6 +31,7 @@ mod election;
 mod metrics;
 mod public;
 mod ratelimit;
+mod standby;
 mod witnesses;
 
 use std::net::{IpAddr, SocketAddr};
@@ -51,7 +52,10 @@ use tallyboard_core::receipt::Receipt as ReceiptText;
 use tallyboard_core::rules::check_tally;
 use tallyboard_core::tally::{SignedTally, UnverifiedTally};
 use tallyboard_http::serve::{ConnStats, Limits};
-use tallyboard_log::{Cosigner, Log, LogReader, Options, Sequencer, SequencerConfig, SubmitError};
+use tallyboard_log::{
+    Cosigner, Log, LogReader, ObjectOptions, ObjectStorage, Options, Sequencer, SequencerConfig,
+    Storage, SubmitError,
+};
 
 use tallyboard_core::certification::SignedCertification;
 use tallyboard_http::body::{BodyError, read_request};
@@ -66,6 +70,7 @@ use crate::public::TotalsFile;
 use crate::ratelimit::RateLimiter;
 use crate::witnesses::Collector;
 
+pub use standby::Standby;
 pub use tallyboard_log::LogError;
 pub use tallyboard_read::ReadApi;
 
@@ -98,6 +103,10 @@ pub struct Config {
     /// What the static pages show about who publishes them (the
     /// authority's key string).
     pub site: tallyboard_read::site::SiteConfig,
+    /// Keep the log in object storage instead of `data_dir`
+    /// (`spec/server.md`, object storage): the store, and how this server
+    /// holds the sequencer state there.
+    pub object: Option<(Arc<ObjectStorage>, ObjectOptions)>,
 }
 
 impl Config {
@@ -116,6 +125,7 @@ impl Config {
             witnesses: Vec::new(),
             witness_wait: Duration::from_millis(500),
             site: tallyboard_read::site::SiteConfig::default(),
+            object: None,
         }
     }
 }
@@ -217,7 +227,11 @@ impl Server {
             cosigner: collector.clone().map(|c| c as Arc<dyn Cosigner>),
             ..Options::default()
         };
-        let log = Log::open(&config.data_dir, log_key, opts)?;
+        let log = match &config.object {
+            Some((store, o)) => Log::open_object(store.clone(), log_key, opts, o.clone())?,
+            None => Log::open(&config.data_dir, log_key, opts)?,
+        };
+        let storage = log.storage().clone();
         let reader = log.reader();
         if let Some(c) = &collector {
             c.attach(log.publisher(), &reader);
@@ -230,8 +244,15 @@ impl Server {
             reader.clone(),
             views.clone(),
         )?;
+        match &storage {
+            Storage::Dir(public) => {
+                write_manifest(public, &manifest_bytes).map_err(StartError::Public)?
+            }
+            Storage::Object(_) => {
+                storage.put_static(path::relative(path::MANIFEST), &manifest_bytes)?
+            }
+        }
         let public = config.data_dir.join("public");
-        write_manifest(&public, &manifest_bytes).map_err(StartError::Public)?;
         // A count closed before a restart stays closed.
         let certification = match read_certification(&public) {
             Some(b) => {
@@ -255,8 +276,8 @@ impl Server {
             .map_err(StartError::Site)?;
         let election = TotalsFile::new(
             election,
-            views,
-            public.clone(),
+            views.clone(),
+            storage,
             manifest.clone(),
             reader.clone(),
             site,

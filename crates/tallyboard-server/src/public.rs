@@ -8,15 +8,15 @@
 //! site, whose background writer is asked for a round after every commit
 //! (it never holds the sequencer up).
 
-use std::path::PathBuf;
 use std::sync::{Arc, PoisonError};
 
 use tallyboard_core::manifest::Manifest;
 use tallyboard_core::totals::SignedTotals;
-use tallyboard_log::{Admission, LogReader, Refusal, SignedCheckpoint};
+use tallyboard_http::path;
+use tallyboard_log::{Admission, LogReader, Refusal, SignedCheckpoint, Storage};
 use tallyboard_read::SharedViews;
 use tallyboard_read::site::Publisher;
-use tallyboard_read::static_copy::{results_files, write_results, write_totals};
+use tallyboard_read::static_copy::{RESULTS_FILES, results_files, write_results, write_totals};
 
 /// An [`Admission`] that, after each commit of the one it wraps (which
 /// keeps `views` up to date), writes the signed totals served as
@@ -24,7 +24,7 @@ use tallyboard_read::static_copy::{results_files, write_results, write_totals};
 pub(crate) struct TotalsFile<A> {
     inner: A,
     views: SharedViews,
-    public: PathBuf,
+    public: Storage,
     manifest: Arc<Manifest>,
     reader: LogReader,
     site: Publisher,
@@ -35,7 +35,7 @@ impl<A: Admission> TotalsFile<A> {
     pub(crate) fn new(
         inner: A,
         views: SharedViews,
-        public: PathBuf,
+        public: Storage,
         manifest: Arc<Manifest>,
         reader: LogReader,
         site: Publisher,
@@ -65,8 +65,15 @@ impl<A: Admission> TotalsFile<A> {
         if totals.is_empty() {
             return;
         }
-        if let Err(e) = write_totals(&self.public, &totals) {
-            tracing::error!(dir = %self.public.display(), error = %e, "writing public/totals failed; /totals still serves them");
+        let written = match &self.public {
+            Storage::Dir(d) => write_totals(d, &totals).map_err(|e| e.to_string()),
+            Storage::Object(_) => self
+                .public
+                .put_static(path::relative(path::TOTALS), &totals)
+                .map_err(|e| e.to_string()),
+        };
+        if let Err(e) = written {
+            tracing::error!(public = ?self.public, error = %e, "writing public/totals failed; /totals still serves them");
         }
         let Ok(signed) = SignedTotals::from_bytes(&totals, &self.manifest.log.key) else {
             tracing::error!("the signed totals do not parse; the results files are not written");
@@ -83,8 +90,18 @@ impl<A: Admission> TotalsFile<A> {
             );
             return;
         };
-        if let Err(e) = write_results(&self.public, &files) {
-            tracing::error!(dir = %self.public.display(), error = %e, "writing the results files failed");
+        let written = match &self.public {
+            Storage::Dir(d) => write_results(d, &files)
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+            Storage::Object(_) => RESULTS_FILES
+                .iter()
+                .zip(&files)
+                .try_for_each(|(name, bytes)| self.public.put_static(name, bytes))
+                .map_err(|e| e.to_string()),
+        };
+        if let Err(e) = written {
+            tracing::error!(public = ?self.public, error = %e, "writing the results files failed");
         }
     }
 }

@@ -143,9 +143,9 @@ impl FetchError {
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SourceError {
-    /// Neither an existing directory nor an http(s) URL.
+    /// Neither an existing directory nor an http(s) or s3 URL.
     #[error(
-        "{0:?} is neither an existing directory nor an http:// or https:// URL; give the address of the server or of a mirror, or a directory holding a copy of the log"
+        "{0:?} is neither an existing directory nor an http://, https:// or s3://BUCKET/PREFIX URL; give the address of the server or of a mirror, a bucket holding the log, or a directory holding a copy of the log"
     )]
     NotASource(String),
     /// A URL with a query or fragment cannot be a base URL.
@@ -274,14 +274,53 @@ pub fn http_client(opts: &HttpOptions) -> Result<reqwest::Client, SourceError> {
         .map_err(|e| SourceError::Client(e.to_string()))
 }
 
+/// The HTTP front of `s3://BUCKET/PREFIX` (`rest` is `BUCKET/PREFIX`).
+fn s3_http_url(rest: &str, arg: &str) -> Result<String, SourceError> {
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(SourceError::NotASource(arg.to_owned()));
+    }
+    let prefix = prefix.trim_matches('/');
+    let endpoint = std::env::var("AWS_ENDPOINT")
+        .or_else(|_| std::env::var("AWS_ENDPOINT_URL"))
+        .ok()
+        .filter(|e| !e.is_empty());
+    let base = match endpoint {
+        Some(e) => format!("{}/{bucket}", e.trim_end_matches('/')),
+        None => {
+            let region = std::env::var("AWS_REGION")
+                .ok()
+                .filter(|r| !r.is_empty())
+                .unwrap_or_else(|| "us-east-1".to_owned());
+            format!("https://{bucket}.s3.{region}.amazonaws.com")
+        }
+    };
+    Ok(if prefix.is_empty() {
+        base
+    } else {
+        format!("{base}/{prefix}")
+    })
+}
+
 impl Source {
     /// A source for `arg`: an existing directory is a local copy, anything
     /// else must be an http:// or https:// URL (a base URL: the read API's
     /// paths are appended to it).
+    ///
+    /// `s3://BUCKET/PREFIX` names a log kept in an S3 bucket (a server's
+    /// `--storage`): it is read with plain GETs from the bucket's HTTP
+    /// front, path-style at `$AWS_ENDPOINT/BUCKET/PREFIX` when
+    /// `AWS_ENDPOINT` is set, else `https://BUCKET.s3.$AWS_REGION.amazonaws.com/PREFIX`
+    /// (region `us-east-1` by default). The bucket must be readable
+    /// anonymously, as a static copy behind a CDN is; the verifier signs
+    /// nothing and holds no credentials.
     pub fn parse(arg: &str, client: &reqwest::Client) -> Result<Source, SourceError> {
         let path = Path::new(arg);
         if path.is_dir() {
             return Ok(Source::dir(path));
+        }
+        if let Some(rest) = arg.strip_prefix("s3://") {
+            return Source::http(&s3_http_url(rest, arg)?, client);
         }
         Source::http(arg, client)
     }

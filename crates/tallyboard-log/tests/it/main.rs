@@ -7,3 +7,4 @@ mod common;
 mod cosign;
 mod log;
 mod mirror_mode;
+mod object;

@@ -15,6 +15,7 @@ mod mirror_static_nginx;
 mod mirror_sync;
 mod private_keys;
 mod results;
+mod s3;
 mod serve_crash;
 mod sign;
 mod verify;
