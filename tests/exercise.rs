@@ -5,12 +5,19 @@
 //! `tallyboard` crate as `[[test]] path = "../../tests/exercise.rs"`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::collections::BTreeMap;
 use std::io::Read as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+use tallyboard_core::manifest::SignedManifest;
+use tallyboard_core::tile::{BundleId, EntryBundle};
+use tallyboard_core::totals::SignedTotals;
+use tallyboard_core::{SignedTally, Tally};
 use tallyboard_testkit::process::{Run, run_with_timeout};
+use tallyboard_testkit::results::{levels, sums};
 
 /// What a scenario must end with, restated here independently of the
 /// exercise's own table: verdict, finding codes, and the codes whose
@@ -150,6 +157,7 @@ fn scenario(name: &str) {
             }
         }
     }
+    check_results(&data, &report, &r.stdout, verdict, &context);
     recheck_every_evidence_file(&data, &context);
     if name == "clean" {
         feed_rises_to_every_unit(&data);
@@ -157,6 +165,86 @@ fn scenario(name: &str) {
     }
     let left = processes_mentioning(data_s);
     assert!(left.is_empty(), "processes left running: {left:?}");
+}
+
+/// The verified results (issue 13): the verifier prints them and its JSON
+/// report carries them; on a night that passes they equal the sums of the
+/// log's entries (the latest revision of each unit and contest), recomputed
+/// here from the origin's entry bundles, and the origin's signed totals.
+fn check_results(data: &Path, report: &Value, stdout: &str, verdict: &str, context: &str) {
+    let results = &report["results"];
+    if results.is_null() {
+        assert_eq!(
+            report["verdict"], "could-not-verify",
+            "no results: {context}"
+        );
+        return;
+    }
+    assert!(
+        stdout.contains("PROVISIONAL RESULTS") || stdout.contains("FINAL, CERTIFIED RESULTS"),
+        "results not printed: {context}"
+    );
+    if verdict != "pass" {
+        return;
+    }
+    let m = SignedManifest::from_bytes(
+        &std::fs::read(data.join("election/manifest.signed")).unwrap(),
+        None,
+    )
+    .unwrap()
+    .into_manifest();
+    let public = data.join("origin/public");
+    let size = results["checkpoint"]["size"].as_u64().unwrap();
+    // The latest revision of each (unit, contest) in the tree checked.
+    let mut latest: BTreeMap<(String, String), Tally> = BTreeMap::new();
+    for i in 0..size.div_ceil(256) {
+        let b = BundleId::in_tree(i, size).unwrap();
+        let bytes = std::fs::read(public.join(b.path())).unwrap();
+        for e in EntryBundle::from_bytes(&bytes, b.width())
+            .unwrap()
+            .entries()
+        {
+            let t = SignedTally::from_bytes_in(e, &m).unwrap().tally().clone();
+            let key = (t.unit.clone(), t.contest.clone());
+            if latest.get(&key).is_none_or(|old| old.revision < t.revision) {
+                latest.insert(key, t);
+            }
+        }
+    }
+    let want = sums(&m, latest.values());
+    let signed =
+        SignedTotals::from_bytes(&std::fs::read(public.join("totals")).unwrap(), &m.log.key)
+            .unwrap();
+    let signed = (signed.totals().checkpoint.size == size).then(|| signed.totals().clone());
+    let mut compared = 0;
+    for (contest, region, got) in levels(results) {
+        let key = (contest.clone(), region.clone());
+        let mut expected = want.get(&key).cloned().unwrap_or_default();
+        for (k, v) in &got {
+            expected
+                .entry(k.clone())
+                .or_insert(if *v == 0 { 0 } else { u64::MAX });
+        }
+        assert_eq!(
+            got, expected,
+            "results of {key:?} differ from the entries: {context}"
+        );
+        if let Some(t) = &signed {
+            let row = t.row(&contest, region.as_deref()).unwrap();
+            for (k, v) in &got {
+                let published = match k.strip_prefix("choice ") {
+                    Some(c) => row.choices[c],
+                    None if k == "blank" => row.blank,
+                    None if k == "invalid" => row.invalid,
+                    None if k == "ballots_cast" => row.ballots_cast,
+                    None => row.units_reporting,
+                };
+                assert_eq!(published, *v, "{key:?} {k}: {context}");
+            }
+        }
+        compared += 1;
+    }
+    assert!(compared > 0, "{context}");
 }
 
 /// The live verifier's feed (`verify --watch --feed`), read line by line:

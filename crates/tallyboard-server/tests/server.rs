@@ -803,5 +803,8 @@ async fn public_dir_holds_the_served_manifest_and_totals() {
             "units",
         ]
     );
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(public.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["checkpoint"]["size"], 1);
     shutdown(h).await;
 }

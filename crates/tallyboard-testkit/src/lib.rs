@@ -2,7 +2,8 @@
 //! instead of a copy in every `tests/common`: the example keys and
 //! election of `keys-example/`, signing every tally of an election,
 //! copying and listing directories, running a process with a timeout,
-//! serving a directory on 127.0.0.1, the scaled election generator (the
+//! serving a directory on 127.0.0.1, the results figures recomputed from
+//! tallies, the scaled election generator (the
 //! exercise's), and the harness that regenerates the spec vectors and
 //! compares them with the committed files.
 //!
@@ -12,6 +13,7 @@
 pub mod example;
 pub mod fs;
 pub mod process;
+pub mod results;
 pub mod serve;
 pub mod vectors;
 

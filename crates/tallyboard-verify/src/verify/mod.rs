@@ -77,6 +77,9 @@ pub struct Config {
     /// Units whose every counted revision the report lists
     /// ([`crate::report::ReportDetails::revisions`]).
     pub detail_units: Vec<String>,
+    /// Keep a copy of the manifest in the report
+    /// ([`crate::report::ReportDetails::manifest`], for the exports).
+    pub keep_manifest: bool,
     /// The time (POSIX seconds) the due time is judged by (`None`: the
     /// verifier's own clock; spec/verify.md §4.7).
     pub now: Option<u64>,
@@ -100,6 +103,7 @@ impl Config {
             quorum: None,
             unit_rows: false,
             detail_units: Vec::new(),
+            keep_manifest: false,
             now: None,
             feed: false,
         }
@@ -640,7 +644,10 @@ impl<'m> Run<'m> {
                     .map(|(_, cp)| String::from_utf8_lossy(&cp.note).into_owned())
                     .unwrap_or_default(),
                 as_of: self.checker.as_of(),
-                manifest: Some(Arc::new(self.manifest.manifest().clone())),
+                manifest: self
+                    .config
+                    .keep_manifest
+                    .then(|| Arc::new(self.manifest.manifest().clone())),
             };
         }
         if self.checked_from.is_none() {

@@ -58,8 +58,11 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args) -> Result<()> {
     let units = args.level == LevelArg::Unit;
-    let report = verify::report_of(&args.verify, |c| c.unit_rows = units)?
-        .ok_or_else(|| anyhow!("--recheck does not go with export"))?;
+    let report = verify::report_of(&args.verify, |c| {
+        c.unit_rows = units;
+        c.keep_manifest = true;
+    })?
+    .ok_or_else(|| anyhow!("--recheck does not go with export"))?;
     verify::print_report(&args.verify, &report);
     let bytes = match report.verdict {
         Verdict::CouldNotVerify => {

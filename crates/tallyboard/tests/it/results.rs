@@ -5,12 +5,13 @@
 //! byte for byte the same on every run, and refuses a log whose published
 //! totals are inflated.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::Value;
 use tallyboard_core::SignedTally;
 use tallyboard_core::totals::SignedTotals;
+
+use tallyboard_testkit::results::{levels, sums};
 
 use crate::common::{repo_root, tallyboard_in};
 use crate::verify::{Outcome, authority, build_source, example_tallies, manifest, verify};
@@ -54,52 +55,6 @@ sys.exit(1 if errors else 0)
     );
 }
 
-/// Sums of the counted tallies (latest revision of each unit and contest)
-/// per (contest, region or whole election): votes per choice, blank,
-/// invalid, ballots cast, units.
-fn recompute(entries: &[Vec<u8>]) -> BTreeMap<(String, Option<String>), BTreeMap<String, u64>> {
-    let m = manifest();
-    let m = m.manifest();
-    let mut out: BTreeMap<(String, Option<String>), BTreeMap<String, u64>> = BTreeMap::new();
-    for e in entries {
-        let t = SignedTally::from_bytes_in(e, m).unwrap();
-        let t = t.tally();
-        let ui = m.unit_index(&t.unit).unwrap();
-        let mut levels = vec![None];
-        levels.extend(
-            m.unit_regions(ui)
-                .iter()
-                .map(|&r| Some(m.regions[r as usize].id.clone())),
-        );
-        for level in levels {
-            let f = out.entry((t.contest.clone(), level)).or_default();
-            for (c, v) in &t.choices {
-                *f.entry(format!("choice {c}")).or_default() += v;
-            }
-            *f.entry("blank".into()).or_default() += t.blank;
-            *f.entry("invalid".into()).or_default() += t.invalid;
-            *f.entry("ballots_cast".into()).or_default() += t.ballots_cast;
-            *f.entry("units_reporting".into()).or_default() += 1;
-        }
-    }
-    out
-}
-
-/// The figures of one level of the JSON results, named as `recompute` names them.
-fn figures_of(f: &Value) -> BTreeMap<String, u64> {
-    let mut out = BTreeMap::new();
-    for c in f["choices"].as_array().unwrap() {
-        out.insert(
-            format!("choice {}", c["choice"].as_str().unwrap()),
-            c["votes"].as_u64().unwrap(),
-        );
-    }
-    for k in ["blank", "invalid", "ballots_cast", "units_reporting"] {
-        out.insert(k.to_owned(), f[k].as_u64().unwrap());
-    }
-    out
-}
-
 fn export(
     work: &Path,
     source: &Path,
@@ -141,39 +96,37 @@ fn verify_prints_and_reports_the_results_equal_to_the_entries_and_the_signed_tot
     assert_eq!(results["checkpoint"]["size"], entries.len() as u64);
     assert_eq!(results["checkpoint"]["root"], o.json["log"]["root"]);
     // Every level equals the sums recomputed here and the signed totals.
-    let want = recompute(&entries);
+    let m = manifest();
+    let tallies: Vec<tallyboard_core::Tally> = entries
+        .iter()
+        .map(|e| {
+            SignedTally::from_bytes_in(e, m.manifest())
+                .unwrap()
+                .tally()
+                .clone()
+        })
+        .collect();
+    let want = sums(m.manifest(), &tallies);
     let signed = SignedTotals::from_bytes(
         &std::fs::read(src.join("totals")).unwrap(),
-        &manifest().manifest().log.key,
-    );
-    let signed = signed.unwrap();
-    let mut levels = 0;
-    for c in results["contests"].as_array().unwrap() {
-        let contest = c["contest"].as_str().unwrap().to_owned();
-        let mut all = vec![(None, &c["election"])];
-        for r in c["regions"].as_array().unwrap() {
-            all.push((
-                Some(r["region"].as_str().unwrap().to_owned()),
-                &r["figures"],
-            ));
-        }
-        for (region, f) in all {
-            let key = (contest.clone(), region.clone());
-            assert_eq!(figures_of(f), want[&key], "{key:?}");
-            let row = signed.totals().row(&contest, region.as_deref()).unwrap();
-            for ch in f["choices"].as_array().unwrap() {
-                assert_eq!(
-                    ch["votes"].as_u64().unwrap(),
-                    row.choices[ch["choice"].as_str().unwrap()]
-                );
+        &m.manifest().log.key,
+    )
+    .unwrap();
+    let mut n = 0;
+    for (contest, region, got) in levels(results) {
+        let key = (contest.clone(), region.clone());
+        assert_eq!(got, want[&key], "{key:?}");
+        let row = signed.totals().row(&contest, region.as_deref()).unwrap();
+        for (k, v) in &got {
+            if let Some(c) = k.strip_prefix("choice ") {
+                assert_eq!(row.choices[c], *v, "{key:?} {k}");
             }
-            assert_eq!(f["ballots_cast"].as_u64().unwrap(), row.ballots_cast);
-            assert_eq!(f["registered"].as_u64().unwrap(), row.registered);
-            assert_eq!(f["units_expected"].as_u64().unwrap(), row.units_expected);
-            levels += 1;
         }
+        assert_eq!(row.ballots_cast, got["ballots_cast"]);
+        assert_eq!(row.units_reporting, got["units_reporting"]);
+        n += 1;
     }
-    assert_eq!(levels, signed.totals().rows.len());
+    assert_eq!(n, signed.totals().rows.len());
     // The text: the results after the verdict, with thousands separators,
     // the region and the unit asked for.
     assert!(
