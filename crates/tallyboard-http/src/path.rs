@@ -13,6 +13,9 @@ pub const CHECKPOINT: &str = "/checkpoint";
 pub const MANIFEST: &str = "/manifest";
 /// The signed totals.
 pub const TOTALS: &str = "/totals";
+/// The signed totals rendered as JSON, with the signed bytes, the
+/// signature and the checkpoint (`spec/results.md` §7).
+pub const TOTALS_JSON: &str = "/totals.json";
 /// The election authority's signed certification of the final results
 /// (GET; the publication server also takes it by POST).
 pub const CERTIFICATION: &str = "/certification";

@@ -234,7 +234,13 @@ impl Server {
             }
             None => None,
         };
-        let election = TotalsFile::new(election, views.clone(), public.clone());
+        let election = TotalsFile::new(
+            election,
+            views.clone(),
+            public.clone(),
+            manifest.clone(),
+            reader.clone(),
+        );
         let sequencer = Sequencer::start_with(log, config.sequencer.clone(), Box::new(election))?;
         let state = AppState {
             read: ReadApi::with_views(manifest.clone(), manifest_bytes, reader.clone(), views),

@@ -25,8 +25,8 @@ use crate::follow::{
     Consistency, FollowError, FollowOptions, Item, Trusted, check_consistency, follow,
 };
 use crate::report::{
-    Completeness, CompletenessRow, Finding, LogReport, ObserverReport, Report, Severity,
-    SourceReport, Verdict,
+    Completeness, CompletenessRow, Finding, LogReport, ObserverReport, Report, ReportDetails,
+    Severity, SourceReport, UnitRevision, Verdict,
 };
 use crate::source::{FetchError, HttpOptions, Source, TileCache, http_client};
 use crate::status::ResultsStatus;
@@ -71,6 +71,12 @@ pub struct Config {
     /// Witness cosignatures required on a checkpoint instead of the
     /// manifest's quorum (`None`: the manifest's).
     pub quorum: Option<usize>,
+    /// Give the counted revision of every unit and contest in the report
+    /// ([`crate::report::ReportDetails::units`], the exports' rows).
+    pub unit_rows: bool,
+    /// Units whose every counted revision the report lists
+    /// ([`crate::report::ReportDetails::revisions`]).
+    pub detail_units: Vec<String>,
     /// The time (POSIX seconds) the due time is judged by (`None`: the
     /// verifier's own clock; spec/verify.md §4.7).
     pub now: Option<u64>,
@@ -92,6 +98,8 @@ impl Config {
             http: HttpOptions::default(),
             progress: None,
             quorum: None,
+            unit_rows: false,
+            detail_units: Vec::new(),
             now: None,
             feed: false,
         }
@@ -186,6 +194,7 @@ struct Run<'m> {
     pending_quorum: BTreeMap<usize, Finding>,
     observers: Option<ObserverReport>,
     completeness: Completeness,
+    results: Option<tallyboard_results::Results>,
     notes: Vec<String>,
     /// Sizes of the checkpoints signed by the log key seen so far: the
     /// older partial tiles and bundles kept for them are checked.
@@ -383,6 +392,9 @@ impl<'m> Run<'m> {
         for r in loaded.observers.iter().flatten() {
             checker.watch(&r.unit, &r.contest);
         }
+        for u in &config.detail_units {
+            checker.detail(u);
+        }
         if let Some(p) = &config.progress {
             let p = Arc::clone(p);
             let progress: Progress = Arc::new(move |n| p(n, 0));
@@ -415,6 +427,7 @@ impl<'m> Run<'m> {
             pending_quorum: BTreeMap::new(),
             observers: None,
             completeness: Completeness::default(),
+            results: None,
             notes,
             known_sizes: BTreeSet::new(),
             older_checked: HashSet::new(),
@@ -571,6 +584,7 @@ impl<'m> Run<'m> {
         self.check_receipts().await;
         self.check_certification().await;
         self.completeness();
+        self.results();
     }
 
     fn into_report(self) -> Report {
@@ -600,10 +614,35 @@ impl<'m> Run<'m> {
             },
             completeness: self.completeness.clone(),
             status: self.status.clone(),
+            results: self.results.clone(),
+            details: ReportDetails::default(),
             observers: self.observers.clone(),
             notes: self.notes.clone(),
             could_not_verify: None,
         };
+        if report.results.is_some() {
+            report.details = ReportDetails {
+                units: if self.config.unit_rows {
+                    self.checker.unit_rows()
+                } else {
+                    Vec::new()
+                },
+                revisions: self
+                    .checker
+                    .history()
+                    .iter()
+                    .map(UnitRevision::of)
+                    .collect(),
+                checkpoint_note: self
+                    .trusted
+                    .checkpoint
+                    .as_ref()
+                    .map(|(_, cp)| String::from_utf8_lossy(&cp.note).into_owned())
+                    .unwrap_or_default(),
+                as_of: self.checker.as_of(),
+                manifest: Some(Arc::new(self.manifest.manifest().clone())),
+            };
+        }
         if self.checked_from.is_none() {
             let reachable = report.sources.iter().any(|s| s.reachable);
             let lied = report
