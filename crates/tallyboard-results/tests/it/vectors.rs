@@ -119,8 +119,6 @@ fn manifest_of(v: &Value) -> tallyboard_core::manifest::Manifest {
                 centre: "C1".into(),
             })
             .collect(),
-        polls_close: None,
-        results_due: None,
     }
     .validate()
     .unwrap()
