@@ -159,6 +159,9 @@ fn scenario(name: &str) {
     }
     check_results(&data, &report, &r.stdout, verdict, &context);
     recheck_every_evidence_file(&data, &context);
+    if name == "missing-units" {
+        missing_units_are_progress_before_the_due_time(&data);
+    }
     if name == "clean" {
         feed_rises_to_every_unit(&data);
         assert_eq!(report["status"]["results"], "final", "{context}");
@@ -245,6 +248,59 @@ fn check_results(data: &Path, report: &Value, stdout: &str, verdict: &str, conte
         compared += 1;
     }
     assert!(compared > 0, "{context}");
+}
+
+/// The night's kept copy verified as of a time before the manifest's
+/// `results_due` (2026-05-11T06:00:00Z): the units that never reported are
+/// progress (pass, exit 0); as of a time after it, `units-missing`.
+fn missing_units_are_progress_before_the_due_time(data: &Path) {
+    let authority = data.join("election/keys/EXAMPLE-ONLY.authority.key.pub");
+    let manifest = data.join("election/manifest.signed");
+    let source = data.join("origin/public");
+    let json = data.join("verify/before-due.json");
+    let run = |at: &str, json: &Path| {
+        tallyboard(
+            &[
+                "verify",
+                "--authority",
+                authority.to_str().unwrap(),
+                "--manifest",
+                manifest.to_str().unwrap(),
+                "--source",
+                source.to_str().unwrap(),
+                "--at",
+                at,
+                "--json",
+                json.to_str().unwrap(),
+            ],
+            Duration::from_secs(120),
+        )
+    };
+    let r = run("2026-05-10T23:00:00Z", &json);
+    assert_eq!(r.status, Some(0), "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .starts_with("VERDICT: PASS, 33 OF 36 UNITS REPORTING"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("RESULTS: PROVISIONAL"), "{}", r.stdout);
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["verdict"], "pass");
+    assert_eq!(report["status"]["due"], false);
+    assert_eq!(report["status"]["units_reporting"], 33);
+    assert!(
+        !report["completeness"]["missing"]
+            .as_object()
+            .unwrap()
+            .is_empty()
+    );
+    let after = data.join("verify/after-due.json");
+    let r = run("2026-05-11T06:00:00Z", &after);
+    assert_eq!(r.status, Some(1), "{}\n{}", r.stdout, r.stderr);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&after).unwrap()).unwrap();
+    assert_eq!(report["findings"][0]["code"], "units-missing");
 }
 
 /// The live verifier's feed (`verify --watch --feed`), read line by line:

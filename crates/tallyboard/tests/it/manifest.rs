@@ -197,7 +197,7 @@ fn build_reports_election_json_errors_with_position_or_field() {
     let r = run(dir.path());
     assert_eq!(r.status, 2);
     assert!(
-        r.stderr.contains("election.json, line 9, column"),
+        r.stderr.contains("election.json, line 11, column"),
         "{}",
         r.stderr
     );
