@@ -776,7 +776,8 @@ async fn public_dir_holds_the_served_manifest_and_totals() {
     assert_eq!(std::fs::read(public.join("totals")).unwrap(), served);
     let on_disk = SignedTotals::from_bytes(&served, &e.manifest.log.key).unwrap();
     assert_eq!(on_disk.totals().checkpoint.size, 1);
-    // Nothing else but the log's own files, these two and the pages.
+    // Nothing else but the log's own files, these two, the results files
+    // derived from the totals (spec/results.md) and the pages.
     pages_written(&h).await;
     let mut names: Vec<String> = std::fs::read_dir(&public)
         .unwrap()
@@ -790,12 +791,16 @@ async fn public_dir_holds_the_served_manifest_and_totals() {
             "index.html",
             "manifest",
             "regions",
+            "results.csv",
+            "results.err.json",
+            "results.json",
             "search",
             "search.html",
             "site",
             "tile",
             "totals",
-            "units"
+            "totals.json",
+            "units",
         ]
     );
     shutdown(h).await;
