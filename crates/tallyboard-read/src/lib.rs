@@ -71,6 +71,7 @@ impl ReadApi {
                 manifest,
                 reader,
                 views,
+                hot: tallyboard_http::hot::HotFiles::default(),
             }),
         }
     }

@@ -32,6 +32,8 @@ pub(crate) struct ReadState {
     pub(crate) manifest: Arc<Manifest>,
     pub(crate) reader: LogReader,
     pub(crate) views: SharedViews,
+    /// Full tiles and bundles already read (they never change).
+    pub(crate) hot: tallyboard_http::hot::HotFiles,
 }
 
 impl ReadState {

@@ -26,6 +26,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod checking;
 mod election;
 mod metrics;
 mod public;
@@ -47,7 +48,6 @@ use tallyboard_core::limits::MAX_SIGNED_TALLY;
 use tallyboard_core::manifest::{Manifest, SignedManifest};
 use tallyboard_core::note::{KeyKind, SignerKey, VerifierKey};
 use tallyboard_core::receipt::Receipt as ReceiptText;
-use tallyboard_core::rules::check_tally;
 use tallyboard_core::tally::{SignedTally, UnverifiedTally};
 use tallyboard_http::serve::{ConnStats, Limits};
 use tallyboard_log::{Cosigner, Log, LogReader, Options, Sequencer, SequencerConfig, SubmitError};
@@ -58,6 +58,7 @@ use tallyboard_http::{cache, media, path, response};
 use tallyboard_read::SharedViews;
 use tallyboard_read::static_copy::write_manifest;
 
+use crate::checking::Checkers;
 use crate::election::{Election, Violations};
 use crate::metrics::Metrics;
 use crate::public::TotalsFile;
@@ -149,6 +150,9 @@ pub enum StartError {
     /// The HTTP client for the witnesses could not be built.
     #[error("HTTP client for the witnesses: {0}")]
     HttpClient(String),
+    /// The checker threads could not be started.
+    #[error("starting the checker threads: {0}")]
+    Threads(#[source] std::io::Error),
     /// The signed manifest could not be written to `public/`.
     #[error("writing the manifest to public/: {0}")]
     Public(#[source] tallyboard_fs::FsError),
@@ -174,6 +178,8 @@ struct AppState {
     key_limiter: RateLimiter<PublicKey>,
     connections: ConnStats,
     witnesses: Option<Arc<Collector>>,
+    /// The signature and rule checks of submissions.
+    checkers: Checkers,
 }
 
 impl Server {
@@ -218,6 +224,8 @@ impl Server {
         write_manifest(&public, &manifest_bytes).map_err(StartError::Public)?;
         let election = TotalsFile::new(election, views.clone(), public);
         let sequencer = Sequencer::start_with(log, config.sequencer.clone(), Box::new(election))?;
+        let checkers = Checkers::start(manifest.clone(), tallyboard_check::available_threads())
+            .map_err(StartError::Threads)?;
         let state = AppState {
             read: ReadApi::with_views(manifest.clone(), manifest_bytes, reader.clone(), views),
             manifest,
@@ -228,6 +236,7 @@ impl Server {
             key_limiter: RateLimiter::new(config.rate_per_key, config.burst_per_key),
             connections: ConnStats::new(),
             witnesses: collector,
+            checkers,
         };
         Ok(Server {
             state: Arc::new(state),
@@ -453,20 +462,12 @@ async fn validate(
         ))
     };
     s.key_limiter.peek(signer).map_err(over_key_limit)?;
-    // The signature check runs off the async workers.
-    let checked = tokio::task::spawn_blocking(move || {
-        let tally = unverified
-            .verify()
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()))?;
-        let v = check_tally(&manifest, tally.tally());
-        if !v.is_empty() {
-            return Err(ApiError::rules(&v));
-        }
-        Ok(tally)
-    })
-    .await
-    .map_err(|e| Refusal::Key(ApiError::internal(e)))?
-    .map_err(Refusal::Address)?;
+    // The signature check runs off the async workers, on the checkers.
+    let checked = s
+        .checkers
+        .check(unverified)
+        .await
+        .map_err(Refusal::Address)?;
     s.key_limiter.take(signer).map_err(over_key_limit)?;
     Ok(checked)
 }
