@@ -21,6 +21,8 @@
 //! - [`cbor`]: the canonical CBOR subset every tallyboard object uses.
 //! - [`manifest`], [`tally`], [`rules`], [`totals`]: the election manifest,
 //!   signed tallies, the rules a tally must satisfy, and signed totals.
+//! - [`paper`]: the QR payload of a printed sheet (a signed tally split
+//!   into numbered, self-checking parts).
 //! - [`limits`]: the size cap of every input, checked before parsing.
 //!
 //! ## What's out of scope
@@ -40,6 +42,7 @@ pub mod limits;
 pub mod manifest;
 pub mod merkle;
 pub mod note;
+pub mod paper;
 pub mod receipt;
 pub mod rules;
 pub mod tally;

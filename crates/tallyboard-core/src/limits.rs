@@ -74,3 +74,11 @@ pub const MAX_ADD_CHECKPOINT_REQUEST: usize =
 /// Largest `add-checkpoint` success response (the witness's cosignature
 /// lines), in bytes.
 pub const MAX_ADD_CHECKPOINT_RESPONSE: usize = 8 * 1024;
+
+/// Most parts (QR codes) one printed sheet's signed tally is split into:
+/// room for the largest signed tally at 200 bytes a part (82 parts).
+pub const MAX_PAPER_PARTS: usize = 100;
+
+/// Longest text of one sheet code, in bytes (a part of 200 bytes is about
+/// 375 characters; the largest QR code holds 4,296 alphanumeric ones).
+pub const MAX_PAPER_PART_TEXT: usize = 2048;

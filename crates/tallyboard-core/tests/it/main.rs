@@ -15,5 +15,6 @@ mod tally_props;
 mod tile_crosscheck;
 mod vectors_merkle;
 mod vectors_notes;
+mod vectors_paper;
 mod vectors_tally;
 mod vectors_witness;
