@@ -412,12 +412,14 @@ async fn submit_inner(s: &AppState, req: Request) -> Result<Vec<u8>, ApiError> {
         seq.submit(checked.into_bytes()).map_err(submit_error)?
     };
     let receipt = pending.await.map_err(submit_error)?;
-    let text = ReceiptText::new(
-        receipt.index,
-        receipt.proof,
-        receipt.checkpoint.note.clone(),
-    )
-    .map_err(ApiError::internal)?;
+    // The note is the log's own signed checkpoint, checked when it was
+    // made: not parsed again for every receipt.
+    let text = ReceiptText {
+        index: receipt.index,
+        proof: receipt.proof,
+        checkpoint_note: receipt.checkpoint.note.clone(),
+        extra: None,
+    };
     Ok(text.to_bytes())
 }
 
@@ -440,8 +442,13 @@ async fn validate(
     body: axum::body::Body,
 ) -> Result<SignedTally, Refusal> {
     check_content_type(&parts.headers).map_err(Refusal::Address)?;
+    // Only the declared length matters to the body reader: no copy of
+    // every header.
     let mut req = Request::new(body);
-    *req.headers_mut() = parts.headers.clone();
+    if let Some(len) = parts.headers.get(axum::http::header::CONTENT_LENGTH) {
+        req.headers_mut()
+            .insert(axum::http::header::CONTENT_LENGTH, len.clone());
+    }
     let body = read_request(req, MAX_SIGNED_TALLY)
         .await
         .map_err(|e| Refusal::Address(body_error(&e)))?;
