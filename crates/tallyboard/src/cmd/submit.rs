@@ -143,7 +143,16 @@ pub(crate) fn run(args: Args) -> Result<()> {
     let log = VerifierKey::new(&m.log.origin, KeyKind::Ed25519, m.log.key)
         .map_err(|e| anyhow!("the manifest's log key: {e}"))?;
     let checker = ReceiptChecker::new(log);
-    let in_flight = args.parallel as usize;
+    // Each submission in flight holds a connection: raise the soft
+    // descriptor limit to the hard one and stay under it.
+    let fds = tallyboard_http::serve::raise_descriptor_limit();
+    let in_flight = fds.map_or(args.parallel as usize, |n| {
+        (args.parallel as usize).min(
+            usize::try_from(n.saturating_sub(64))
+                .unwrap_or(usize::MAX)
+                .max(1),
+        )
+    });
     let http = AsyncHttp::parse(&args.server, REQUEST_TIMEOUT, in_flight)?;
     std::fs::create_dir_all(&args.receipts)
         .with_context(|| format!("creating {}", args.receipts.display()))?;
