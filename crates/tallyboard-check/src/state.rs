@@ -47,6 +47,8 @@ pub struct ElectionState<M = Arc<Manifest>> {
     /// (unit, contest), at `unit * contests + contest` ([`NOT_COUNTED`]
     /// when none).
     counted: Vec<(u64, u64)>,
+    /// The latest time of count of any entry counted.
+    latest_count: u64,
 }
 
 /// A slot of `counted` without a counted tally.
@@ -75,6 +77,7 @@ impl<M: Borrow<Manifest> + Clone> ElectionState<M> {
             manifest,
             revisions: RevisionIndex::new(),
             applied: 0,
+            latest_count: 0,
         }
     }
 
@@ -98,6 +101,12 @@ impl<M: Borrow<Manifest> + Clone> ElectionState<M> {
     /// (`origin`, `size`, `root`).
     pub fn totals(&self, origin: &str, size: u64, root: Hash) -> TotalsBody {
         self.totals.finish(origin, size, root)
+    }
+
+    /// The latest time of count (POSIX seconds) of any entry counted so
+    /// far, 0 before the first: the date of the results, from the log.
+    pub fn latest_count(&self) -> u64 {
+        self.latest_count
     }
 
     /// The counted revision of unit number `unit` and contest number
@@ -144,6 +153,7 @@ impl<M: Borrow<Manifest> + Clone> ElectionState<M> {
                 {
                     *slot = (self.applied - 1, t.counted_at);
                 }
+                self.latest_count = self.latest_count.max(t.counted_at);
                 Outcome::Counted
             }
             Err(e) => Outcome::NotCounted(e),

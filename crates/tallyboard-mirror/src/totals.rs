@@ -7,7 +7,7 @@ use tallyboard_verify::FindingCode;
 use tallyboard_core::manifest::Manifest;
 use tallyboard_core::totals::{SignedTotals, TotalsBody, diff};
 use tallyboard_log::SignedCheckpoint;
-use tallyboard_read::static_copy::{read_totals, write_totals};
+use tallyboard_read::static_copy::{read_totals, results_files, write_results, write_totals};
 use tallyboard_verify::source::FetchError;
 
 use crate::entries;
@@ -40,6 +40,13 @@ impl Mirror {
     /// Fetches the upstream's signed totals and serves them if they are
     /// bound to the held checkpoint and equal the recomputed totals.
     pub(crate) async fn refresh_totals(&self, st: &mut SyncState) -> Outcome {
+        match self.refresh_totals_only(st).await {
+            s @ Outcome::Synced { .. } => self.refresh_certification(st, s).await,
+            other => other,
+        }
+    }
+
+    async fn refresh_totals_only(&self, st: &mut SyncState) -> Outcome {
         let inner = &self.inner;
         let label = inner.source.label();
         let cp = st.log.checkpoint();
@@ -100,6 +107,23 @@ impl Mirror {
             return Outcome::CouldNotSync(problem(
                 FindingCode::Internal,
                 format!("writing the totals to {}: {e}", inner.public.display()),
+            ));
+        }
+        // The results files of the static copy (spec/results.md), from the
+        // totals just checked.
+        if let Some(files) = results_files(
+            &inner.manifest,
+            &signed,
+            &cp.note,
+            st.checker.latest_count(),
+        ) && let Err(e) = write_results(&inner.public, &files)
+        {
+            return Outcome::CouldNotSync(problem(
+                FindingCode::Internal,
+                format!(
+                    "writing the results files to {}: {e}",
+                    inner.public.display()
+                ),
             ));
         }
         inner.read.set_totals(bytes, body.clone());

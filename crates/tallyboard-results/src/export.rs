@@ -513,3 +513,55 @@ pub fn err_json(
     out.push(b'\n');
     out
 }
+
+/// The JSON rendering of signed totals (`public/totals.json`,
+/// `/totals.json`): the decoded figures beside what a browser or a script
+/// needs to check them, byte for byte: the signed bytes, the body, the
+/// signature and its context label (verify `label || body` under the log
+/// key of the manifest), and the signed checkpoint they are bound to when
+/// given.
+pub fn totals_json(
+    signed: &tallyboard_core::totals::SignedTotals,
+    checkpoint_note: Option<&[u8]>,
+) -> Vec<u8> {
+    use base64::Engine as _;
+    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let t = signed.totals();
+    let rows: Vec<Value> = t
+        .rows
+        .iter()
+        .map(|r| {
+            json!({
+                "contest": r.contest,
+                "region": r.region,
+                "choices": r.choices,
+                "blank": r.blank,
+                "invalid": r.invalid,
+                "ballots_cast": r.ballots_cast,
+                "registered": r.registered,
+                "units_reporting": r.units_reporting,
+                "units_expected": r.units_expected,
+            })
+        })
+        .collect();
+    let context = tallyboard_core::keys::Context::Totals.label();
+    let v = json!({
+        "format": "tallyboard-signed-totals",
+        "version": 1,
+        "election": t.election,
+        "checkpoint": {
+            "origin": t.checkpoint.origin,
+            "size": t.checkpoint.size,
+            "root": t.checkpoint.root.to_hex(),
+            "signed": checkpoint_note.map(|n| String::from_utf8_lossy(n).into_owned()),
+        },
+        "signature_context": String::from_utf8_lossy(context),
+        "signed_base64": b64(signed.as_bytes()),
+        "body_base64": b64(signed.body_bytes()),
+        "signature_base64": b64(&signed.signature().0),
+        "rows": rows,
+    });
+    let mut out = serde_json::to_vec_pretty(&v).unwrap_or_default();
+    out.push(b'\n');
+    out
+}

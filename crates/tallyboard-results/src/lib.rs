@@ -29,7 +29,7 @@ mod units;
 
 pub use export::{
     CSV_REGION_COLUMNS, CSV_UNIT_COLUMNS, ExportHeader, Level, err_json, export_json, regions_csv,
-    units_csv,
+    totals_json, units_csv,
 };
 pub use format::{Percent, thousands};
 pub use model::{

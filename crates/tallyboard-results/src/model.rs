@@ -176,6 +176,16 @@ pub enum ResultsError {
     },
 }
 
+impl ResultsError {
+    /// Stable kebab-case code of the error (`spec/results.md` §1).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ResultsError::OtherElection { .. } => "other-election",
+            ResultsError::RowNotInManifest { .. } => "row-not-in-manifest",
+        }
+    }
+}
+
 fn region_label(r: &Option<String>) -> String {
     r.as_ref()
         .map_or_else(|| "(whole election)".to_owned(), |r| format!("region {r}"))

@@ -26,6 +26,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod certify;
 mod checking;
 mod election;
 mod metrics;
@@ -52,11 +53,12 @@ use tallyboard_core::tally::{SignedTally, UnverifiedTally};
 use tallyboard_http::serve::{ConnStats, Limits};
 use tallyboard_log::{Cosigner, Log, LogReader, Options, Sequencer, SequencerConfig, SubmitError};
 
+use tallyboard_core::certification::SignedCertification;
 use tallyboard_http::body::{BodyError, read_request};
 use tallyboard_http::error::ApiError;
 use tallyboard_http::{cache, media, path, response};
 use tallyboard_read::SharedViews;
-use tallyboard_read::static_copy::write_manifest;
+use tallyboard_read::static_copy::{read_certification, write_manifest};
 
 use crate::checking::Checkers;
 use crate::election::{Election, Violations};
@@ -156,6 +158,9 @@ pub enum StartError {
     /// The signed manifest could not be written to `public/`.
     #[error("writing the manifest to public/: {0}")]
     Public(#[source] tallyboard_fs::FsError),
+    /// `public/certification` is not the authority's certification.
+    #[error("public/certification is not a certification signed by the manifest's authority: {0}")]
+    Certification(String),
 }
 
 /// A running publication server: the sequencer and the state the HTTP
@@ -180,6 +185,10 @@ struct AppState {
     witnesses: Option<Arc<Collector>>,
     /// The signature and rule checks of submissions.
     checkers: Checkers,
+    /// The static copy (`public/`): where the certification is stored.
+    public: PathBuf,
+    /// Whether the election authority's certification closed the count.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl Server {
@@ -222,7 +231,22 @@ impl Server {
         )?;
         let public = config.data_dir.join("public");
         write_manifest(&public, &manifest_bytes).map_err(StartError::Public)?;
-        let election = TotalsFile::new(election, views.clone(), public);
+        // A count closed before a restart stays closed.
+        let certification = match read_certification(&public) {
+            Some(b) => {
+                SignedCertification::from_bytes(&b, &manifest.authority)
+                    .map_err(|e| StartError::Certification(e.to_string()))?;
+                Some(b)
+            }
+            None => None,
+        };
+        let election = TotalsFile::new(
+            election,
+            views.clone(),
+            public.clone(),
+            manifest.clone(),
+            reader.clone(),
+        );
         let sequencer = Sequencer::start_with(log, config.sequencer.clone(), Box::new(election))?;
         let checkers = Checkers::start(manifest.clone(), tallyboard_check::available_threads())
             .map_err(StartError::Threads)?;
@@ -237,7 +261,12 @@ impl Server {
             connections: ConnStats::new(),
             witnesses: collector,
             checkers,
+            public,
+            closed: std::sync::atomic::AtomicBool::new(certification.is_some()),
         };
+        if let Some(b) = certification {
+            state.read.set_certification(b);
+        }
         Ok(Server {
             state: Arc::new(state),
         })
@@ -277,6 +306,7 @@ impl Server {
         Router::new()
             .route(path::METRICS, get(metrics))
             .route(path::SUBMIT, post(submit))
+            .route(path::CERTIFICATION, post(certify::certify))
             .with_state(self.state.clone())
             .merge(self.state.read.router())
     }
@@ -404,8 +434,15 @@ async fn submit_inner(s: &AppState, req: Request) -> Result<Vec<u8>, ApiError> {
         }
         Err(Refusal::Key(e)) => return Err(e),
     };
+    if s.closed.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(certify::closed(s));
+    }
     let pending = {
         let seq = s.sequencer.read().unwrap_or_else(PoisonError::into_inner);
+        // Checked again under the lock the certification takes to close.
+        if s.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(certify::closed(s));
+        }
         let Some(seq) = seq.as_ref() else {
             return Err(shutting_down());
         };
@@ -441,7 +478,7 @@ async fn validate(
     parts: &axum::http::request::Parts,
     body: axum::body::Body,
 ) -> Result<SignedTally, Refusal> {
-    check_content_type(&parts.headers).map_err(Refusal::Address)?;
+    check_content_type(&parts.headers, "a signed tally").map_err(Refusal::Address)?;
     // Only the declared length matters to the body reader: no copy of
     // every header.
     let mut req = Request::new(body);
@@ -484,7 +521,7 @@ const TALLY_MEDIA_TYPE: &str = tallyboard_http::media::CBOR;
 
 /// `Content-Type` must be `application/cbor` (parameters allowed, case
 /// ignored).
-fn check_content_type(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+fn check_content_type(headers: &axum::http::HeaderMap, what: &str) -> Result<(), ApiError> {
     let given = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
@@ -496,9 +533,9 @@ fn check_content_type(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "unsupported-media-type",
         match given {
-            Some(_) => format!("a signed tally is sent as Content-Type: {TALLY_MEDIA_TYPE}"),
+            Some(_) => format!("{what} is sent as Content-Type: {TALLY_MEDIA_TYPE}"),
             None => {
-                format!("Content-Type is missing; a signed tally is sent as {TALLY_MEDIA_TYPE}")
+                format!("Content-Type is missing; {what} is sent as {TALLY_MEDIA_TYPE}")
             }
         },
     ))

@@ -20,6 +20,8 @@ use tallyboard_core::time::format_rfc3339;
 use tallyboard_core::totals::TotalsBody;
 use tallyboard_core::{Hash, RevisionIndex, SignedTally, Tally};
 
+use tallyboard_results::UnitResult;
+
 use crate::codes::FindingCode;
 use crate::report::{Correction, Finding};
 
@@ -71,10 +73,16 @@ pub struct EntryChecker<'m> {
     snapshots: BTreeMap<u64, Option<TotalsBody>>,
     watched: HashSet<(String, String)>,
     latest: HashMap<(String, String), Latest>,
+    /// Units whose every counted revision is kept (`verify --unit`).
+    detailed: HashSet<String>,
+    history: Vec<Latest>,
     /// Whether (unit, contest) has a counted tally, at
     /// `unit index * contests + contest index`.
     reported: Vec<bool>,
     progress: Option<Progress>,
+    /// Tallies counted since the journal was last taken (the live feed),
+    /// when kept.
+    journal: Option<Vec<(u64, SignedTally)>>,
 }
 
 impl<'m> EntryChecker<'m> {
@@ -93,9 +101,27 @@ impl<'m> EntryChecker<'m> {
             snapshots: BTreeMap::new(),
             watched: HashSet::new(),
             latest: HashMap::new(),
+            detailed: HashSet::new(),
+            history: Vec::new(),
             reported: vec![false; manifest.units.len() * manifest.contests.len()],
             progress: None,
+            journal: None,
         }
+    }
+
+    /// Keeps every tally that becomes the latest revision of its unit and
+    /// contest, with its log index, until [`EntryChecker::take_journal`]
+    /// (the live feed's "units reported" and "correction" events).
+    pub fn keep_journal(&mut self) {
+        self.journal.get_or_insert_with(Vec::new);
+    }
+
+    /// The tallies counted since the last call, in log order.
+    pub fn take_journal(&mut self) -> Vec<(u64, SignedTally)> {
+        self.journal
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// Whether unit `unit` (manifest index) has a counted tally for contest
@@ -115,6 +141,46 @@ impl<'m> EntryChecker<'m> {
     /// Keeps the latest revision of (unit, contest) for backup checks.
     pub fn watch(&mut self, unit: &str, contest: &str) {
         self.watched.insert((unit.to_owned(), contest.to_owned()));
+    }
+
+    /// Keeps every counted revision of unit `unit`, in log order.
+    pub fn detail(&mut self, unit: &str) {
+        self.detailed.insert(unit.to_owned());
+    }
+
+    /// The counted revisions of the units asked for with
+    /// [`EntryChecker::detail`], in log order.
+    pub fn history(&self) -> &[Latest] {
+        &self.history
+    }
+
+    /// The counted revision of every unit and contest that has one: unit
+    /// by unit in manifest order, each unit's contests in manifest order.
+    pub fn unit_rows(&self) -> Vec<UnitResult> {
+        let m = self.manifest;
+        let mut out = Vec::new();
+        for (ui, u) in m.units.iter().enumerate() {
+            let mut cs: Vec<usize> = u
+                .contests
+                .iter()
+                .filter_map(|c| m.contest_index(c))
+                .collect();
+            cs.sort_unstable();
+            for ci in cs {
+                if let Some(uc) = self.state.unit_count(ui, ci)
+                    && let Some(row) =
+                        UnitResult::new(m, ui, ci, uc.leaf_index, uc.counted_at, uc.figures)
+                {
+                    out.push(row);
+                }
+            }
+        }
+        out
+    }
+
+    /// The latest time of count of any counted tally (0 when none).
+    pub fn as_of(&self) -> u64 {
+        self.state.latest_count()
     }
 
     /// Keeps the recomputed totals at tree size `size` (a source's signed
@@ -285,6 +351,15 @@ impl<'m> EntryChecker<'m> {
             && let Some(r) = self.reported.get_mut(u * m.contests.len() + c)
         {
             *r = true;
+        }
+        if !self.detailed.is_empty() && self.detailed.contains(&t.unit) {
+            self.history.push(Latest {
+                index,
+                tally: st.clone(),
+            });
+        }
+        if let Some(j) = self.journal.as_mut() {
+            j.push((index, st.clone()));
         }
         if !self.watched.is_empty() {
             let key = (t.unit.clone(), t.contest.clone());

@@ -19,9 +19,11 @@ pub mod backup;
 pub mod check;
 pub mod codes;
 pub mod evidence;
+pub mod feed;
 pub mod follow;
 pub mod report;
 pub mod source;
+pub mod status;
 pub mod tiles;
 pub mod verify;
 
@@ -33,4 +35,4 @@ pub use source::{
     DirFetch, Fetch, FetchError, HttpFetch, Source, SourceError, TileCache, TilesError,
 };
 pub use tiles::{Recomputed, TileCheck, TileFault, check_served_tiles};
-pub use verify::{Config, WatchConfig, verify, verify_sources, watch};
+pub use verify::{Config, Round, WatchConfig, verify, verify_sources, watch, watch_rounds};

@@ -25,16 +25,19 @@ use crate::follow::{
     Consistency, FollowError, FollowOptions, Item, Trusted, check_consistency, follow,
 };
 use crate::report::{
-    Completeness, CompletenessRow, Finding, LogReport, ObserverReport, Report, Severity,
-    SourceReport, Verdict,
+    Completeness, CompletenessRow, Finding, LogReport, ObserverReport, Report, ReportDetails,
+    Severity, SourceReport, UnitRevision, Verdict,
 };
 use crate::source::{FetchError, HttpOptions, Source, TileCache, http_client};
+use crate::status::ResultsStatus;
 use crate::tiles::{Recomputed, check_served_tiles};
 
 mod backups;
+mod certify;
 mod checkpoints;
 mod completeness;
 mod data;
+mod feed;
 mod setup;
 mod totals;
 
@@ -68,6 +71,17 @@ pub struct Config {
     /// Witness cosignatures required on a checkpoint instead of the
     /// manifest's quorum (`None`: the manifest's).
     pub quorum: Option<usize>,
+    /// Give the counted revision of every unit and contest in the report
+    /// ([`crate::report::ReportDetails::units`], the exports' rows).
+    pub unit_rows: bool,
+    /// Units whose every counted revision the report lists
+    /// ([`crate::report::ReportDetails::revisions`]).
+    pub detail_units: Vec<String>,
+    /// The time (POSIX seconds) the due time is judged by (`None`: the
+    /// verifier's own clock; spec/verify.md §4.7).
+    pub now: Option<u64>,
+    /// Watch mode: collect the live feed's events (spec/feed.md).
+    pub feed: bool,
 }
 
 impl Config {
@@ -84,6 +98,10 @@ impl Config {
             http: HttpOptions::default(),
             progress: None,
             quorum: None,
+            unit_rows: false,
+            detail_units: Vec::new(),
+            now: None,
+            feed: false,
         }
     }
 }
@@ -176,6 +194,7 @@ struct Run<'m> {
     pending_quorum: BTreeMap<usize, Finding>,
     observers: Option<ObserverReport>,
     completeness: Completeness,
+    results: Option<tallyboard_results::Results>,
     notes: Vec<String>,
     /// Sizes of the checkpoints signed by the log key seen so far: the
     /// older partial tiles and bundles kept for them are checked.
@@ -185,6 +204,13 @@ struct Run<'m> {
     /// Whether the checkpoint of the tree checked in full carries the
     /// witness quorum.
     witnessed: bool,
+    /// Every source's signed totals of the last round: (source, size
+    /// bound to, SHA-256 of the bytes).
+    last_totals: Vec<(usize, u64, Hash)>,
+    /// Units reporting, due time, provisional or final.
+    status: ResultsStatus,
+    /// The live feed: its state and the events of the round.
+    feed: Option<feed::FeedState>,
 }
 
 /// Runs the verifier once (every check) over the sources of `config` and
@@ -227,6 +253,30 @@ pub async fn watch(
     w: &WatchConfig,
     mut on_new: impl FnMut(&[Finding], u64),
 ) -> Report {
+    watch_rounds(config, w, |r| on_new(r.new_findings, r.size)).await
+}
+
+/// What one round of watch mode saw.
+pub struct Round<'a> {
+    /// The size of the tree verified.
+    pub size: u64,
+    /// The findings first seen this round.
+    pub new_findings: &'a [Finding],
+    /// The report as it stands after the round (what `--json` writes).
+    pub report: &'a Report,
+    /// The live feed's lines of the round, in order (the units reported
+    /// and corrections only with `config.feed`).
+    pub feed: &'a [crate::feed::FeedLine],
+}
+
+/// [`watch`], calling `on_round` after every round with the report as it
+/// stands and, with `config.feed`, the live feed's lines of the round
+/// (spec/feed.md).
+pub async fn watch_rounds(
+    config: &Config,
+    w: &WatchConfig,
+    mut on_round: impl FnMut(&Round<'_>),
+) -> Report {
     let sources = match sources_of(config) {
         Ok(s) => s,
         Err(why) => return Report::could_not_verify(why),
@@ -250,8 +300,16 @@ pub async fn watch(
                 run.add(f);
             }
         }
-        let new = &run.ledger.findings[printed..];
-        on_new(new, run.trusted.size());
+        run.check_certification().await;
+        run.completeness_data();
+        let lines = run.feed_round(printed);
+        let snapshot = run.report();
+        on_round(&Round {
+            size: run.trusted.size(),
+            new_findings: &run.ledger.findings[printed..],
+            report: &snapshot,
+            feed: &lines,
+        });
         printed = run.ledger.findings.len();
         if w.until_size.is_some_and(|n| run.trusted.size() >= n) || w.stop.load(Ordering::SeqCst) {
             break;
@@ -334,6 +392,9 @@ impl<'m> Run<'m> {
         for r in loaded.observers.iter().flatten() {
             checker.watch(&r.unit, &r.contest);
         }
+        for u in &config.detail_units {
+            checker.detail(u);
+        }
         if let Some(p) = &config.progress {
             let p = Arc::clone(p);
             let progress: Progress = Arc::new(move |n| p(n, 0));
@@ -366,11 +427,18 @@ impl<'m> Run<'m> {
             pending_quorum: BTreeMap::new(),
             observers: None,
             completeness: Completeness::default(),
+            results: None,
             notes,
             known_sizes: BTreeSet::new(),
             older_checked: HashSet::new(),
             witnessed: false,
+            last_totals: Vec::new(),
+            status: ResultsStatus::default(),
+            feed: Some(feed::FeedState::default()),
         };
+        if config.feed {
+            run.checker.keep_journal();
+        }
         for f in manifest_findings {
             run.ledger.add(f);
         }
@@ -417,6 +485,11 @@ impl<'m> Run<'m> {
         // Signed totals, fetched before the full check so that the
         // recomputed totals can be kept at the size each is bound to.
         let totals = self.fetch_totals().await;
+        self.last_totals = totals
+            .iter()
+            .flatten()
+            .map(|(i, t)| (*i, t.totals().checkpoint.size, Hash::sha256(t.as_bytes())))
+            .collect();
         for (_, t) in totals.iter().flatten() {
             self.checker.snapshot_at(t.totals().checkpoint.size);
         }
@@ -509,16 +582,25 @@ impl<'m> Run<'m> {
         self.check_backup_tallies().await;
         self.check_observers().await;
         self.check_receipts().await;
+        self.check_certification().await;
         self.completeness();
+        self.results();
     }
 
     fn into_report(self) -> Report {
+        self.report()
+    }
+
+    /// The report as it stands.
+    fn report(&self) -> Report {
         let (size, root) = (self.trusted.size(), self.trusted.root());
+        let mut findings = self.ledger.findings.clone();
+        self.link_causes(&mut findings);
         let mut report = Report {
             verdict: Verdict::Findings,
-            findings: self.ledger.findings,
-            findings_not_listed: self.ledger.not_listed,
-            sources: self.reports,
+            findings,
+            findings_not_listed: self.ledger.not_listed.clone(),
+            sources: self.reports.clone(),
             log: LogReport {
                 origin: self.keys.log.name().to_owned(),
                 size,
@@ -530,11 +612,37 @@ impl<'m> Run<'m> {
                     .map(|i| self.sources[i].label().to_owned()),
                 witnessed: self.checked_from.is_some() && self.witnessed,
             },
-            completeness: self.completeness,
-            observers: self.observers,
-            notes: self.notes,
+            completeness: self.completeness.clone(),
+            status: self.status.clone(),
+            results: self.results.clone(),
+            details: ReportDetails::default(),
+            observers: self.observers.clone(),
+            notes: self.notes.clone(),
             could_not_verify: None,
         };
+        if report.results.is_some() {
+            report.details = ReportDetails {
+                units: if self.config.unit_rows {
+                    self.checker.unit_rows()
+                } else {
+                    Vec::new()
+                },
+                revisions: self
+                    .checker
+                    .history()
+                    .iter()
+                    .map(UnitRevision::of)
+                    .collect(),
+                checkpoint_note: self
+                    .trusted
+                    .checkpoint
+                    .as_ref()
+                    .map(|(_, cp)| String::from_utf8_lossy(&cp.note).into_owned())
+                    .unwrap_or_default(),
+                as_of: self.checker.as_of(),
+                manifest: Some(Arc::new(self.manifest.manifest().clone())),
+            };
+        }
         if self.checked_from.is_none() {
             let reachable = report.sources.iter().any(|s| s.reachable);
             let lied = report

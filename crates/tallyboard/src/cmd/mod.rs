@@ -6,8 +6,10 @@ use clap::Subcommand;
 
 use crate::status::EXIT_HELP;
 
+pub(crate) mod certify;
 pub(crate) mod example;
 pub(crate) mod exercise;
+pub(crate) mod export;
 pub(crate) mod keygen;
 pub(crate) mod manifest;
 pub(crate) mod mirror;
@@ -98,6 +100,18 @@ pub(crate) enum Command {
     /// not verify (bad arguments, nothing reachable, unreadable input).
     #[command(after_help = EXIT_HELP)]
     Verify(verify::Args),
+    /// Verify as `verify` does, then write the verified results to a file:
+    /// csv, err (NIST SP 1500-100 ERR CDF v2 JSON) or json.
+    ///
+    /// Takes every source and flag of `verify`. Refused (exit 1, nothing
+    /// written) when verification finds a discrepancy, unless
+    /// --allow-findings, in which case the file's header says so. Every
+    /// export names the log origin, the checkpoint (size, root, signed
+    /// checkpoint text) and the tallyboard version, and is byte for byte
+    /// the same for the same log. --level region: region rows instead of
+    /// unit rows.
+    #[command(after_help = EXIT_HELP)]
+    Export(export::Args),
     /// Run a witness (C2SP tlog-witness): cosign the log's checkpoints,
     /// each only if it is consistent with the last one cosigned.
     ///
@@ -145,6 +159,21 @@ pub(crate) enum Command {
     /// when the exercise could not run. `--list` lists the scenarios.
     #[command(after_help = EXIT_HELP)]
     Exercise(exercise::Args),
+    /// Close the count: the election authority verifies the log, then signs
+    /// and sends the certification of its final checkpoint and totals.
+    ///
+    /// Runs the whole verification against the server (and any --source);
+    /// only a log that passes, with every unit reported (unless
+    /// --allow-incomplete), is certified. Signs with the authority key
+    /// (--key) a statement binding the checkpoint verified, the SHA-256 of
+    /// the server's signed totals at it and of the manifest
+    /// (spec/tally-and-manifest.md §10), and posts it to the server's
+    /// /certification. The server publishes it (GET /certification,
+    /// public/certification) and refuses every later submission; verifiers
+    /// then report final, certified results. Exit 0 certified, 1 refused
+    /// (verification failed, units missing, the server refused), 2 error.
+    #[command(after_help = EXIT_HELP)]
+    Certify(certify::Args),
 }
 
 impl Command {
@@ -159,9 +188,11 @@ impl Command {
             Command::Serve(a) => serve::run(a),
             Command::Submit(a) => submit::run(a),
             Command::Verify(a) => verify::run(a),
+            Command::Export(a) => export::run(a),
             Command::Witness(a) => witness::run(a),
             Command::Mirror(a) => mirror::run(a),
             Command::Exercise(a) => exercise::run(a),
+            Command::Certify(a) => certify::run(a),
         }
     }
 }

@@ -13,6 +13,7 @@ mod mirror_fixtures;
 mod mirror_static_nginx;
 mod mirror_sync;
 mod private_keys;
+mod results;
 mod serve_crash;
 mod sign;
 mod verify;
