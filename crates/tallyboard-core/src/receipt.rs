@@ -280,11 +280,26 @@ impl Receipt {
         witnesses: &[VerifierKey],
         quorum: usize,
     ) -> Result<VerifiedReceipt, ReceiptError> {
+        self.verify_with(entry_bytes, origin, |note| {
+            checkpoint::open_checkpoint(note, log_key, witnesses, quorum)
+        })
+    }
+
+    /// [`Receipt::verify`] with the checkpoint opened by `open`, which is
+    /// given this receipt's checkpoint note and must open it (check its
+    /// signatures) or fail. A client checking many receipts under the same
+    /// checkpoint opens it once and answers later calls from a cache keyed
+    /// by the note's bytes.
+    pub fn verify_with(
+        &self,
+        entry_bytes: &[u8],
+        origin: &str,
+        open: impl FnOnce(&[u8]) -> Result<OpenedCheckpoint, CheckpointError>,
+    ) -> Result<VerifiedReceipt, ReceiptError> {
         if self.proof.len() > MAX_PROOF_HASHES {
             return Err(ReceiptError::TooManyProofHashes);
         }
-        let opened =
-            checkpoint::open_checkpoint(&self.checkpoint_note, log_key, witnesses, quorum)?;
+        let opened = open(&self.checkpoint_note)?;
         if opened.checkpoint.origin != origin {
             return Err(ReceiptError::OriginMismatch {
                 expected: origin.to_owned(),

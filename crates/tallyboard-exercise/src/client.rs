@@ -1,17 +1,21 @@
 //! The count centres' HTTP client for their traffic to tallyboard servers
-//! (`tallyboard submit` and the exercise): `reqwest` (blocking API, rustls with the ring
+//! (`tallyboard submit` and the exercise): `reqwest` (blocking API, and the
+//! async API where many submissions are in flight; rustls with the ring
 //! provider, no OpenSSL), so count centres can submit over `https://` as well
 //! as plain `http://`. Every response body is size-capped while it is read,
 //! and a `Content-Length` over the cap is refused before reading.
 
+use std::collections::VecDeque;
 use std::net::IpAddr;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use tallyboard_core::checkpoint::{OpenedCheckpoint, open_checkpoint};
 use tallyboard_core::limits::MAX_RECEIPT;
 use tallyboard_core::note::VerifierKey;
-use tallyboard_core::receipt::Receipt;
-use tallyboard_http::body::{BodyError, read_blocking};
+use tallyboard_core::receipt::{Receipt, ReceiptError};
+use tallyboard_http::body::{BodyError, read_blocking, read_response};
 use tallyboard_http::media;
 
 use crate::error::{Context as _, Result, bail};
@@ -43,19 +47,9 @@ pub struct Response {
 impl Http {
     /// The client of the server at `url` (`http(s)://HOST[:PORT][/PREFIX]`).
     pub fn parse(url: &str) -> Result<Http> {
-        let parsed = reqwest::Url::parse(url).with_context(|| format!("{url}: not a URL"))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            bail!("{url}: only http:// and https:// URLs are supported");
-        }
-        if parsed.host_str().is_none_or(str::is_empty) {
-            bail!("{url}: no host");
-        }
-        if parsed.query().is_some() || parsed.fragment().is_some() {
-            bail!("{url}: a server's base URL has no query or fragment");
-        }
         let timeout = Duration::from_secs(30);
         Ok(Http {
-            base: parsed.as_str().trim_end_matches('/').to_owned(),
+            base: base_url(url)?,
             local: None,
             timeout,
             client: client(None, timeout)?,
@@ -94,20 +88,9 @@ impl Http {
         }
         let resp = req.send().map_err(|e| io_error(&url, &e))?;
         let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse().ok());
+        let retry_after = retry_after(resp.headers());
         let declared = resp.content_length();
-        let body = read_blocking(resp, declared, max).map_err(|e| match e {
-            BodyError::TooLarge(_) => {
-                std::io::Error::other(format!("{url}: response larger than {max} bytes"))
-            }
-            BodyError::Read(e) => {
-                std::io::Error::other(format!("{url}: reading the response: {e}"))
-            }
-        })?;
+        let body = read_blocking(resp, declared, max).map_err(|e| body_error(&url, max, e))?;
         Ok(Response {
             status,
             retry_after,
@@ -123,6 +106,96 @@ impl Http {
     /// POST `body` to `path`.
     pub fn post(&self, path: &str, body: &[u8], max: usize) -> std::io::Result<Response> {
         self.request(reqwest::Method::POST, path, Some(body), max)
+    }
+}
+
+/// A server's base URL `http(s)://HOST[:PORT][/PREFIX]`, checked, without
+/// a trailing `/`.
+fn base_url(url: &str) -> Result<String> {
+    let parsed = reqwest::Url::parse(url).with_context(|| format!("{url}: not a URL"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        bail!("{url}: only http:// and https:// URLs are supported");
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        bail!("{url}: no host");
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        bail!("{url}: a server's base URL has no query or fragment");
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
+}
+
+/// `Retry-After` in seconds, if the answer has one.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    headers
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// The asynchronous twin of [`Http`] (same base URLs, same caps) for
+/// clients that keep many requests in flight on one thread: one
+/// connection pool, no thread per request.
+#[derive(Clone, Debug)]
+pub struct AsyncHttp {
+    base: String,
+    client: reqwest::Client,
+}
+
+impl AsyncHttp {
+    /// The client of the server at `url` (`http(s)://HOST[:PORT][/PREFIX]`),
+    /// each request answered within `timeout`, keeping up to `idle`
+    /// connections open for reuse.
+    pub fn parse(url: &str, timeout: Duration, idle: usize) -> Result<AsyncHttp> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(timeout)
+            .pool_max_idle_per_host(idle)
+            .build()
+            .context("setting up the HTTP client")?;
+        Ok(AsyncHttp {
+            base: base_url(url)?,
+            client,
+        })
+    }
+
+    /// POST `body` (a signed tally, `application/cbor`) to `path` and read
+    /// at most `max` bytes of the answer.
+    pub async fn post(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+        max: usize,
+    ) -> std::io::Result<Response> {
+        let url = format!("{}{path}", self.base);
+        let resp = self
+            .client
+            .post(&url)
+            .header(ACCEPT, "application/json, text/plain")
+            .header(CONTENT_TYPE, media::CBOR)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| io_error(&url, &e))?;
+        let status = resp.status().as_u16();
+        let retry_after = retry_after(resp.headers());
+        let body = read_response(resp, max)
+            .await
+            .map_err(|e| body_error(&url, max, e))?;
+        Ok(Response {
+            status,
+            retry_after,
+            body,
+        })
+    }
+}
+
+fn body_error<E: std::fmt::Display>(url: &str, max: usize, e: BodyError<E>) -> std::io::Error {
+    match e {
+        BodyError::TooLarge(_) => {
+            std::io::Error::other(format!("{url}: response larger than {max} bytes"))
+        }
+        BodyError::Read(e) => std::io::Error::other(format!("{url}: reading the response: {e}")),
     }
 }
 
@@ -168,48 +241,147 @@ pub enum Outcome {
     Pending(String),
 }
 
+/// Checks receipts against the log key, opening each checkpoint once:
+/// the receipts of one batch share its checkpoint, so a client checking
+/// thousands of them verifies the log's signature once per batch, and
+/// every receipt's inclusion proof.
+#[derive(Debug)]
+pub struct ReceiptChecker {
+    log: VerifierKey,
+    /// The checkpoints opened last, newest at the back.
+    opened: Mutex<VecDeque<OpenedCheckpoint>>,
+}
+
+/// Checkpoints kept opened by a [`ReceiptChecker`].
+const OPENED_KEPT: usize = 8;
+
+impl ReceiptChecker {
+    /// A checker of receipts signed by `log` (named after the log's origin).
+    pub fn new(log: VerifierKey) -> ReceiptChecker {
+        ReceiptChecker {
+            log,
+            opened: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// The log key.
+    pub fn log(&self) -> &VerifierKey {
+        &self.log
+    }
+
+    /// Checks that `receipt` places `entry` in a checkpoint signed by the
+    /// log key (`Receipt::verify`, the checkpoint opened at most once).
+    pub fn check(&self, receipt: &Receipt, entry: &[u8]) -> Result<(), ReceiptError> {
+        receipt
+            .verify_with(entry, self.log.name(), |note| {
+                let lock = || self.opened.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(o) = lock().iter().find(|o| o.note == note) {
+                    return Ok(o.clone());
+                }
+                let o = open_checkpoint(note, &self.log, &[], 0)?;
+                let mut kept = lock();
+                if kept.len() >= OPENED_KEPT {
+                    kept.pop_front();
+                }
+                kept.push_back(o.clone());
+                Ok(o)
+            })
+            .map(|_| ())
+    }
+}
+
+/// What to do after one answer to a submission.
+enum Step {
+    Done(Outcome),
+    /// Try again, after at least this many seconds if the server said so.
+    Retry(Option<u64>, String),
+}
+
+/// Reads the answer to one submission: a receipt to check, a refusal, or a
+/// reason to try again.
+fn answer(r: std::io::Result<Response>, checker: &ReceiptChecker, entry: &[u8]) -> Step {
+    match r {
+        Ok(Response {
+            status: 200, body, ..
+        }) => {
+            let checked = Receipt::parse(&body)
+                .and_then(|r| checker.check(&r, entry).map(|()| r))
+                .map_err(|e| e.to_string());
+            Step::Done(match checked {
+                Ok(r) => Outcome::Accepted(r),
+                // A receipt that does not verify is evidence against the
+                // server, not an acknowledgement.
+                Err(e) => Outcome::Pending(format!("invalid receipt: {e}")),
+            })
+        }
+        Ok(Response {
+            status,
+            retry_after,
+            body,
+        }) if status == 429 || status >= 500 => Step::Retry(
+            retry_after,
+            format!("HTTP {status}: {}", String::from_utf8_lossy(&body)),
+        ),
+        Ok(Response { status, body, .. }) => {
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let code = v["error"].as_str().unwrap_or("refused");
+            let msg = v["message"].as_str().unwrap_or_default();
+            Step::Done(Outcome::Refused(format!("HTTP {status} {code}: {msg}")))
+        }
+        Err(e) => Step::Retry(None, e.to_string()),
+    }
+}
+
+/// First wait before submitting again.
+const FIRST_WAIT: Duration = Duration::from_millis(500);
+
 /// Submits one signed tally to the server, up to `attempts` times with
 /// back-off on 429, 5xx and transport errors, and checks the receipt.
-pub fn submit_one(http: &Http, log: &VerifierKey, entry: &[u8], attempts: u32) -> Outcome {
-    let mut wait = Duration::from_millis(500);
+pub fn submit_one(http: &Http, checker: &ReceiptChecker, entry: &[u8], attempts: u32) -> Outcome {
+    let mut wait = FIRST_WAIT;
     let mut last = String::new();
     for attempt in 0..attempts.max(1) {
         if attempt > 0 {
             std::thread::sleep(wait);
             wait = (wait * 2).min(Duration::from_secs(30));
         }
-        match http
-            .post("/submit", entry, MAX_RESPONSE)
-            .map(|r| (r.status, r.retry_after, r.body))
-        {
-            Ok((200, _, body)) => {
-                let checked = Receipt::parse(&body)
-                    .map_err(|e| e.to_string())
-                    .and_then(|r| {
-                        r.verify(entry, log, log.name())
-                            .map(|_| r)
-                            .map_err(|e| e.to_string())
-                    });
-                return match checked {
-                    Ok(r) => Outcome::Accepted(r),
-                    // A receipt that does not verify is evidence against the
-                    // server, not an acknowledgement.
-                    Err(e) => Outcome::Pending(format!("invalid receipt: {e}")),
-                };
-            }
-            Ok((status, retry, body)) if status == 429 || status >= 500 => {
-                last = format!("HTTP {status}: {}", String::from_utf8_lossy(&body));
-                if let Some(s) = retry {
+        match answer(http.post("/submit", entry, MAX_RESPONSE), checker, entry) {
+            Step::Done(o) => return o,
+            Step::Retry(asked, why) => {
+                if let Some(s) = asked {
                     wait = wait.max(Duration::from_secs(s.min(60)));
                 }
+                last = why;
             }
-            Ok((status, _, body)) => {
-                let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-                let code = v["error"].as_str().unwrap_or("refused");
-                let msg = v["message"].as_str().unwrap_or_default();
-                return Outcome::Refused(format!("HTTP {status} {code}: {msg}"));
+        }
+    }
+    Outcome::Pending(last)
+}
+
+/// [`submit_one`] on an [`AsyncHttp`] client: the same attempts, back-off
+/// and receipt check, without holding a thread while it waits.
+pub async fn submit_one_async(
+    http: &AsyncHttp,
+    checker: &ReceiptChecker,
+    entry: &[u8],
+    attempts: u32,
+) -> Outcome {
+    let mut wait = FIRST_WAIT;
+    let mut last = String::new();
+    for attempt in 0..attempts.max(1) {
+        if attempt > 0 {
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(30));
+        }
+        let r = http.post("/submit", entry.to_vec(), MAX_RESPONSE).await;
+        match answer(r, checker, entry) {
+            Step::Done(o) => return o,
+            Step::Retry(asked, why) => {
+                if let Some(s) = asked {
+                    wait = wait.max(Duration::from_secs(s.min(60)));
+                }
+                last = why;
             }
-            Err(e) => last = e.to_string(),
         }
     }
     Outcome::Pending(last)

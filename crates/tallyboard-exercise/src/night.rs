@@ -5,8 +5,6 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use tallyboard_core::Tally;
@@ -14,7 +12,7 @@ use tallyboard_core::note::{KeyKind, VerifierKey};
 use tallyboard_core::tally::SignedTally;
 use tallyboard_log::{Log, Options};
 
-use crate::client::{Http, Outcome, submit_one};
+use crate::client::{AsyncHttp, Http, Outcome, ReceiptChecker, submit_one_async};
 use crate::election::{Generated, MANIFEST_FILE, Plan, generate_plan, write_files};
 use crate::error::{Context as _, Result, bail, failed};
 use crate::procs::{FileServer, Proc, files_under, run_to_end, tail};
@@ -465,44 +463,36 @@ impl Night {
     }
 
     fn submit_in_process(&self, url: &str, which: &[usize]) -> Result<(usize, Vec<String>)> {
-        let http = Http::parse(url)?;
-        let log = self.log_verifier()?;
-        let next = AtomicUsize::new(0);
-        let accepted = AtomicUsize::new(0);
-        let problems = Mutex::new(Vec::new());
-        let workers = INPROCESS_IN_FLIGHT.min(which.len()).max(1);
-        std::thread::scope(|s| {
-            for _ in 0..workers {
-                let builder = std::thread::Builder::new().stack_size(128 * 1024);
-                let spawned = builder.spawn_scoped(s, || {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(&k) = which.get(i) else { break };
-                        let e = &self.entries[k];
-                        match submit_one(&http, &log, e.signed.as_bytes(), 8) {
-                            Outcome::Accepted(_) => {
-                                accepted.fetch_add(1, Ordering::Relaxed);
-                            }
-                            Outcome::Refused(why) | Outcome::Pending(why) => problems
-                                .lock()
-                                .unwrap_or_else(PoisonError::into_inner)
-                                .push(format!("{}: {why}", e.file)),
-                        }
+        use futures_util::StreamExt as _;
+        let http = AsyncHttp::parse(url, Duration::from_secs(30), INPROCESS_IN_FLIGHT)?;
+        let checker = ReceiptChecker::new(self.log_verifier()?);
+        // One thread runs every request (async I/O).
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the submitters' runtime")?;
+        let mut accepted = 0;
+        let mut problems = Vec::new();
+        rt.block_on(async {
+            let mut outcomes = futures_util::stream::iter(which.iter().map(|&k| {
+                let (http, checker) = (&http, &checker);
+                let e = &self.entries[k];
+                async move {
+                    let o = submit_one_async(http, checker, e.signed.as_bytes(), 8).await;
+                    (e, o)
+                }
+            }))
+            .buffer_unordered(INPROCESS_IN_FLIGHT);
+            while let Some((e, o)) = outcomes.next().await {
+                match o {
+                    Outcome::Accepted(_) => accepted += 1,
+                    Outcome::Refused(why) | Outcome::Pending(why) => {
+                        problems.push(format!("{}: {why}", e.file));
                     }
-                });
-                if let Err(e) = spawned {
-                    problems
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .push(format!("starting a submitter thread: {e}"));
-                    break;
                 }
             }
         });
-        let problems = problems
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner);
-        Ok((accepted.into_inner(), problems))
+        Ok((accepted, problems))
     }
 
     /// Waits until the server at `url` publishes a checkpoint of at least

@@ -109,6 +109,20 @@ fn create_exclusive(path: &Path, access: Access) -> Result<File, FsError> {
     opts.open(path).map_err(io_err("create", path))
 }
 
+/// `.<name>.tmp-<pid>.<n>` next to `path`.
+fn temp_path_for(path: &Path) -> Result<PathBuf, FsError> {
+    let name = path.file_name().ok_or_else(|| FsError {
+        op: "replace",
+        path: path.to_path_buf(),
+        source: io::Error::new(io::ErrorKind::InvalidInput, "not a file path"),
+    })?;
+    let mut tmp_name = OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(".tmp-");
+    tmp_name.push(unique_temp_name());
+    Ok(path.with_file_name(tmp_name))
+}
+
 /// How files are written: `probe` is shown every [`Stage`] (the functions
 /// of this crate use [`PLAIN`], which lets every stage pass).
 #[derive(Clone, Copy)]
@@ -129,16 +143,7 @@ impl Writer<'_> {
 
     /// See [`replace`].
     fn replace(self, path: &Path, bytes: &[u8], access: Access) -> Result<(), FsError> {
-        let name = path.file_name().ok_or_else(|| FsError {
-            op: "replace",
-            path: path.to_path_buf(),
-            source: io::Error::new(io::ErrorKind::InvalidInput, "not a file path"),
-        })?;
-        let mut tmp_name = OsString::from(".");
-        tmp_name.push(name);
-        tmp_name.push(".tmp-");
-        tmp_name.push(unique_temp_name());
-        let tmp = path.with_file_name(tmp_name);
+        let tmp = temp_path_for(path)?;
         // A temporary file left by an earlier process of the same id.
         let _ = fs::remove_file(&tmp);
         self.stage_and_rename(&tmp, path, bytes, access)
@@ -228,6 +233,32 @@ pub fn unique_temp_name() -> String {
 /// fails). The new file has the mode of `access`.
 pub fn replace(path: &Path, bytes: &[u8], access: Access) -> Result<(), FsError> {
     PLAIN.replace(path, bytes, access)
+}
+
+/// Writes `bytes` to `path` atomically but not durably: a temporary file in
+/// `path`'s directory, renamed over `path`, with no fsync. For many small
+/// files made durable together afterwards with [`sync_filesystem`] (one
+/// flush instead of two fsyncs each); until then a crash may lose them,
+/// never leave one half-written.
+pub fn replace_unsynced(path: &Path, bytes: &[u8], access: Access) -> Result<(), FsError> {
+    let tmp = temp_path_for(path)?;
+    let _ = fs::remove_file(&tmp);
+    let staged = create_exclusive(&tmp, access)
+        .and_then(|mut f| f.write_all(bytes).map_err(io_err("write", &tmp)))
+        .and_then(|()| fs::rename(&tmp, path).map_err(io_err("rename into", path)));
+    if staged.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    staged
+}
+
+/// Makes everything written to the file system that holds `dir` durable
+/// (`syncfs(2)`): the end of a run of [`replace_unsynced`].
+pub fn sync_filesystem(dir: &Path) -> Result<(), FsError> {
+    let d = File::open(dir).map_err(io_err("open directory", dir))?;
+    rustix::fs::syncfs(&d)
+        .map_err(io::Error::from)
+        .map_err(io_err("syncfs", dir))
 }
 
 /// Writes `bytes` to `path` atomically and durably, the temporary file in

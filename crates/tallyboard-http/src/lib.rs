@@ -20,6 +20,8 @@
 pub mod body;
 pub mod cache;
 pub mod error;
+#[cfg(feature = "server")]
+pub mod hot;
 pub mod media;
 pub mod path;
 #[cfg(feature = "server")]

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -32,16 +33,24 @@ pub(crate) async fn tile(State(s): S, Path(rest): Path<String>) -> Response {
     let Some(p) = path::parse_tile(&rest) else {
         return ApiError::not_found("not a tile path").into_response();
     };
+    let full = match p {
+        TilePath::Hashes(t) => t.is_full(),
+        TilePath::Entries(b) => b.is_full(),
+    };
+    // A full tile or bundle never changes once published: kept in memory.
+    if full && let Some(bytes) = s.hot.get(&rest) {
+        return response::bytes(bytes, media::OCTETS, cache::IMMUTABLE);
+    }
     let reader = s.reader.clone();
     let read = tokio::task::spawn_blocking(move || reader.read_path(&p)).await;
     match read {
         Ok(Ok(Some(bytes))) => {
-            let full = match p {
-                TilePath::Hashes(t) => t.is_full(),
-                TilePath::Entries(b) => b.is_full(),
-            };
-            let cache = if full { cache::IMMUTABLE } else { cache::SHORT };
-            response::bytes(bytes, media::OCTETS, cache)
+            if full {
+                let bytes = Bytes::from(bytes);
+                s.hot.insert(&rest, bytes.clone());
+                return response::bytes(bytes, media::OCTETS, cache::IMMUTABLE);
+            }
+            response::bytes(bytes, media::OCTETS, cache::SHORT)
         }
         Ok(Ok(None)) => ApiError::not_found("no such tile in the published tree").into_response(),
         Ok(Err(e)) => ApiError::internal(e).into_response(),

@@ -79,6 +79,7 @@ impl ReadApi {
                 page_csp: HeaderValue::from_str(&csp)
                     .unwrap_or(HeaderValue::from_static(tallyboard_http::CSP)),
                 publisher: std::sync::OnceLock::new(),
+                hot: tallyboard_http::hot::HotFiles::default(),
             }),
         }
     }

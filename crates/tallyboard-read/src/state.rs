@@ -42,6 +42,8 @@ pub(crate) struct ReadState {
     pub(crate) page_csp: HeaderValue,
     /// The writer of the static site, once started.
     pub(crate) publisher: OnceLock<crate::site::Publisher>,
+    /// Full tiles and bundles already read (they never change).
+    pub(crate) hot: tallyboard_http::hot::HotFiles,
 }
 
 impl ReadState {

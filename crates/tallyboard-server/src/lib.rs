@@ -27,6 +27,7 @@
 #![warn(missing_docs)]
 
 mod certify;
+mod checking;
 mod election;
 mod metrics;
 mod public;
@@ -49,7 +50,6 @@ use tallyboard_core::limits::MAX_SIGNED_TALLY;
 use tallyboard_core::manifest::{Manifest, SignedManifest};
 use tallyboard_core::note::{KeyKind, SignerKey, VerifierKey};
 use tallyboard_core::receipt::Receipt as ReceiptText;
-use tallyboard_core::rules::check_tally;
 use tallyboard_core::tally::{SignedTally, UnverifiedTally};
 use tallyboard_http::serve::{ConnStats, Limits};
 use tallyboard_log::{
@@ -64,6 +64,7 @@ use tallyboard_http::{cache, media, path, response};
 use tallyboard_read::SharedViews;
 use tallyboard_read::static_copy::{read_certification, write_manifest};
 
+use crate::checking::Checkers;
 use crate::election::{Election, Violations};
 use crate::metrics::Metrics;
 use crate::public::TotalsFile;
@@ -165,6 +166,9 @@ pub enum StartError {
     /// The HTTP client for the witnesses could not be built.
     #[error("HTTP client for the witnesses: {0}")]
     HttpClient(String),
+    /// The checker threads could not be started.
+    #[error("starting the checker threads: {0}")]
+    Threads(#[source] std::io::Error),
     /// The signed manifest could not be written to `public/`.
     #[error("writing the manifest to public/: {0}")]
     Public(#[source] tallyboard_fs::FsError),
@@ -196,6 +200,8 @@ struct AppState {
     key_limiter: RateLimiter<PublicKey>,
     connections: ConnStats,
     witnesses: Option<Arc<Collector>>,
+    /// The signature and rule checks of submissions.
+    checkers: Checkers,
     /// The static copy (`public/`): where the certification is stored.
     public: PathBuf,
     /// Whether the election authority's certification closed the count.
@@ -283,6 +289,8 @@ impl Server {
             site,
         );
         let sequencer = Sequencer::start_with(log, config.sequencer.clone(), Box::new(election))?;
+        let checkers = Checkers::start(manifest.clone(), tallyboard_check::available_threads())
+            .map_err(StartError::Threads)?;
         let state = AppState {
             read,
             manifest,
@@ -293,6 +301,7 @@ impl Server {
             key_limiter: RateLimiter::new(config.rate_per_key, config.burst_per_key),
             connections: ConnStats::new(),
             witnesses: collector,
+            checkers,
             public,
             closed: std::sync::atomic::AtomicBool::new(certification.is_some()),
         };
@@ -487,12 +496,14 @@ async fn submit_inner(s: &AppState, req: Request) -> Result<Vec<u8>, ApiError> {
         seq.submit(checked.into_bytes()).map_err(submit_error)?
     };
     let receipt = pending.await.map_err(submit_error)?;
-    let text = ReceiptText::new(
-        receipt.index,
-        receipt.proof,
-        receipt.checkpoint.note.clone(),
-    )
-    .map_err(ApiError::internal)?;
+    // The note is the log's own signed checkpoint, checked when it was
+    // made: not parsed again for every receipt.
+    let text = ReceiptText {
+        index: receipt.index,
+        proof: receipt.proof,
+        checkpoint_note: receipt.checkpoint.note.clone(),
+        extra: None,
+    };
     Ok(text.to_bytes())
 }
 
@@ -515,8 +526,13 @@ async fn validate(
     body: axum::body::Body,
 ) -> Result<SignedTally, Refusal> {
     check_content_type(&parts.headers, "a signed tally").map_err(Refusal::Address)?;
+    // Only the declared length matters to the body reader: no copy of
+    // every header.
     let mut req = Request::new(body);
-    *req.headers_mut() = parts.headers.clone();
+    if let Some(len) = parts.headers.get(axum::http::header::CONTENT_LENGTH) {
+        req.headers_mut()
+            .insert(axum::http::header::CONTENT_LENGTH, len.clone());
+    }
     let body = read_request(req, MAX_SIGNED_TALLY)
         .await
         .map_err(|e| Refusal::Address(body_error(&e)))?;
@@ -537,20 +553,12 @@ async fn validate(
         ))
     };
     s.key_limiter.peek(signer).map_err(over_key_limit)?;
-    // The signature check runs off the async workers.
-    let checked = tokio::task::spawn_blocking(move || {
-        let tally = unverified
-            .verify()
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.code(), e.to_string()))?;
-        let v = check_tally(&manifest, tally.tally());
-        if !v.is_empty() {
-            return Err(ApiError::rules(&v));
-        }
-        Ok(tally)
-    })
-    .await
-    .map_err(|e| Refusal::Key(ApiError::internal(e)))?
-    .map_err(Refusal::Address)?;
+    // The signature check runs off the async workers, on the checkers.
+    let checked = s
+        .checkers
+        .check(unverified)
+        .await
+        .map_err(Refusal::Address)?;
     s.key_limiter.take(signer).map_err(over_key_limit)?;
     Ok(checked)
 }

@@ -161,3 +161,53 @@ pub fn sign_every_tally(
     }
     out
 }
+
+/// The example election scaled (see [`scaled_example`]) to at least `n`
+/// tallies, and its first `n` tallies (every contest of each unit in
+/// order), signed by count centre C-NORTH's example key on every core:
+/// the generator of the benchmarks' large logs.
+pub fn scaled_tallies(n: u64) -> (SignedManifest, Vec<Vec<u8>>) {
+    let per = signed_manifest()
+        .into_manifest()
+        .units
+        .iter()
+        .find(|u| u.centre == "C-NORTH")
+        .map_or(1, |u| u.contests.len() as u64);
+    let signed = scaled_example(n.div_ceil(per) as usize);
+    let m = signed.manifest();
+    let centre = centre_signer("C-NORTH").secret().clone();
+    let pk = centre.public_key();
+    let (_, ck) = m.key(&pk).unwrap();
+    let jobs: Vec<(&Unit, &Contest)> = m
+        .units
+        .iter()
+        .flat_map(|u| u.contests.iter().map(move |c| (u, m.contest(c).unwrap())))
+        .take(n as usize)
+        .collect();
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let per = jobs.len().div_ceil(threads).max(1);
+    let tallies = std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .chunks(per)
+            .map(|chunk| {
+                let centre = centre.clone();
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|(u, c)| {
+                            Figures::base(c, ck, 10)
+                                .tally(&m.election, &c.id, &u.id, pk)
+                                .sign(&centre)
+                                .to_bytes()
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    (signed, tallies)
+}

@@ -5,13 +5,16 @@
 //! serving a directory on 127.0.0.1, the results figures recomputed from
 //! tallies, the scaled election generator (the
 //! exercise's), and the harness that regenerates the spec vectors and
-//! compares them with the committed files.
+//! compares them with the committed files, and the benchmarks' limit and
+//! CPU measures.
 //!
 //! Test code: every helper panics with a message on failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod bench;
 pub mod example;
 pub mod fs;
+pub mod nginx;
 pub mod process;
 pub mod results;
 pub mod serve;

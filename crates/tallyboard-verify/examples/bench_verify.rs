@@ -327,6 +327,21 @@ fn main() {
     println!(
         "Ed25519 strict, BatchVerifier::verify_with_batch_equation: {equation:.0} signatures/s"
     );
+    tallyboard_testkit::bench::report(
+        &format!("verifier: {n} tallies from a local copy"),
+        &format!("{rate:.0}/s; peak RSS {:.0} MiB", hwm as f64 / 1024.0),
+        limit,
+        rate / limit,
+        &format!(
+            "{secs:.1} s; entry pass alone {:.2}{}",
+            pass_rate / limit,
+            if cached {
+                ""
+            } else {
+                "; RSS includes the generation: run again"
+            }
+        ),
+    );
     println!(
         "ratio to the signature limit: {:.2} end to end (verifier {rate:.0}/s, limit {limit:.0}/s); entry pass alone {:.2} ({pass_rate:.0}/s)",
         rate / limit,

@@ -25,76 +25,16 @@ use tallyboard_core::leaf_hash;
 use tallyboard_core::manifest::{Manifest, SignedManifest};
 use tallyboard_core::note::{KeyKind, VerifierKey};
 use tallyboard_core::rules::{RevisionIndex, check_tally};
-use tallyboard_core::tally::{Tally, UnverifiedTally};
+use tallyboard_core::tally::UnverifiedTally;
 use tallyboard_core::tile::TileBuilder;
 use tallyboard_core::totals::TotalsBuilder;
 use tallyboard_log::{Log, Options, SequencerConfig};
 use tallyboard_mirror::{Config as MirrorConfig, Mirror, Outcome};
 use tallyboard_server::{Config, Server};
-use tallyboard_testkit::example::{signed_manifest, signer as key};
+use tallyboard_testkit::bench::{report, strict_limit, threads};
+use tallyboard_testkit::example::{scaled_tallies, signer as key};
 use tallyboard_verify::follow::{FollowOptions, Trusted, follow};
 use tallyboard_verify::source::{HttpOptions, Source, http_client};
-
-fn threads() -> usize {
-    std::thread::available_parallelism().map_or(1, usize::from)
-}
-
-/// The example election with its units replaced by enough copies of its
-/// first unit (all its contests, count centre C-NORTH) for `n` tallies.
-fn scaled_manifest(n: u64) -> SignedManifest {
-    let example = signed_manifest().into_manifest();
-    let per = example
-        .units
-        .iter()
-        .find(|u| u.centre == "C-NORTH")
-        .map_or(1, |u| u.contests.len() as u64);
-    tallyboard_testkit::example::scaled_example(n.div_ceil(per) as usize)
-}
-
-/// Signs the first `n` tallies of `m` on every core.
-fn sign_all(m: &Manifest, n: u64) -> Vec<Vec<u8>> {
-    let centre = key("EXAMPLE-ONLY.centre-C-NORTH.key").secret().clone();
-    let pk = centre.public_key();
-    let (_, ck) = m.key(&pk).unwrap();
-    let at = ck.valid_from.max(1_778_443_200) + 60;
-    let jobs: Vec<(String, String)> = m
-        .units
-        .iter()
-        .flat_map(|u| u.contests.iter().map(|c| (u.id.clone(), c.clone())))
-        .take(n as usize)
-        .collect();
-    let per = jobs.len().div_ceil(threads());
-    std::thread::scope(|s| {
-        let handles: Vec<_> = jobs
-            .chunks(per)
-            .map(|chunk| {
-                let centre = centre.clone();
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|(unit, contest)| {
-                            let c = m.contest(contest).unwrap();
-                            let choices: Vec<(String, u64)> = c
-                                .choices
-                                .iter()
-                                .enumerate()
-                                .map(|(i, ch)| (ch.id.clone(), 10 + i as u64))
-                                .collect();
-                            let sum: u64 = choices.iter().map(|(_, v)| v).sum::<u64>() + 5;
-                            Tally::new(&m.election, contest, unit, choices, 3, 2, sum, at, pk)
-                                .sign(&centre)
-                                .to_bytes()
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap())
-            .collect()
-    })
-}
 
 /// The cached upstream: manifest file and origin data directory.
 fn upstream(n: u64) -> (PathBuf, PathBuf) {
@@ -110,10 +50,8 @@ fn upstream(n: u64) -> (PathBuf, PathBuf) {
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).unwrap();
     let t = Instant::now();
-    let signed = scaled_manifest(n);
+    let (signed, entries) = scaled_tallies(n);
     std::fs::write(&manifest_path, signed.to_bytes()).unwrap();
-    let m = signed.into_manifest();
-    let entries = sign_all(&m, n);
     eprintln!(
         "generated and signed {} tallies in {:.1} s",
         entries.len(),
@@ -251,6 +189,15 @@ fn main() {
             "  decode + signature checks ({} cores)                {}",
             threads(),
             rate(size, t.elapsed())
+        );
+        let limit = strict_limit(&decoded[..decoded.len().min(100_000)], threads());
+        println!("  strict-verification limit ({} cores)             {limit:>10.0} signatures/s", threads());
+        report(
+            &format!("mirror: full sync of {size} tallies from loopback"),
+            &format!("{:.0}/s", size as f64 / total.as_secs_f64()),
+            limit,
+            size as f64 / total.as_secs_f64() / limit,
+            &format!("concurrency {concurrency}; {:.1} s", total.as_secs_f64()),
         );
         let t = Instant::now();
         let mut idx = RevisionIndex::new();

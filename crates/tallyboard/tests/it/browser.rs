@@ -16,7 +16,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::common::{copy_dir, repo_root, tallyboard_in};
-use crate::mirror_static_nginx::{Nginx, nginx_binary, start_nginx_with};
+use tallyboard_testkit::nginx::{Nginx, nginx_binary, start_nginx_with};
 use tallyboard_core::tile::{BundleId, EntryBundle, TileId};
 use tallyboard_testkit::process::run_with_timeout;
 
