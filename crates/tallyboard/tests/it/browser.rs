@@ -16,8 +16,8 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::common::{copy_dir, repo_root, tallyboard_in};
-use tallyboard_testkit::nginx::{Nginx, nginx_binary, start_nginx_with};
 use tallyboard_core::tile::{BundleId, EntryBundle, TileId};
+use tallyboard_testkit::nginx::{Nginx, nginx_binary, start_nginx_with};
 use tallyboard_testkit::process::run_with_timeout;
 
 /// The pages' `Content-Security-Policy` and the read paths' CORS header,

@@ -5,6 +5,8 @@
 //! when it cannot be installed (`scripts/test.sh` installs it).
 
 use crate::mirror_fixtures::*;
+use std::process::Command;
+use std::time::Duration;
 use tallyboard_core::checkpoint::open_checkpoint;
 use tallyboard_mirror::Outcome;
 use tallyboard_testkit::nginx::{nginx_binary, start_nginx};
