@@ -6,4 +6,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-nginx.sh
+scripts/install-paper-tools.sh
 cargo test --workspace "$@"

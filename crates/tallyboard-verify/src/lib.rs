@@ -20,6 +20,7 @@ pub mod check;
 pub mod codes;
 pub mod evidence;
 pub mod follow;
+pub mod paper;
 pub mod report;
 pub mod source;
 pub mod tiles;

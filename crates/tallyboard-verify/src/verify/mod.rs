@@ -25,8 +25,8 @@ use crate::follow::{
     Consistency, FollowError, FollowOptions, Item, Trusted, check_consistency, follow,
 };
 use crate::report::{
-    Completeness, CompletenessRow, Finding, LogReport, ObserverReport, Report, Severity,
-    SourceReport, Verdict,
+    Completeness, CompletenessRow, Finding, LogReport, ObserverReport, PaperReport, Report,
+    Severity, SourceReport, Verdict,
 };
 use crate::source::{FetchError, HttpOptions, Source, TileCache, http_client};
 use crate::tiles::{Recomputed, check_served_tiles};
@@ -35,6 +35,7 @@ mod backups;
 mod checkpoints;
 mod completeness;
 mod data;
+mod paper;
 mod setup;
 mod totals;
 
@@ -175,6 +176,7 @@ struct Run<'m> {
     watching: bool,
     pending_quorum: BTreeMap<usize, Finding>,
     observers: Option<ObserverReport>,
+    paper: Option<PaperReport>,
     completeness: Completeness,
     notes: Vec<String>,
     /// Sizes of the checkpoints signed by the log key seen so far: the
@@ -334,6 +336,9 @@ impl<'m> Run<'m> {
         for r in loaded.observers.iter().flatten() {
             checker.watch(&r.unit, &r.contest);
         }
+        for t in loaded.paper.iter().filter_map(|s| s.tally.as_ref().ok()) {
+            checker.watch(&t.tally().unit, &t.tally().contest);
+        }
         if let Some(p) = &config.progress {
             let p = Arc::clone(p);
             let progress: Progress = Arc::new(move |n| p(n, 0));
@@ -365,6 +370,7 @@ impl<'m> Run<'m> {
             watching: false,
             pending_quorum: BTreeMap::new(),
             observers: None,
+            paper: None,
             completeness: Completeness::default(),
             notes,
             known_sizes: BTreeSet::new(),
@@ -508,6 +514,7 @@ impl<'m> Run<'m> {
         }
         self.check_backup_tallies().await;
         self.check_observers().await;
+        self.check_paper().await;
         self.check_receipts().await;
         self.completeness();
     }
@@ -532,6 +539,7 @@ impl<'m> Run<'m> {
             },
             completeness: self.completeness,
             observers: self.observers,
+            paper: self.paper,
             notes: self.notes,
             could_not_verify: None,
         };

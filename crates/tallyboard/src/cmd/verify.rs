@@ -50,6 +50,12 @@ pub(crate) struct Args {
     /// beside its tally when available.
     #[arg(long, value_name = "DIR")]
     receipts: Option<PathBuf>,
+    /// Printed sheets (spec/paper.md): photos or scans (PNG, JPEG) or text
+    /// files of the decoded QR codes (one code per line), or directories of
+    /// them. Each sheet's signed tally must be the log's latest revision of
+    /// its unit and contest; the report gives the match rate.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    paper: Vec<PathBuf>,
     /// Write the machine-readable report (JSON) to FILE.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -132,6 +138,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
         tallies: args.backup_tallies.clone(),
         observer_csv: args.observer_csv.clone(),
         receipts: args.receipts.clone(),
+        paper: crate::cmd::paper_input::read_paper(&args.paper)?,
     };
     config.evidence_dir = args.evidence.clone();
     if let Some(t) = args.threads {

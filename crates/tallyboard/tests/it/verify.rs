@@ -22,12 +22,12 @@ fn authority() -> String {
         .to_string()
 }
 
-fn manifest() -> SignedManifest {
+pub(crate) fn manifest() -> SignedManifest {
     SignedManifest::from_bytes(&manifest_bytes(), None).unwrap()
 }
 
 /// The example election's signed tallies (every sheet, signed by `sign`).
-fn example_tallies(work: &Path) -> Vec<Vec<u8>> {
+pub(crate) fn example_tallies(work: &Path) -> Vec<Vec<u8>> {
     let out = work.join("signed");
     for (centre, keyfile) in [
         ("C-NORTH", "EXAMPLE-ONLY.centre-C-NORTH.key"),
@@ -61,7 +61,7 @@ fn example_tallies(work: &Path) -> Vec<Vec<u8>> {
 /// A source directory holding a log of `entries`, cosigned by witness 1,
 /// with the manifest and totals computed from the entries that pass the
 /// rules (changed by `tamper_totals` first).
-fn build_source(
+pub(crate) fn build_source(
     dir: &Path,
     entries: &[Vec<u8>],
     tamper_totals: impl FnOnce(&mut tallyboard_core::TotalsBody),
@@ -112,15 +112,15 @@ fn build_source(
     public
 }
 
-struct Outcome {
-    status: i32,
-    stdout: String,
-    json: Value,
-    evidence: PathBuf,
+pub(crate) struct Outcome {
+    pub(crate) status: i32,
+    pub(crate) stdout: String,
+    pub(crate) json: Value,
+    pub(crate) evidence: PathBuf,
 }
 
 impl Outcome {
-    fn codes(&self) -> Vec<String> {
+    pub(crate) fn codes(&self) -> Vec<String> {
         self.json["findings"]
             .as_array()
             .unwrap()
@@ -129,7 +129,7 @@ impl Outcome {
             .collect()
     }
 
-    fn finding(&self, code: &str) -> &Value {
+    pub(crate) fn finding(&self, code: &str) -> &Value {
         self.json["findings"]
             .as_array()
             .unwrap()
@@ -139,7 +139,7 @@ impl Outcome {
     }
 
     /// The finding's evidence files exist; JSON ones re-check as proven.
-    fn proved(&self, code: &str) {
+    pub(crate) fn proved(&self, code: &str) {
         let f = self.finding(code);
         let files = f["evidence"]
             .as_array()
@@ -175,7 +175,7 @@ impl Outcome {
     }
 }
 
-fn verify(work: &Path, sources: &[&Path], extra: &[&str]) -> Outcome {
+pub(crate) fn verify(work: &Path, sources: &[&Path], extra: &[&str]) -> Outcome {
     let json = work.join("report.json");
     let evidence = work.join("evidence");
     let _ = std::fs::remove_dir_all(&evidence);
@@ -201,7 +201,11 @@ fn verify(work: &Path, sources: &[&Path], extra: &[&str]) -> Outcome {
     }
 }
 
-fn resign(bytes: &[u8], with: &str, change: impl FnOnce(&mut tallyboard_core::Tally)) -> Vec<u8> {
+pub(crate) fn resign(
+    bytes: &[u8],
+    with: &str,
+    change: impl FnOnce(&mut tallyboard_core::Tally),
+) -> Vec<u8> {
     let m = manifest();
     let t = SignedTally::from_bytes_in(bytes, m.manifest()).unwrap();
     let mut body = t.tally().clone();
@@ -211,7 +215,7 @@ fn resign(bytes: &[u8], with: &str, change: impl FnOnce(&mut tallyboard_core::Ta
     body.sign(k.secret()).to_bytes()
 }
 
-fn find<'a>(entries: &'a [Vec<u8>], unit: &str, contest: &str) -> (usize, &'a Vec<u8>) {
+pub(crate) fn find<'a>(entries: &'a [Vec<u8>], unit: &str, contest: &str) -> (usize, &'a Vec<u8>) {
     let m = manifest();
     entries
         .iter()
