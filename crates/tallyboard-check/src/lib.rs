@@ -33,4 +33,4 @@ pub use entry::{Checked, Signatures, SignedEntry};
 pub use pipeline::{
     CHUNK, EntrySender, PipelineStopped, available_threads, check_entries, run_pipeline,
 };
-pub use state::{ElectionState, Outcome};
+pub use state::{ElectionState, Outcome, UnitCount};

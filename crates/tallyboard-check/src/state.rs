@@ -43,16 +43,41 @@ pub struct ElectionState<M = Arc<Manifest>> {
     revisions: RevisionIndex,
     totals: TotalsBuilder<M>,
     applied: u64,
+    /// Leaf index and time of count of the counted revision of each
+    /// (unit, contest), at `unit * contests + contest` ([`NOT_COUNTED`]
+    /// when none).
+    counted: Vec<(u64, u64)>,
+    /// The latest time of count of any entry counted.
+    latest_count: u64,
+}
+
+/// A slot of `counted` without a counted tally.
+const NOT_COUNTED: (u64, u64) = (u64::MAX, 0);
+
+/// The counted revision of one unit and contest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnitCount<'a> {
+    /// Leaf index of the entry.
+    pub leaf_index: u64,
+    /// Its time of count (POSIX seconds).
+    pub counted_at: u64,
+    /// Revision, blank, invalid, ballots cast, then each choice's votes in
+    /// the contest's order.
+    pub figures: &'a [u64],
 }
 
 impl<M: Borrow<Manifest> + Clone> ElectionState<M> {
     /// The state of the empty log of `manifest`'s election.
     pub fn new(manifest: M) -> ElectionState<M> {
+        let m: &Manifest = manifest.borrow();
+        let slots = m.units.len().saturating_mul(m.contests.len());
         ElectionState {
             totals: TotalsBuilder::new(manifest.clone()),
+            counted: vec![NOT_COUNTED; slots],
             manifest,
             revisions: RevisionIndex::new(),
             applied: 0,
+            latest_count: 0,
         }
     }
 
@@ -78,6 +103,29 @@ impl<M: Borrow<Manifest> + Clone> ElectionState<M> {
         self.totals.finish(origin, size, root)
     }
 
+    /// The latest time of count (POSIX seconds) of any entry counted so
+    /// far, 0 before the first: the date of the results, from the log.
+    pub fn latest_count(&self) -> u64 {
+        self.latest_count
+    }
+
+    /// The counted revision of unit number `unit` and contest number
+    /// `contest` (manifest positions), if the unit has one: its leaf
+    /// index (when the state started from the empty log), time of count
+    /// and figures.
+    pub fn unit_count(&self, unit: usize, contest: usize) -> Option<UnitCount<'_>> {
+        let nc = self.manifest().contests.len();
+        let &(leaf_index, counted_at) = self.counted.get(unit * nc + contest)?;
+        if (leaf_index, counted_at) == NOT_COUNTED {
+            return None;
+        }
+        Some(UnitCount {
+            leaf_index,
+            counted_at,
+            figures: self.totals.unit_figures(unit, contest)?,
+        })
+    }
+
     /// Applies the next entry of the log: a tally that obeys every rule
     /// becomes the latest revision of its unit and contest and is counted;
     /// anything else leaves the state as it was. Either way the entry
@@ -98,7 +146,16 @@ impl<M: Borrow<Manifest> + Clone> ElectionState<M> {
             return Outcome::Broken(v);
         }
         match self.totals.add(t) {
-            Ok(()) => Outcome::Counted,
+            Ok(()) => {
+                let m: &Manifest = self.manifest.borrow();
+                if let (Some(u), Some(c)) = (s.unit, m.contest_index(&t.contest))
+                    && let Some(slot) = self.counted.get_mut(u * m.contests.len() + c)
+                {
+                    *slot = (self.applied - 1, t.counted_at);
+                }
+                self.latest_count = self.latest_count.max(t.counted_at);
+                Outcome::Counted
+            }
             Err(e) => Outcome::NotCounted(e),
         }
     }

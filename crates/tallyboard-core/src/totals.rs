@@ -521,6 +521,18 @@ impl<M: Borrow<Manifest>> TotalsBuilder<M> {
         Ok(())
     }
 
+    /// The figures counted for unit number `unit` and contest number
+    /// `contest` (positions in the manifest), if it has a counted tally:
+    /// revision, blank, invalid, ballots cast, then the votes of each
+    /// choice in the contest's order.
+    pub fn unit_figures(&self, unit: usize, contest: usize) -> Option<&[u64]> {
+        let m: &Manifest = self.manifest.borrow();
+        let width = 4 + m.contests.get(contest)?.choices.len();
+        let key = (u32::try_from(unit).ok()?, u32::try_from(contest).ok()?);
+        let off = *self.slots.get(&key)? as usize;
+        self.figures.get(off..off + width)
+    }
+
     /// The totals at checkpoint (`origin`, `size`, `root`). Figures beyond
     /// 2^64 - 1 (impossible with real counts) are capped there.
     pub fn finish(&self, origin: &str, size: u64, root: Hash) -> TotalsBody {

@@ -13,6 +13,9 @@ pub const CHECKPOINT: &str = "/checkpoint";
 pub const MANIFEST: &str = "/manifest";
 /// The signed totals.
 pub const TOTALS: &str = "/totals";
+/// The signed totals rendered as JSON, with the signed bytes, the
+/// signature and the checkpoint (`spec/results.md` §7).
+pub const TOTALS_JSON: &str = "/totals.json";
 /// The stylesheet of the pages.
 pub const STYLE: &str = "/style.css";
 /// Prefix of hash tiles and entry bundles (C2SP tlog-tiles).

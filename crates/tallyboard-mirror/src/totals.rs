@@ -7,7 +7,7 @@ use tallyboard_verify::FindingCode;
 use tallyboard_core::manifest::Manifest;
 use tallyboard_core::totals::{SignedTotals, TotalsBody, diff};
 use tallyboard_log::SignedCheckpoint;
-use tallyboard_read::static_copy::{read_totals, write_totals};
+use tallyboard_read::static_copy::{read_totals, results_files, write_results, write_totals};
 use tallyboard_verify::source::FetchError;
 
 use crate::entries;
@@ -100,6 +100,23 @@ impl Mirror {
             return Outcome::CouldNotSync(problem(
                 FindingCode::Internal,
                 format!("writing the totals to {}: {e}", inner.public.display()),
+            ));
+        }
+        // The results files of the static copy (spec/results.md), from the
+        // totals just checked.
+        if let Some(files) = results_files(
+            &inner.manifest,
+            &signed,
+            &cp.note,
+            st.checker.latest_count(),
+        ) && let Err(e) = write_results(&inner.public, &files)
+        {
+            return Outcome::CouldNotSync(problem(
+                FindingCode::Internal,
+                format!(
+                    "writing the results files to {}: {e}",
+                    inner.public.display()
+                ),
             ));
         }
         inner.read.set_totals(bytes, body.clone());

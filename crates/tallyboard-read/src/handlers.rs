@@ -79,6 +79,28 @@ pub(crate) async fn totals(State(s): S) -> Response {
     response::bytes(t.as_ref().clone(), media::CBOR, cache::SHORT)
 }
 
+/// The signed totals as JSON (`public/totals.json` of a static copy):
+/// the decoded rows, the signed bytes, the signature and, when the totals
+/// are bound to the checkpoint served, that signed checkpoint.
+pub(crate) async fn totals_json(State(s): S) -> Response {
+    let t = s.views().totals.clone();
+    if t.is_empty() {
+        return not_yet("no verified totals are published here yet");
+    }
+    let signed = match tallyboard_core::totals::SignedTotals::from_bytes(&t, &s.manifest.log.key) {
+        Ok(signed) => signed,
+        Err(e) => return ApiError::internal(e).into_response(),
+    };
+    let cp = s.reader.checkpoint();
+    let note = (cp.size == signed.totals().checkpoint.size && !cp.note.is_empty())
+        .then_some(cp.note.as_slice());
+    response::bytes(
+        tallyboard_results::totals_json(&signed, note),
+        media::JSON,
+        cache::SHORT,
+    )
+}
+
 pub(crate) async fn style() -> Response {
     response::bytes(html::STYLE, media::CSS, cache::MANIFEST)
 }

@@ -84,6 +84,7 @@ impl ReadApi {
             .route(path::TILE_ROUTE, get(handlers::tile))
             .route(path::MANIFEST, get(handlers::manifest))
             .route(path::TOTALS, get(handlers::totals))
+            .route(path::TOTALS_JSON, get(handlers::totals_json))
             .route(path::UNIT_ROUTE, get(handlers::unit))
             .route(path::STYLE, get(handlers::style))
             .with_state(self.state.clone())

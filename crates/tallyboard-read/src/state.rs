@@ -21,6 +21,9 @@ pub struct Views {
     pub unit_entries: Vec<Vec<u64>>,
     /// A warning shown at the top of the results page (plain text).
     pub notice: Option<String>,
+    /// The latest time of count of any tally counted (POSIX seconds, 0
+    /// before the first): the as-of time of the results files.
+    pub latest_count: u64,
 }
 
 /// The views, shared between the read handlers and whoever keeps them up

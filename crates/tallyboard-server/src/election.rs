@@ -140,6 +140,7 @@ impl Election {
         v.totals = signed;
         v.totals_body = Some(body);
         v.unit_entries = units;
+        v.latest_count = self.state.latest_count();
     }
 }
 
@@ -168,6 +169,7 @@ impl Admission for Election {
         let staged = std::mem::take(&mut self.staged);
         let (signed, body) = self.signed_totals(checkpoint);
         let mut v = self.views.write().unwrap_or_else(PoisonError::into_inner);
+        v.latest_count = self.state.latest_count();
         for (index, unit) in (first_index..).zip(staged) {
             if let Some(u) = unit.and_then(|u| v.unit_entries.get_mut(u)) {
                 u.push(index);

@@ -216,7 +216,13 @@ impl Server {
         )?;
         let public = config.data_dir.join("public");
         write_manifest(&public, &manifest_bytes).map_err(StartError::Public)?;
-        let election = TotalsFile::new(election, views.clone(), public);
+        let election = TotalsFile::new(
+            election,
+            views.clone(),
+            public,
+            manifest.clone(),
+            reader.clone(),
+        );
         let sequencer = Sequencer::start_with(log, config.sequencer.clone(), Box::new(election))?;
         let state = AppState {
             read: ReadApi::with_views(manifest.clone(), manifest_bytes, reader.clone(), views),

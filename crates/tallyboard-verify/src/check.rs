@@ -20,6 +20,8 @@ use tallyboard_core::time::format_rfc3339;
 use tallyboard_core::totals::TotalsBody;
 use tallyboard_core::{Hash, RevisionIndex, SignedTally, Tally};
 
+use tallyboard_results::UnitResult;
+
 use crate::codes::FindingCode;
 use crate::report::{Correction, Finding};
 
@@ -71,6 +73,9 @@ pub struct EntryChecker<'m> {
     snapshots: BTreeMap<u64, Option<TotalsBody>>,
     watched: HashSet<(String, String)>,
     latest: HashMap<(String, String), Latest>,
+    /// Units whose every counted revision is kept (`verify --unit`).
+    detailed: HashSet<String>,
+    history: Vec<Latest>,
     /// Whether (unit, contest) has a counted tally, at
     /// `unit index * contests + contest index`.
     reported: Vec<bool>,
@@ -93,6 +98,8 @@ impl<'m> EntryChecker<'m> {
             snapshots: BTreeMap::new(),
             watched: HashSet::new(),
             latest: HashMap::new(),
+            detailed: HashSet::new(),
+            history: Vec::new(),
             reported: vec![false; manifest.units.len() * manifest.contests.len()],
             progress: None,
         }
@@ -115,6 +122,46 @@ impl<'m> EntryChecker<'m> {
     /// Keeps the latest revision of (unit, contest) for backup checks.
     pub fn watch(&mut self, unit: &str, contest: &str) {
         self.watched.insert((unit.to_owned(), contest.to_owned()));
+    }
+
+    /// Keeps every counted revision of unit `unit`, in log order.
+    pub fn detail(&mut self, unit: &str) {
+        self.detailed.insert(unit.to_owned());
+    }
+
+    /// The counted revisions of the units asked for with
+    /// [`EntryChecker::detail`], in log order.
+    pub fn history(&self) -> &[Latest] {
+        &self.history
+    }
+
+    /// The counted revision of every unit and contest that has one: unit
+    /// by unit in manifest order, each unit's contests in manifest order.
+    pub fn unit_rows(&self) -> Vec<UnitResult> {
+        let m = self.manifest;
+        let mut out = Vec::new();
+        for (ui, u) in m.units.iter().enumerate() {
+            let mut cs: Vec<usize> = u
+                .contests
+                .iter()
+                .filter_map(|c| m.contest_index(c))
+                .collect();
+            cs.sort_unstable();
+            for ci in cs {
+                if let Some(uc) = self.state.unit_count(ui, ci)
+                    && let Some(row) =
+                        UnitResult::new(m, ui, ci, uc.leaf_index, uc.counted_at, uc.figures)
+                {
+                    out.push(row);
+                }
+            }
+        }
+        out
+    }
+
+    /// The latest time of count of any counted tally (0 when none).
+    pub fn as_of(&self) -> u64 {
+        self.state.latest_count()
     }
 
     /// Keeps the recomputed totals at tree size `size` (a source's signed
@@ -285,6 +332,12 @@ impl<'m> EntryChecker<'m> {
             && let Some(r) = self.reported.get_mut(u * m.contests.len() + c)
         {
             *r = true;
+        }
+        if !self.detailed.is_empty() && self.detailed.contains(&t.unit) {
+            self.history.push(Latest {
+                index,
+                tally: st.clone(),
+            });
         }
         if !self.watched.is_empty() {
             let key = (t.unit.clone(), t.contest.clone());

@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use tallyboard_results::{Figures, Results, Status, UnitResult, thousands};
+
 use crate::codes::FindingCode;
 
 /// How serious a finding is. Every finding makes the verdict "findings"
@@ -267,6 +269,75 @@ pub struct PaperReport {
     pub match_rate: f64,
 }
 
+/// What the report keeps beside the JSON: per-unit rows for the exports,
+/// the revisions of the units asked for, the signed checkpoint.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReportDetails {
+    /// The counted revision of every unit and contest (when asked for).
+    pub units: Vec<UnitResult>,
+    /// Every counted revision of the units asked for, in log order.
+    pub revisions: Vec<UnitRevision>,
+    /// The signed checkpoint of the tree checked, as served.
+    pub checkpoint_note: String,
+    /// The latest time of count of any counted tally (0 when none).
+    pub as_of: u64,
+    /// The manifest the results are computed under.
+    pub manifest: Option<std::sync::Arc<tallyboard_core::manifest::Manifest>>,
+}
+
+/// One counted revision of a unit's tally.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UnitRevision {
+    /// Unit.
+    pub unit: String,
+    /// Contest.
+    pub contest: String,
+    /// Log index.
+    pub index: u64,
+    /// Revision (1: the first publication).
+    pub revision: u64,
+    /// Time of count (RFC 3339).
+    pub counted_at: String,
+    /// The reason given for a correction.
+    pub reason: Option<String>,
+    /// Votes per choice id.
+    pub choices: BTreeMap<String, u64>,
+    /// Blank ballots.
+    pub blank: u64,
+    /// Invalid ballots.
+    pub invalid: u64,
+    /// Ballots cast.
+    pub ballots_cast: u64,
+}
+
+impl UnitRevision {
+    /// The revision of a counted entry.
+    pub fn of(l: &crate::check::Latest) -> UnitRevision {
+        let t = l.tally.tally();
+        UnitRevision {
+            unit: t.unit.clone(),
+            contest: t.contest.clone(),
+            index: l.index,
+            revision: t.revision,
+            counted_at: tallyboard_core::time::format_rfc3339(t.counted_at),
+            reason: t.reason.clone(),
+            choices: t.choices.clone(),
+            blank: t.blank,
+            invalid: t.invalid,
+            ballots_cast: t.ballots_cast,
+        }
+    }
+}
+
+/// What the text report shows beyond the whole election.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TextOptions {
+    /// Regions whose results are shown too.
+    pub regions: Vec<String>,
+    /// Units whose counted figures and revisions are shown.
+    pub units: Vec<String>,
+}
+
 /// The whole report.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
@@ -283,6 +354,15 @@ pub struct Report {
     pub log: LogReport,
     /// Completeness.
     pub completeness: Completeness,
+    /// The verified results (`spec/results.md`, `spec/results.schema.json`):
+    /// every contest for the whole election and every region, recomputed
+    /// from the verified entries of the tree in `log`; `null` when no tree
+    /// could be verified.
+    pub results: Option<Results>,
+    /// What the text report and the exports add on request; not in the
+    /// JSON report.
+    #[serde(skip)]
+    pub details: ReportDetails,
     /// The observers' CSV, if given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observers: Option<ObserverReport>,
@@ -307,6 +387,8 @@ impl Report {
             sources: Vec::new(),
             log: LogReport::default(),
             completeness: Completeness::default(),
+            results: None,
+            details: ReportDetails::default(),
             observers: None,
             paper: None,
             notes: Vec::new(),
@@ -351,9 +433,16 @@ impl Report {
         v
     }
 
-    /// The terminal summary: verdict first, then each finding in plain
-    /// words with what to do, then the log, sources and completeness.
+    /// The terminal summary: verdict first, then the results of every
+    /// contest, each finding in plain words with what to do, then the log,
+    /// sources and completeness.
     pub fn to_text(&self) -> String {
+        self.to_text_with(&TextOptions::default())
+    }
+
+    /// [`Report::to_text`], with the results of the regions and units of
+    /// `opts` too.
+    pub fn to_text_with(&self, opts: &TextOptions) -> String {
         let mut s = String::new();
         let n = self.findings.len() as u64 + self.findings_not_listed.values().sum::<u64>();
         match self.verdict {
@@ -377,6 +466,7 @@ impl Report {
                 );
             }
         }
+        self.results_text(&mut s, opts);
         for (i, f) in self.findings.iter().enumerate() {
             let _ = writeln!(s);
             let sev = match f.severity {
@@ -499,5 +589,232 @@ impl Report {
             );
         }
         s
+    }
+
+    /// The results block of the text report (`spec/results.md` §4).
+    fn results_text(&self, s: &mut String, opts: &TextOptions) {
+        let Some(r) = &self.results else {
+            return;
+        };
+        let _ = writeln!(s);
+        let status = match r.status {
+            Status::Provisional => "PROVISIONAL RESULTS",
+            Status::Certified => "FINAL, CERTIFIED RESULTS",
+        };
+        let _ = writeln!(
+            s,
+            "{status} of {}, recomputed from the verified entries of the log {} at checkpoint size {}, root {}{}.",
+            r.title,
+            r.checkpoint.origin,
+            thousands(r.checkpoint.size),
+            r.checkpoint.root,
+            if self.details.as_of > 0 {
+                format!(
+                    " (latest count {})",
+                    tallyboard_core::time::format_rfc3339(self.details.as_of)
+                )
+            } else {
+                String::new()
+            }
+        );
+        for c in &r.contests {
+            let _ = writeln!(s);
+            let _ = writeln!(s, "{} ({}), whole election:", c.title, c.contest);
+            self.figures_text(s, &c.contest, None, &c.election);
+            for id in &opts.regions {
+                match c.region(id) {
+                    Some(rr) => {
+                        let _ = writeln!(
+                            s,
+                            "{} ({}), region {} ({}):",
+                            c.title,
+                            c.contest,
+                            rr.name,
+                            rr.path.join(" > ")
+                        );
+                        self.figures_text(s, &c.contest, Some(id), &rr.figures);
+                    }
+                    None => {
+                        let _ = writeln!(
+                            s,
+                            "{} ({}): no unit of region {id} takes part.",
+                            c.title, c.contest
+                        );
+                    }
+                }
+            }
+        }
+        for id in &opts.units {
+            self.unit_text(s, r, id);
+        }
+    }
+
+    /// The figure `figure` of (contest, region) with, when a source
+    /// published another value, that value too.
+    fn shown(&self, contest: &str, region: Option<&str>, figure: &str, value: u64) -> String {
+        let mut out = thousands(value);
+        for f in &self.findings {
+            if f.code == FindingCode::TotalsMismatch
+                && f.contest.as_deref() == Some(contest)
+                && f.region.as_deref() == region
+                && f.figure.as_deref() == Some(figure)
+            {
+                let published = f
+                    .published
+                    .as_ref()
+                    .and_then(serde_json::Value::as_u64)
+                    .map_or_else(|| "nothing".to_owned(), thousands);
+                let _ = write!(
+                    out,
+                    " [{} PUBLISHED {published}]",
+                    f.source.as_deref().unwrap_or("a source")
+                );
+            }
+        }
+        out
+    }
+
+    fn figures_text(&self, s: &mut String, contest: &str, region: Option<&str>, f: &Figures) {
+        let pct = |p: Option<tallyboard_results::Percent>| {
+            p.map_or_else(|| "-".to_owned(), |p| p.to_string())
+        };
+        let width = f
+            .choices
+            .iter()
+            .map(|c| c.name.chars().count())
+            .max()
+            .unwrap_or(0);
+        for c in &f.choices {
+            let votes = self.shown(contest, region, &format!("choice {}", c.choice), c.votes);
+            let _ = writeln!(
+                s,
+                "  {:<width$}  {:>12}  {:>7}",
+                c.name,
+                votes,
+                pct(c.share_percent)
+            );
+        }
+        let _ = writeln!(
+            s,
+            "  valid {}, blank {}, invalid {}, ballots cast {}; registered {}, turnout {}",
+            thousands(f.valid),
+            self.shown(contest, region, "blank", f.blank),
+            self.shown(contest, region, "invalid", f.invalid),
+            self.shown(contest, region, "ballots_cast", f.ballots_cast),
+            self.shown(contest, region, "registered", f.registered),
+            pct(f.turnout_percent)
+        );
+        let _ = writeln!(
+            s,
+            "  {} of {} units reporting ({})",
+            self.shown(contest, region, "units_reporting", f.units_reporting),
+            self.shown(contest, region, "units_expected", f.units_expected),
+            pct(f.reporting_percent)
+        );
+        let name = |id: &str| {
+            f.choice(id)
+                .map_or_else(|| id.to_owned(), |c| c.name.clone())
+        };
+        let o = &f.outlook;
+        let who = match (&o.winner, &o.leader) {
+            (Some(w), _) => format!("Winner: {}", name(w)),
+            (None, Some(l)) => format!("Leader: {}", name(l)),
+            (None, None) if !o.tied.is_empty() => format!(
+                "Tied: {}",
+                o.tied
+                    .iter()
+                    .map(|t| name(t))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            (None, None) => "No votes counted yet".to_owned(),
+        };
+        let margin = match (&o.leader, &o.runner_up) {
+            (Some(_), Some(r)) => format!(", {} votes ahead of {}", thousands(o.margin), name(r)),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            s,
+            "  {who}{margin}. Registered voters in units not yet reported: {}; {}.",
+            thousands(f.registered_outstanding),
+            o.statement
+        );
+    }
+
+    fn unit_text(&self, s: &mut String, r: &Results, id: &str) {
+        let _ = writeln!(s);
+        let rows: Vec<&UnitResult> = self.details.units.iter().filter(|u| u.unit == id).collect();
+        let revs: Vec<&UnitRevision> = self
+            .details
+            .revisions
+            .iter()
+            .filter(|u| u.unit == id)
+            .collect();
+        if revs.is_empty() {
+            let _ = writeln!(s, "Unit {id}: no counted tally in the log verified.");
+            return;
+        }
+        let mut contests: Vec<&str> = revs.iter().map(|v| v.contest.as_str()).collect();
+        contests.sort_unstable();
+        contests.dedup();
+        for contest in contests {
+            let title = r.contest(contest).map_or(contest, |c| c.title.as_str());
+            let mine: Vec<&&UnitRevision> = revs.iter().filter(|v| v.contest == contest).collect();
+            let Some(last) = mine.iter().max_by_key(|v| (v.revision, v.index)) else {
+                continue;
+            };
+            let _ = writeln!(
+                s,
+                "Unit {id}, {title} ({contest}): revision {} counted {} (log index {}):",
+                last.revision, last.counted_at, last.index
+            );
+            let order: Vec<(String, String)> = r
+                .contest(contest)
+                .map(|c| {
+                    c.election
+                        .choices
+                        .iter()
+                        .map(|x| (x.choice.clone(), x.name.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let width = order
+                .iter()
+                .map(|(_, n)| n.chars().count())
+                .max()
+                .unwrap_or(0);
+            for (cid, cname) in &order {
+                let v = last.choices.get(cid).copied().unwrap_or(0);
+                let _ = writeln!(s, "  {cname:<width$}  {:>12}", thousands(v));
+            }
+            let registered = rows
+                .iter()
+                .find(|u| u.contest == contest)
+                .map(|u| format!(", registered {}", thousands(u.registered)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                s,
+                "  blank {}, invalid {}, ballots cast {}{registered}",
+                thousands(last.blank),
+                thousands(last.invalid),
+                thousands(last.ballots_cast)
+            );
+            if mine.len() > 1 {
+                let _ = writeln!(s, "  Revisions:");
+                for v in &mine {
+                    let _ = writeln!(
+                        s,
+                        "    revision {} at log index {}, counted {}{}",
+                        v.revision,
+                        v.index,
+                        v.counted_at,
+                        v.reason
+                            .as_deref()
+                            .map(|x| format!(", reason: {x}"))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+        }
     }
 }

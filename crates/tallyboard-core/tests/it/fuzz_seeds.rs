@@ -7,7 +7,9 @@
 //! vectors; `TALLYBOARD_BLESS=1 cargo test --test fuzz_seeds` rewrites them.
 //! Each target takes the string fields with the given names (at any depth,
 //! array items included) from the vectors of the given areas; a field whose
-//! name ends in `hex` is hex-decoded, any other is taken as UTF-8 text.
+//! name ends in `hex` is hex-decoded, any other string is taken as UTF-8
+//! text, and an object under a named field is taken as its compact JSON
+//! (the evidence vectors hold whole evidence files that way).
 //! Targets whose input is structured (`merkle_proof`) have no seeds.
 
 use std::collections::BTreeMap;
@@ -85,6 +87,11 @@ const TARGETS: &[Seeds] = &[
         areas: &["tiles"],
         fields: &["bundle_hex", "tile_hex"],
     },
+    Seeds {
+        target: "evidence",
+        areas: &["evidence"],
+        fields: &["evidence"],
+    },
 ];
 
 fn root() -> PathBuf {
@@ -96,6 +103,9 @@ fn root() -> PathBuf {
 /// `fields` and whether it is hex.
 fn collect(fields: &[&str], path: &str, key: &str, v: &Value, out: &mut Vec<(String, Vec<u8>)>) {
     match v {
+        Value::Object(_) if fields.contains(&key) => {
+            out.push((path.to_owned(), serde_json::to_vec(v).unwrap()));
+        }
         Value::String(s) if fields.contains(&key) => {
             let bytes = if key.ends_with("hex") {
                 match hex::decode(s) {

@@ -1,4 +1,4 @@
-//! Completeness (spec/verify.md §4.7).
+//! Completeness (spec/verify.md §4.7) and the results (spec/results.md).
 
 use super::*;
 
@@ -74,5 +74,23 @@ impl Run<'_> {
                 })
                 .collect(),
         };
+    }
+}
+
+impl Run<'_> {
+    /// The results of the tree checked in full (`spec/results.md`).
+    pub(super) fn results(&mut self) {
+        let (n, root) = (self.trusted.size(), self.trusted.root());
+        let totals = self.checker.totals(n, root);
+        match tallyboard_results::Results::compute(
+            self.manifest.manifest(),
+            &totals,
+            tallyboard_results::Status::Provisional,
+        ) {
+            Ok(r) => self.results = Some(r),
+            Err(e) => self
+                .notes
+                .push(format!("the results could not be computed: {e}")),
+        }
     }
 }

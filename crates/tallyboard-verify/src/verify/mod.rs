@@ -26,7 +26,7 @@ use crate::follow::{
 };
 use crate::report::{
     Completeness, CompletenessRow, Finding, LogReport, ObserverReport, PaperReport, Report,
-    Severity, SourceReport, Verdict,
+    ReportDetails, Severity, SourceReport, UnitRevision, Verdict,
 };
 use crate::source::{FetchError, HttpOptions, Source, TileCache, http_client};
 use crate::tiles::{Recomputed, check_served_tiles};
@@ -69,6 +69,12 @@ pub struct Config {
     /// Witness cosignatures required on a checkpoint instead of the
     /// manifest's quorum (`None`: the manifest's).
     pub quorum: Option<usize>,
+    /// Give the counted revision of every unit and contest in the report
+    /// ([`crate::report::ReportDetails::units`], the exports' rows).
+    pub unit_rows: bool,
+    /// Units whose every counted revision the report lists
+    /// ([`crate::report::ReportDetails::revisions`]).
+    pub detail_units: Vec<String>,
 }
 
 impl Config {
@@ -85,6 +91,8 @@ impl Config {
             http: HttpOptions::default(),
             progress: None,
             quorum: None,
+            unit_rows: false,
+            detail_units: Vec::new(),
         }
     }
 }
@@ -178,6 +186,7 @@ struct Run<'m> {
     observers: Option<ObserverReport>,
     paper: Option<PaperReport>,
     completeness: Completeness,
+    results: Option<tallyboard_results::Results>,
     notes: Vec<String>,
     /// Sizes of the checkpoints signed by the log key seen so far: the
     /// older partial tiles and bundles kept for them are checked.
@@ -339,6 +348,9 @@ impl<'m> Run<'m> {
         for t in loaded.paper.iter().filter_map(|s| s.tally.as_ref().ok()) {
             checker.watch(&t.tally().unit, &t.tally().contest);
         }
+        for u in &config.detail_units {
+            checker.detail(u);
+        }
         if let Some(p) = &config.progress {
             let p = Arc::clone(p);
             let progress: Progress = Arc::new(move |n| p(n, 0));
@@ -372,6 +384,7 @@ impl<'m> Run<'m> {
             observers: None,
             paper: None,
             completeness: Completeness::default(),
+            results: None,
             notes,
             known_sizes: BTreeSet::new(),
             older_checked: HashSet::new(),
@@ -517,6 +530,7 @@ impl<'m> Run<'m> {
         self.check_paper().await;
         self.check_receipts().await;
         self.completeness();
+        self.results();
     }
 
     fn into_report(self) -> Report {
@@ -538,11 +552,36 @@ impl<'m> Run<'m> {
                 witnessed: self.checked_from.is_some() && self.witnessed,
             },
             completeness: self.completeness,
+            results: self.results,
+            details: ReportDetails::default(),
             observers: self.observers,
             paper: self.paper,
             notes: self.notes,
             could_not_verify: None,
         };
+        if report.results.is_some() {
+            report.details = ReportDetails {
+                units: if self.config.unit_rows {
+                    self.checker.unit_rows()
+                } else {
+                    Vec::new()
+                },
+                revisions: self
+                    .checker
+                    .history()
+                    .iter()
+                    .map(UnitRevision::of)
+                    .collect(),
+                checkpoint_note: self
+                    .trusted
+                    .checkpoint
+                    .as_ref()
+                    .map(|(_, cp)| String::from_utf8_lossy(&cp.note).into_owned())
+                    .unwrap_or_default(),
+                as_of: self.checker.as_of(),
+                manifest: Some(Arc::new(self.manifest.manifest().clone())),
+            };
+        }
         if self.checked_from.is_none() {
             let reachable = report.sources.iter().any(|s| s.reachable);
             let lied = report

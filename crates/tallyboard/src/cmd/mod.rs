@@ -8,6 +8,7 @@ use crate::status::EXIT_HELP;
 
 pub(crate) mod example;
 pub(crate) mod exercise;
+pub(crate) mod export;
 pub(crate) mod keygen;
 pub(crate) mod manifest;
 pub(crate) mod mirror;
@@ -120,6 +121,18 @@ pub(crate) enum Command {
     /// not verify (bad arguments, nothing reachable, unreadable input).
     #[command(after_help = EXIT_HELP)]
     Verify(verify::Args),
+    /// Verify as `verify` does, then write the verified results to a file:
+    /// csv, err (NIST SP 1500-100 ERR CDF v2 JSON) or json.
+    ///
+    /// Takes every source and flag of `verify`. Refused (exit 1, nothing
+    /// written) when verification finds a discrepancy, unless
+    /// --allow-findings, in which case the file's header says so. Every
+    /// export names the log origin, the checkpoint (size, root, signed
+    /// checkpoint text) and the tallyboard version, and is byte for byte
+    /// the same for the same log. --level region: region rows instead of
+    /// unit rows.
+    #[command(after_help = EXIT_HELP)]
+    Export(export::Args),
     /// Run a witness (C2SP tlog-witness): cosign the log's checkpoints,
     /// each only if it is consistent with the last one cosigned.
     ///
@@ -183,6 +196,7 @@ impl Command {
             Command::Serve(a) => serve::run(a),
             Command::Submit(a) => submit::run(a),
             Command::Verify(a) => verify::run(a),
+            Command::Export(a) => export::run(a),
             Command::Witness(a) => witness::run(a),
             Command::Mirror(a) => mirror::run(a),
             Command::Exercise(a) => exercise::run(a),

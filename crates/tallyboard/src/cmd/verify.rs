@@ -13,7 +13,7 @@ use tallyboard_core::manifest::SignedManifest;
 use tallyboard_core::note::{KeyKind, VerifierKey};
 use tallyboard_verify::backup::BackupInputs;
 use tallyboard_verify::evidence::{Evidence, MAX_EVIDENCE, check};
-use tallyboard_verify::report::{Report, Verdict};
+use tallyboard_verify::report::{Report, TextOptions, Verdict};
 use tallyboard_verify::source::HttpOptions;
 use tallyboard_verify::{Config, WatchConfig};
 
@@ -96,9 +96,26 @@ pub(crate) struct Args {
     /// with. Exit 0 when it proves what it claims, 1 when it does not.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["watch", "json"])]
     recheck: Option<PathBuf>,
+    /// Also give the results of region ID (any level of the hierarchy).
+    /// Repeat for several regions.
+    #[arg(long = "region", value_name = "ID")]
+    regions: Vec<String>,
+    /// Also give the counted figures of unit ID and every revision of its
+    /// tallies. Repeat for several units.
+    #[arg(long = "unit", value_name = "ID")]
+    units: Vec<String>,
 }
 
 pub(crate) fn run(args: Args) -> Result<()> {
+    match report_of(&args, |_| {})? {
+        Some(report) => finish(&args, &report),
+        None => Ok(()),
+    }
+}
+
+/// Runs the verification `args` ask for, with the configuration adjusted
+/// by `tune`, and returns the report (`None`: `--recheck` was done).
+pub(crate) fn report_of(args: &Args, tune: impl FnOnce(&mut Config)) -> Result<Option<Report>> {
     let authority = *verifier_arg(&args.authority)
         .context("--authority")?
         .public_key();
@@ -107,7 +124,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
         None => None,
     };
     if let Some(file) = &args.recheck {
-        return recheck(file, &authority, manifest.as_deref());
+        return recheck(file, &authority, manifest.as_deref()).map(|()| None);
     }
     if args.sources.is_empty() {
         return Err(anyhow!(
@@ -150,6 +167,9 @@ pub(crate) fn run(args: Args) -> Result<()> {
         timeout: Duration::from_secs(args.timeout.max(1)),
         ..HttpOptions::default()
     };
+    config.detail_units = args.units.clone();
+    config.unit_rows = !args.units.is_empty();
+    tune(&mut config);
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let b = indicatif::ProgressBar::new(0);
         b.set_style(
@@ -202,7 +222,22 @@ pub(crate) fn run(args: Args) -> Result<()> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    finish(&args, &report)
+    Ok(Some(report))
+}
+
+/// Prints the report (the verdict line alone with `--quiet`).
+pub(crate) fn print_report(args: &Args, report: &Report) {
+    let text = report.to_text_with(&TextOptions {
+        regions: args.regions.clone(),
+        units: args.units.clone(),
+    });
+    if args.quiet {
+        if let Some(first) = text.lines().next() {
+            println!("{first}");
+        }
+    } else {
+        print!("{text}");
+    }
 }
 
 /// Prints the report, writes the JSON, and maps the verdict to the exit
@@ -212,14 +247,7 @@ fn finish(args: &Args, report: &Report) -> Result<()> {
         crate::fsutil::write_atomic(path, &report.to_json(), false)
             .with_context(|| format!("writing the JSON report to {}", path.display()))?;
     }
-    let text = report.to_text();
-    if args.quiet {
-        if let Some(first) = text.lines().next() {
-            println!("{first}");
-        }
-    } else {
-        print!("{text}");
-    }
+    print_report(args, report);
     match report.verdict {
         Verdict::Pass => Ok(()),
         Verdict::Findings => Err(Refused::new(format!(

@@ -14,6 +14,7 @@ mod mirror_static_nginx;
 mod mirror_sync;
 mod paper;
 mod private_keys;
+mod results;
 mod serve_crash;
 mod sign;
 mod verify;

@@ -15,7 +15,7 @@ use tallyboard_core::{RevisionIndex, SignedTally, TotalsBuilder};
 use tallyboard_log::{Log, Options};
 use tallyboard_testkit::example::manifest_bytes;
 
-fn authority() -> String {
+pub(crate) fn authority() -> String {
     repo_root()
         .join("keys-example/keys/EXAMPLE-ONLY.authority.key.pub")
         .display()
