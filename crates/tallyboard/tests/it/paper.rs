@@ -358,3 +358,190 @@ fn verify_paper_matches_printed_sheets_and_names_superseded_and_forged_ones() {
     assert_eq!(o.json["paper"]["matched"], 1);
     assert_eq!(o.json["paper"]["sheets"], 3);
 }
+
+/// The README's count-centre walkthrough: its commands, run as written
+/// (in a directory where `keys-example/` is the repository's), against a
+/// publication server on loopback.
+#[test]
+fn the_readme_count_centre_walkthrough_works_as_written() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let start = readme
+        .find("<!-- walkthrough -->")
+        .expect("walkthrough start");
+    let end = readme
+        .find("<!-- /walkthrough -->")
+        .expect("walkthrough end");
+    let section = &readme[start..end];
+    // Indented blocks: commands (with `\` continuations) and the sheet.
+    let mut commands: Vec<String> = Vec::new();
+    let mut recount = String::new();
+    let mut pending = String::new();
+    for line in section.lines().filter_map(|l| l.strip_prefix("    ")) {
+        let line = line.trim();
+        if line.starts_with("unit,contest") || line.starts_with("P-019,") {
+            recount.push_str(line);
+            recount.push('\n');
+            continue;
+        }
+        pending.push_str(line.trim_end_matches('\\'));
+        pending.push(' ');
+        if !line.ends_with('\\') {
+            commands.push(std::mem::take(&mut pending));
+        }
+    }
+    assert_eq!(commands.len(), 5, "{commands:#?}");
+    assert!(recount.lines().count() >= 10, "{recount}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::os::unix::fs::symlink(repo_root().join("keys-example"), d.join("keys-example")).unwrap();
+    std::fs::write(d.join("recount.csv"), &recount).unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_tallyboard"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--interval-ms",
+            "20",
+            "--manifest",
+            "keys-example/manifest.signed",
+            "--log-key",
+            "keys-example/keys/EXAMPLE-ONLY.log.key",
+            "--data",
+            "origin",
+        ])
+        .current_dir(d)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    let url = first
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+    for c in &commands {
+        let c = c.replace("http://127.0.0.1:8080", &url);
+        let words: Vec<&str> = c.split_whitespace().collect();
+        assert_eq!(words[0], "tallyboard", "{c}");
+        let r = tallyboard_in(d, &words[1..]);
+        assert_eq!(r.status, 0, "{c}:\n{}{}", r.stdout, r.stderr);
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    let r1 =
+        SignedTally::from_bytes(&std::fs::read(d.join("tallies/P-019.mayor.r1.tally")).unwrap())
+            .unwrap();
+    let r2 =
+        SignedTally::from_bytes(&std::fs::read(d.join("tallies/P-019.mayor.r2.tally")).unwrap())
+            .unwrap();
+    assert_eq!(r2.tally().supersedes, Some(r1.leaf_hash()));
+    assert!(
+        r2.tally()
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("board, one ballot")
+    );
+    assert!(d.join("sheets/P-019.mayor.r1.pdf").is_file());
+    assert!(d.join("sheets/P-019.mayor.r2.pdf").is_file());
+    assert!(d.join("receipts/P-019.mayor.r2.tally.tlog-proof").is_file());
+}
+
+#[test]
+fn manifest_show_prints_the_verifier_keys_keygen_printed() {
+    let root = repo_root();
+    let r = tallyboard_in(root, &["manifest", "show", "keys-example/manifest.signed"]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    for pubfile in [
+        "EXAMPLE-ONLY.log.key.pub",
+        "EXAMPLE-ONLY.witness-1.key.pub",
+        "EXAMPLE-ONLY.witness-2.key.pub",
+    ] {
+        let vkey = std::fs::read_to_string(root.join("keys-example/keys").join(pubfile)).unwrap();
+        assert!(r.stdout.contains(vkey.trim()), "{pubfile}: {}", r.stdout);
+    }
+}
+
+/// The texts zbar (an independent decoder) reads off `png`.
+fn zbar(png: &Path) -> Vec<String> {
+    let out = Command::new("zbarimg")
+        .args(["-q", "--raw", "-Sbinary"])
+        .arg(png)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "zbarimg cannot run ({e}): run the tests with scripts/test.sh, which installs it"
+            )
+        });
+    assert!(out.status.success(), "zbarimg {}", png.display());
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split("TBT1:")
+        .skip(1)
+        .map(|p| format!("TBT1:{}", p.trim_end_matches(['\n', '\r'])))
+        .collect()
+}
+
+/// Every file under `dir`, recursively.
+fn all_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_exercise_leaves_sheets_whose_codes_zbar_reads_back_to_the_log_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("night");
+    let r = tallyboard_in(dir.path(), &["exercise", "--data", data.to_str().unwrap()]);
+    assert_eq!(r.status, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("printable sheets of"), "{}", r.stdout);
+    let pdfs: Vec<PathBuf> = files(&data.join("sheets"))
+        .into_iter()
+        .filter(|f| f.ends_with(".pdf"))
+        .map(|f| data.join("sheets").join(f))
+        .collect();
+    assert_eq!(
+        pdfs.len(),
+        90,
+        "every unit and contest of the example election"
+    );
+    // The origin's entry bundles: every sheet's tally is one of their entries.
+    let bundles: Vec<Vec<u8>> = all_files(&data)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("/tile/entries/"))
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    assert!(!bundles.is_empty());
+    for (i, pdf) in pdfs.iter().enumerate().step_by(15) {
+        let png = scan(pdf, &dir.path().join(format!("page{i}")));
+        let texts = zbar(&png);
+        let bytes = tallyboard_core::paper::reassemble(texts.iter().map(String::as_str)).unwrap();
+        let mut framed = (bytes.len() as u16).to_be_bytes().to_vec();
+        framed.extend_from_slice(&bytes);
+        assert!(
+            bundles
+                .iter()
+                .any(|b| b.windows(framed.len()).any(|w| w == framed)),
+            "{}: the sheet's tally is not an entry of the log",
+            pdf.display()
+        );
+    }
+}
