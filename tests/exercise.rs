@@ -150,8 +150,147 @@ fn scenario(name: &str) {
             }
         }
     }
+    recheck_every_evidence_file(&data, &context);
+    if name == "clean" {
+        feed_rises_to_every_unit(&data);
+        assert_eq!(report["status"]["results"], "final", "{context}");
+    }
     let left = processes_mentioning(data_s);
     assert!(left.is_empty(), "processes left running: {left:?}");
+}
+
+/// The live verifier's feed (`verify --watch --feed`), read line by line:
+/// every line is bound to a checkpoint, the share reporting never falls
+/// and reaches 100%, and the last round's leaders are those of the signed
+/// totals the origin publishes.
+fn feed_rises_to_every_unit(data: &Path) {
+    let text = std::fs::read_to_string(data.join("verify/feed.jsonl")).unwrap();
+    let mut last_share = 0.0f64;
+    let mut rounds = 0;
+    let mut last_leaders = serde_json::Value::Null;
+    let mut reported = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["format"], "tallyboard-feed/v1", "{line}");
+        assert!(v["checkpoint"]["size"].is_u64(), "{line}");
+        assert_eq!(
+            v["checkpoint"]["root"].as_str().unwrap().len(),
+            64,
+            "{line}"
+        );
+        match v["event"].as_str().unwrap() {
+            "round" => {
+                let share = v["share_reporting"].as_f64().unwrap();
+                assert!(share >= last_share, "the share reporting fell: {line}");
+                last_share = share;
+                last_leaders = v["leaders"].clone();
+                rounds += 1;
+            }
+            "unit-reported" => {
+                assert!(v["ballots_cast"].is_u64(), "{line}");
+                reported.insert((
+                    v["unit"].as_str().unwrap().to_owned(),
+                    v["contest"].as_str().unwrap().to_owned(),
+                ));
+            }
+            _ => {}
+        }
+    }
+    assert!(rounds >= 1, "no round in the feed:\n{text}");
+    assert!(
+        (last_share - 1.0).abs() < 1e-9,
+        "the share reached {last_share}"
+    );
+    // The final leaders, recomputed here from the origin's signed totals.
+    let manifest = tallyboard_core::manifest::SignedManifest::from_bytes(
+        &std::fs::read(data.join("election/manifest.signed")).unwrap(),
+        None,
+    )
+    .unwrap();
+    let m = manifest.manifest();
+    let totals = tallyboard_core::SignedTotals::from_bytes(
+        &std::fs::read(data.join("origin/public/totals")).unwrap(),
+        &m.log.key,
+    )
+    .unwrap();
+    let mut expected = Vec::new();
+    for c in &m.contests {
+        let row = totals.totals().row(&c.id, None).unwrap();
+        let best = c
+            .choices
+            .iter()
+            .map(|ch| (row.choices.get(&ch.id).copied().unwrap_or(0), &ch.id))
+            .fold(None::<(u64, &String)>, |b, x| match b {
+                Some(b) if b.0 >= x.0 => Some(b),
+                _ => Some(x),
+            })
+            .unwrap();
+        expected.push((c.id.clone(), best.1.clone(), best.0));
+    }
+    let got: Vec<(String, String, u64)> = last_leaders
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["contest"].as_str().unwrap().to_owned(),
+                l["choice"].as_str().unwrap().to_owned(),
+                l["votes"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+    let pairs: usize = m.units.iter().map(|u| u.contests.len()).sum();
+    assert_eq!(reported.len(), pairs, "every unit's tallies were announced");
+}
+
+/// Every file of every evidence directory the night wrote (the verifier's
+/// `verify/<name>-evidence/`, the mirrors' `public/evidence/`) re-checks
+/// with `tallyboard verify --recheck` and the night's authority key and
+/// manifest.
+fn recheck_every_evidence_file(data: &Path, context: &str) {
+    fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p
+                .parent()
+                .and_then(Path::file_name)
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with("evidence"))
+            {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(data, &mut files);
+    let authority = data.join("election/keys/EXAMPLE-ONLY.authority.key.pub");
+    let manifest = data.join("election/manifest.signed");
+    for f in files {
+        let r = tallyboard(
+            &[
+                "verify",
+                "--recheck",
+                f.to_str().unwrap(),
+                "--authority",
+                authority.to_str().unwrap(),
+                "--manifest",
+                manifest.to_str().unwrap(),
+            ],
+            Duration::from_secs(60),
+        );
+        assert_eq!(
+            r.status,
+            Some(0),
+            "evidence {} does not re-check:\n{}\n{}\n{context}",
+            f.display(),
+            r.stdout,
+            r.stderr
+        );
+        assert!(r.stdout.starts_with("PROVEN"), "{}", r.stdout);
+    }
 }
 
 #[test]

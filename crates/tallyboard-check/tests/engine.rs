@@ -67,6 +67,8 @@ fn manifest() -> Arc<Manifest> {
                 centre: "C".to_owned(),
             })
             .collect(),
+        polls_close: None,
+        results_due: None,
     };
     Arc::new(Manifest::new(body).unwrap())
 }

@@ -98,6 +98,8 @@ fn body() -> ManifestBody {
                 centre: format!("C{:03}", u % CENTRES),
             })
             .collect(),
+        polls_close: None,
+        results_due: None,
     }
 }
 

@@ -30,6 +30,8 @@ pub enum Context {
     Manifest,
     /// The log's signed totals.
     Totals,
+    /// The election authority's certification of the final results.
+    Certification,
 }
 
 impl Context {
@@ -39,6 +41,7 @@ impl Context {
             Context::Tally => b"tallyboard/v1/tally\n",
             Context::Manifest => b"tallyboard/v1/manifest\n",
             Context::Totals => b"tallyboard/v1/totals\n",
+            Context::Certification => b"tallyboard/v1/certification\n",
         }
     }
 

@@ -33,6 +33,7 @@
 #![warn(missing_docs)]
 
 pub mod cbor;
+pub mod certification;
 pub mod checkpoint;
 pub mod cosignature;
 mod cosignature_v1;

@@ -18,6 +18,10 @@ pub const MAX_NOTE: usize = 16 * 1024;
 /// least 16).
 pub const MAX_NOTE_SIGNATURES: usize = 64;
 
+/// Largest encoded signed certification, in bytes (a few hundred in
+/// practice: ids, one origin and three hashes).
+pub const MAX_SIGNED_CERTIFICATION: usize = 4096;
+
 /// Largest encoded signed totals, in bytes.
 pub const MAX_SIGNED_TOTALS: usize = 64 * 1024 * 1024;
 

@@ -136,6 +136,10 @@ const ROTATION: &str = "2026-05-10T12:00:00Z";
 const REVOCATION: &str = "2026-05-01T00:00:00Z";
 /// Counting starts; each unit's count is dated a few minutes later.
 const COUNT_START: &str = "2026-05-10T19:00:00Z";
+/// When the polls close: the count starts then.
+const POLLS_CLOSE: &str = "2026-05-10T19:00:00Z";
+/// When every unit's results are due (the last count is at about 22:00).
+const RESULTS_DUE: &str = "2026-05-11T06:00:00Z";
 
 const UNITS_PER_DISTRICT: usize = 9;
 
@@ -574,9 +578,12 @@ pub fn generate_plan(plan: Plan, sheets: bool) -> Result<Generated> {
     }
 
     // Manifest input.
+    let (polls_close, results_due) = (t(POLLS_CLOSE)?, t(RESULTS_DUE)?);
     let election = ElectionJson {
         id: plan.election_id.clone(),
         title: plan.title.clone(),
+        polls_close: Some(format_rfc3339(polls_close)),
+        results_due: Some(format_rfc3339(results_due)),
         log: LogJson {
             origin: plan.log_origin.clone(),
             key: log.signer.verifier().to_string(),
@@ -731,6 +738,8 @@ pub fn generate_plan(plan: Plan, sheets: bool) -> Result<Generated> {
                 centre: u.centre.clone(),
             })
             .collect(),
+        polls_close: Some(polls_close),
+        results_due: Some(results_due),
     };
     let manifest = Manifest::new(body).map_err(|e| match e {
         ManifestError::Invalid(p) => failed!("the generated manifest is invalid (a bug): {p:?}"),

@@ -22,6 +22,12 @@ pub const UNITS_CSV: &str = "units.csv";
 pub struct ElectionJson {
     pub id: String,
     pub title: String,
+    /// When the polls close (RFC 3339, UTC); optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub polls_close: Option<String>,
+    /// When every unit's results are due (RFC 3339, UTC); optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results_due: Option<String>,
     pub log: LogJson,
     pub witnesses: WitnessesJson,
     #[serde(default)]

@@ -378,11 +378,13 @@ fn start_watch(night: &Night, size: u64) -> Result<Proc> {
             "--watch-until-size",
             &size.to_string(),
             "--quiet",
-            "--json",
+            "--feed",
         ]
         .iter()
         .map(OsString::from),
     );
+    args.push(dir.join("feed.jsonl").into_os_string());
+    args.push("--json".into());
     args.push(dir.join("watch.json").into_os_string());
     let log = night.dir.join("logs/verify-watch.log");
     Proc::start(&night.exe, "verify --watch", &args, log, false)
@@ -474,10 +476,88 @@ fn all_sources(night: &Night) -> Result<Vec<Src>> {
 }
 
 fn clean(night: &mut Night) -> Result<Outcome> {
-    let (_, checks) = base(night, &[], true)?;
+    let (_, mut checks) = base(night, &[], true)?;
+    if night.via_binary {
+        checks.extend(certify(night)?);
+    }
     let sources = all_sources(night)?;
     let report = verify(night, "clean", &sources, true)?;
+    if night.via_binary {
+        let status = report.json["status"]["results"]
+            .as_str()
+            .unwrap_or("(none)");
+        checks.push((
+            format!("the verifier reports {status} results (expected: final, certified)"),
+            status == "final",
+        ));
+    }
     Ok(Outcome { report, checks })
+}
+
+/// The authority closes the count (`tallyboard certify`); the server then
+/// refuses a tally, and both mirrors serve the certification.
+fn certify(night: &mut Night) -> Result<Vec<(String, bool)>> {
+    let origin = night.origin_url()?;
+    let key = night
+        .dir
+        .join("election/keys")
+        .join(format!("{}.key", night.election.authority.file));
+    let mut args: Vec<OsString> = vec!["certify".into(), "--key".into(), key.into_os_string()];
+    args.push("--server".into());
+    args.push(origin.clone().into());
+    args.push("--manifest".into());
+    args.push(night.manifest_path().into_os_string());
+    args.push("--out".into());
+    args.push(night.dir.join("verify/certification").into_os_string());
+    std::fs::create_dir_all(night.dir.join("verify"))?;
+    let (code, out, err) = run_to_end(&night.exe, &args, Duration::from_secs(300))?;
+    night.clock.done(
+        "certify",
+        &format!(
+            "tallyboard certify: {} {}",
+            crate::exit_words(code),
+            out.trim()
+        ),
+    );
+    if code != Some(0) {
+        bail!(
+            "tallyboard certify failed ({code:?}):\n{}\n{}",
+            out.trim(),
+            err.trim()
+        );
+    }
+    let mut checks = vec![(
+        "the election authority certified the results".to_owned(),
+        true,
+    )];
+    // A tally after the count closed is refused.
+    let http = Http::parse(&origin)?;
+    let entry = night.entries[0].signed.as_bytes().to_vec();
+    let r = http.post("/submit", &entry, 64 * 1024)?;
+    let body = String::from_utf8_lossy(&r.body).into_owned();
+    checks.push((
+        format!(
+            "a tally sent after the certification was refused (HTTP {}, count-closed)",
+            r.status
+        ),
+        r.status == 409 && body.contains("count-closed"),
+    ));
+    // The mirrors copy it once they have checked it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for m in &night.mirrors {
+        let h = Http::parse(&m.url)?;
+        let served = loop {
+            let ok = h
+                .get("/certification", 64 * 1024)
+                .is_ok_and(|r| r.status == 200);
+            if ok || Instant::now() > deadline {
+                break ok;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        checks.push((format!("{} serves the certification", m.name), served));
+    }
+    Ok(checks)
 }
 
 /// A unit's history as `/units/<id>` serves it (JSON).

@@ -16,6 +16,9 @@ pub const TOTALS: &str = "/totals";
 /// The signed totals rendered as JSON, with the signed bytes, the
 /// signature and the checkpoint (`spec/results.md` §7).
 pub const TOTALS_JSON: &str = "/totals.json";
+/// The election authority's signed certification of the final results
+/// (GET; the publication server also takes it by POST).
+pub const CERTIFICATION: &str = "/certification";
 /// The stylesheet of the pages.
 pub const STYLE: &str = "/style.css";
 /// Prefix of hash tiles and entry bundles (C2SP tlog-tiles).

@@ -40,6 +40,13 @@ impl Mirror {
     /// Fetches the upstream's signed totals and serves them if they are
     /// bound to the held checkpoint and equal the recomputed totals.
     pub(crate) async fn refresh_totals(&self, st: &mut SyncState) -> Outcome {
+        match self.refresh_totals_only(st).await {
+            s @ Outcome::Synced { .. } => self.refresh_certification(st, s).await,
+            other => other,
+        }
+    }
+
+    async fn refresh_totals_only(&self, st: &mut SyncState) -> Outcome {
         let inner = &self.inner;
         let label = inner.source.label();
         let cp = st.log.checkpoint();

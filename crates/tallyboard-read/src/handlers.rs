@@ -101,6 +101,20 @@ pub(crate) async fn totals_json(State(s): S) -> Response {
     )
 }
 
+/// `/certification`: the election authority's signed certification, once
+/// the count is closed (404 before).
+pub(crate) async fn certification(State(s): S) -> Response {
+    match s.views().certification.clone() {
+        Some(c) => response::bytes(c.as_ref().clone(), media::CBOR, cache::SHORT),
+        None => ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not-certified",
+            "the election authority has not certified the results: they are provisional",
+        )
+        .into_response(),
+    }
+}
+
 pub(crate) async fn style() -> Response {
     response::bytes(html::STYLE, media::CSS, cache::MANIFEST)
 }

@@ -85,6 +85,7 @@ impl ReadApi {
             .route(path::MANIFEST, get(handlers::manifest))
             .route(path::TOTALS, get(handlers::totals))
             .route(path::TOTALS_JSON, get(handlers::totals_json))
+            .route(path::CERTIFICATION, get(handlers::certification))
             .route(path::UNIT_ROUTE, get(handlers::unit))
             .route(path::STYLE, get(handlers::style))
             .with_state(self.state.clone())
@@ -126,6 +127,22 @@ impl ReadApi {
                 u.push(index);
             }
         }
+    }
+
+    /// The certification served at `/certification`, if any.
+    pub fn certification(&self) -> Option<Arc<Vec<u8>>> {
+        self.state.views().certification.clone()
+    }
+
+    /// The signed totals served at `/totals` (empty: none yet).
+    pub fn totals_bytes(&self) -> Arc<Vec<u8>> {
+        Arc::clone(&self.state.views().totals)
+    }
+
+    /// Serves `signed` (an encoded certification, checked by the caller)
+    /// at `/certification`.
+    pub fn set_certification(&self, signed: Vec<u8>) {
+        self.state.views_mut().certification = Some(Arc::new(signed));
     }
 
     /// Shows `notice` (plain text; escaped) at the top of the results page,

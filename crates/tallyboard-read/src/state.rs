@@ -24,6 +24,9 @@ pub struct Views {
     /// The latest time of count of any tally counted (POSIX seconds, 0
     /// before the first): the as-of time of the results files.
     pub latest_count: u64,
+    /// The election authority's signed certification, once the count is
+    /// closed.
+    pub certification: Option<Arc<Vec<u8>>>,
 }
 
 /// The views, shared between the read handlers and whoever keeps them up

@@ -89,6 +89,22 @@ pub fn write_totals(public: &Path, signed: &[u8]) -> Result<(), FsError> {
     write_atomic(public, path::relative(path::TOTALS), signed)
 }
 
+/// Writes the authority's signed certification as `public/certification`.
+pub fn write_certification(public: &Path, signed: &[u8]) -> Result<(), FsError> {
+    write_atomic(public, path::relative(path::CERTIFICATION), signed)
+}
+
+/// The bytes of `public/certification`, if the file is there (at most
+/// `MAX_SIGNED_CERTIFICATION` bytes; the caller checks them).
+pub fn read_certification(public: &Path) -> Option<Vec<u8>> {
+    use std::io::Read as _;
+    let cap = tallyboard_core::limits::MAX_SIGNED_CERTIFICATION;
+    let f = std::fs::File::open(public.join(path::relative(path::CERTIFICATION))).ok()?;
+    let mut bytes = Vec::new();
+    f.take(cap as u64 + 1).read_to_end(&mut bytes).ok()?;
+    (bytes.len() <= cap).then_some(bytes)
+}
+
 /// The signed totals of `public/totals`, if the file is there.
 pub fn read_totals(public: &Path) -> Option<Vec<u8>> {
     use std::io::Read as _;

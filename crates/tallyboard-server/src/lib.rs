@@ -26,6 +26,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod certify;
 mod election;
 mod metrics;
 mod public;
@@ -52,11 +53,12 @@ use tallyboard_core::tally::{SignedTally, UnverifiedTally};
 use tallyboard_http::serve::{ConnStats, Limits};
 use tallyboard_log::{Cosigner, Log, LogReader, Options, Sequencer, SequencerConfig, SubmitError};
 
+use tallyboard_core::certification::SignedCertification;
 use tallyboard_http::body::{BodyError, read_request};
 use tallyboard_http::error::ApiError;
 use tallyboard_http::{cache, media, path, response};
 use tallyboard_read::SharedViews;
-use tallyboard_read::static_copy::write_manifest;
+use tallyboard_read::static_copy::{read_certification, write_manifest};
 
 use crate::election::{Election, Violations};
 use crate::metrics::Metrics;
@@ -152,6 +154,9 @@ pub enum StartError {
     /// The signed manifest could not be written to `public/`.
     #[error("writing the manifest to public/: {0}")]
     Public(#[source] tallyboard_fs::FsError),
+    /// `public/certification` is not the authority's certification.
+    #[error("public/certification is not a certification signed by the manifest's authority: {0}")]
+    Certification(String),
 }
 
 /// A running publication server: the sequencer and the state the HTTP
@@ -174,6 +179,10 @@ struct AppState {
     key_limiter: RateLimiter<PublicKey>,
     connections: ConnStats,
     witnesses: Option<Arc<Collector>>,
+    /// The static copy (`public/`): where the certification is stored.
+    public: PathBuf,
+    /// Whether the election authority's certification closed the count.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl Server {
@@ -216,10 +225,19 @@ impl Server {
         )?;
         let public = config.data_dir.join("public");
         write_manifest(&public, &manifest_bytes).map_err(StartError::Public)?;
+        // A count closed before a restart stays closed.
+        let certification = match read_certification(&public) {
+            Some(b) => {
+                SignedCertification::from_bytes(&b, &manifest.authority)
+                    .map_err(|e| StartError::Certification(e.to_string()))?;
+                Some(b)
+            }
+            None => None,
+        };
         let election = TotalsFile::new(
             election,
             views.clone(),
-            public,
+            public.clone(),
             manifest.clone(),
             reader.clone(),
         );
@@ -234,7 +252,12 @@ impl Server {
             key_limiter: RateLimiter::new(config.rate_per_key, config.burst_per_key),
             connections: ConnStats::new(),
             witnesses: collector,
+            public,
+            closed: std::sync::atomic::AtomicBool::new(certification.is_some()),
         };
+        if let Some(b) = certification {
+            state.read.set_certification(b);
+        }
         Ok(Server {
             state: Arc::new(state),
         })
@@ -274,6 +297,7 @@ impl Server {
         Router::new()
             .route(path::METRICS, get(metrics))
             .route(path::SUBMIT, post(submit))
+            .route(path::CERTIFICATION, post(certify::certify))
             .with_state(self.state.clone())
             .merge(self.state.read.router())
     }
@@ -401,8 +425,15 @@ async fn submit_inner(s: &AppState, req: Request) -> Result<Vec<u8>, ApiError> {
         }
         Err(Refusal::Key(e)) => return Err(e),
     };
+    if s.closed.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(certify::closed(s));
+    }
     let pending = {
         let seq = s.sequencer.read().unwrap_or_else(PoisonError::into_inner);
+        // Checked again under the lock the certification takes to close.
+        if s.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(certify::closed(s));
+        }
         let Some(seq) = seq.as_ref() else {
             return Err(shutting_down());
         };
@@ -436,7 +467,7 @@ async fn validate(
     parts: &axum::http::request::Parts,
     body: axum::body::Body,
 ) -> Result<SignedTally, Refusal> {
-    check_content_type(&parts.headers).map_err(Refusal::Address)?;
+    check_content_type(&parts.headers, "a signed tally").map_err(Refusal::Address)?;
     let mut req = Request::new(body);
     *req.headers_mut() = parts.headers.clone();
     let body = read_request(req, MAX_SIGNED_TALLY)
@@ -482,7 +513,7 @@ const TALLY_MEDIA_TYPE: &str = tallyboard_http::media::CBOR;
 
 /// `Content-Type` must be `application/cbor` (parameters allowed, case
 /// ignored).
-fn check_content_type(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+fn check_content_type(headers: &axum::http::HeaderMap, what: &str) -> Result<(), ApiError> {
     let given = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
@@ -494,9 +525,9 @@ fn check_content_type(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "unsupported-media-type",
         match given {
-            Some(_) => format!("a signed tally is sent as Content-Type: {TALLY_MEDIA_TYPE}"),
+            Some(_) => format!("{what} is sent as Content-Type: {TALLY_MEDIA_TYPE}"),
             None => {
-                format!("Content-Type is missing; a signed tally is sent as {TALLY_MEDIA_TYPE}")
+                format!("Content-Type is missing; {what} is sent as {TALLY_MEDIA_TYPE}")
             }
         },
     ))

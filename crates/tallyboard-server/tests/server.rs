@@ -738,12 +738,25 @@ async fn public_dir_holds_the_served_manifest_and_totals() {
     assert_eq!(std::fs::read(public.join("totals")).unwrap(), served);
     let on_disk = SignedTotals::from_bytes(&served, &e.manifest.log.key).unwrap();
     assert_eq!(on_disk.totals().checkpoint.size, 1);
-    // Nothing else but the log's own files and these two.
+    // Nothing else but the log's own files, these two and the results
+    // files derived from the totals (spec/results.md).
     let mut names: Vec<String> = std::fs::read_dir(&public)
         .unwrap()
         .map(|d| d.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
-    assert_eq!(names, ["checkpoint", "manifest", "tile", "totals"]);
+    assert_eq!(
+        names,
+        [
+            "checkpoint",
+            "manifest",
+            "results.csv",
+            "results.err.json",
+            "results.json",
+            "tile",
+            "totals",
+            "totals.json"
+        ]
+    );
     shutdown(h).await;
 }

@@ -113,6 +113,8 @@ fn manifest(units: usize) -> SignedManifest {
                 centre: format!("C{:02}", u % CENTRES),
             })
             .collect(),
+        polls_close: None,
+        results_due: None,
     };
     Manifest::new(body).unwrap().sign(&authority)
 }

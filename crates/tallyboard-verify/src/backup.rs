@@ -19,6 +19,10 @@ pub struct BackupInputs {
     pub tallies: Option<PathBuf>,
     /// Observers' CSV: `unit,contest,choice,count`.
     pub observer_csv: Option<PathBuf>,
+    /// Observers' rows read by the caller instead (the count centres' sheet
+    /// format, parsed by the sheet reader of `tallyboard sign`); used in
+    /// place of `observer_csv` when set.
+    pub observer_rows: Option<ObserverFile>,
     /// A directory of receipts (`*.tlog-proof`), each beside the tally it
     /// acknowledges (same name without `.tlog-proof`) when available.
     pub receipts: Option<PathBuf>,
@@ -140,6 +144,137 @@ pub struct ObserverRow {
     pub count: u64,
 }
 
+/// A row of an observers' file that could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MalformedRow {
+    /// Line number in the file (1 is the first line).
+    pub line: u64,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// An observers' file as read: the rows that could be read and those that
+/// could not (each a finding, spec/verify.md §4.6).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObserverFile {
+    /// The file, as named to the verifier.
+    pub file: String,
+    /// The rows read.
+    pub rows: Vec<ObserverRow>,
+    /// The rows that could not be read.
+    pub malformed: Vec<MalformedRow>,
+}
+
+/// Most malformed rows listed one by one; past it they are counted in one
+/// more entry.
+pub const MAX_MALFORMED_ROWS: usize = 1000;
+
+/// Reads an observers' CSV of the header `unit,contest,choice,count`
+/// leniently: each row that cannot be read (wrong number of fields, a count
+/// that is not a whole number, an empty or too long id, bytes that are not
+/// CSV) is listed with its line, and the others are kept. A file without
+/// that header has no row: its first line is the malformed one. At most
+/// [`MAX_OBSERVER_CSV`] bytes (else one malformed entry at line 0).
+pub fn read_observers(file: &str, bytes: &[u8]) -> ObserverFile {
+    let mut out = ObserverFile {
+        file: file.to_owned(),
+        ..ObserverFile::default()
+    };
+    let bad = |out: &mut ObserverFile, line: u64, message: String| {
+        if out.malformed.len() < MAX_MALFORMED_ROWS {
+            out.malformed.push(MalformedRow { line, message });
+        }
+    };
+    if bytes.len() > MAX_OBSERVER_CSV {
+        bad(
+            &mut out,
+            0,
+            format!("larger than the limit of {MAX_OBSERVER_CSV} bytes"),
+        );
+        return out;
+    }
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .comment(Some(b'#'))
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let mut header = false;
+    let mut rec = csv::StringRecord::new();
+    loop {
+        let line = rdr.position().line();
+        match rdr.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let at = e.position().map_or(line, csv::Position::line);
+                bad(&mut out, at, format!("not valid CSV: {e}"));
+                // The reader cannot resume inside a broken record.
+                if !matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
+                    break;
+                }
+                continue;
+            }
+        }
+        let line = rec.position().map_or(line, csv::Position::line);
+        if rec.iter().all(str::is_empty) {
+            continue;
+        }
+        if !header {
+            let h: Vec<&str> = rec.iter().collect();
+            if h != ["unit", "contest", "choice", "count"] {
+                bad(
+                    &mut out,
+                    line,
+                    format!(
+                        "the header must be unit,contest,choice,count (got {})",
+                        h.join(",")
+                    ),
+                );
+                return out;
+            }
+            header = true;
+            continue;
+        }
+        match observer_row(line, &rec) {
+            Ok(r) => out.rows.push(r),
+            Err(m) => bad(&mut out, line, m),
+        }
+    }
+    if !header && out.malformed.is_empty() {
+        bad(
+            &mut out,
+            0,
+            "the file is empty: it needs the header unit,contest,choice,count".to_owned(),
+        );
+    }
+    out
+}
+
+fn observer_row(line: u64, rec: &csv::StringRecord) -> Result<ObserverRow, String> {
+    if rec.len() != 4 {
+        return Err(format!(
+            "expected 4 fields (unit,contest,choice,count), got {}",
+            rec.len()
+        ));
+    }
+    let count = rec[3]
+        .parse::<u64>()
+        .map_err(|_| format!("the count {:?} is not a whole number", &rec[3]))?;
+    for (i, what) in [(0, "unit"), (1, "contest"), (2, "choice")] {
+        if rec[i].is_empty() || rec[i].len() > tallyboard_core::limits::MAX_ID_LEN {
+            return Err(format!("the {what} is empty or too long"));
+        }
+    }
+    Ok(ObserverRow {
+        line,
+        unit: rec[0].to_owned(),
+        contest: rec[1].to_owned(),
+        choice: rec[2].to_owned(),
+        count,
+    })
+}
+
 /// Parses an observers' CSV: a header `unit,contest,choice,count` (in that
 /// order), then one row per figure; blank lines and lines starting with `#`
 /// are skipped. At most [`MAX_OBSERVER_CSV`] bytes.
@@ -246,6 +381,8 @@ pub struct Loaded {
     pub tallies: Vec<BackupTally>,
     /// Observers' rows, if a CSV was given.
     pub observers: Option<Vec<ObserverRow>>,
+    /// The observers' file and its rows that could not be read.
+    pub observers_malformed: Option<(String, Vec<MalformedRow>)>,
     /// Receipts.
     pub receipts: Vec<HeldReceipt>,
     /// Printed sheets.
@@ -254,15 +391,21 @@ pub struct Loaded {
 
 /// Reads every backup input.
 pub fn load(inputs: &BackupInputs, manifest: &Manifest) -> Result<Loaded, InputError> {
+    let observers = match (&inputs.observer_rows, &inputs.observer_csv) {
+        (Some(o), _) => Some(o.clone()),
+        (None, Some(p)) => {
+            let bytes = read_capped(p, MAX_OBSERVER_CSV)?;
+            Some(read_observers(&p.display().to_string(), &bytes))
+        }
+        (None, None) => None,
+    };
     Ok(Loaded {
         tallies: match &inputs.tallies {
             Some(d) => load_tallies(d, manifest)?,
             None => Vec::new(),
         },
-        observers: match &inputs.observer_csv {
-            Some(p) => Some(load_observer_csv(p)?),
-            None => None,
-        },
+        observers: observers.as_ref().map(|o| o.rows.clone()),
+        observers_malformed: observers.map(|o| (o.file, o.malformed)),
         receipts: match &inputs.receipts {
             Some(d) => load_receipts(d)?,
             None => Vec::new(),
@@ -274,6 +417,21 @@ pub fn load(inputs: &BackupInputs, manifest: &Manifest) -> Result<Loaded, InputE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_malformed_observer_row_is_named_and_the_others_kept() {
+        let data = b"unit,contest,choice,count\nP-1,mayor,alice,12\nP-1,mayor,bob,twelve\nP-1,mayor\nP-2,mayor,alice,3\n";
+        let o = read_observers("obs.csv", data);
+        assert_eq!(o.rows.len(), 2);
+        assert_eq!(o.rows[1].unit, "P-2");
+        let lines: Vec<u64> = o.malformed.iter().map(|m| m.line).collect();
+        assert_eq!(lines, [3, 4]);
+        assert!(o.malformed[0].message.contains("whole number"));
+        let h = read_observers("obs.csv", b"unit,contest,line,count\nP,m,a,1\n");
+        assert!(h.rows.is_empty());
+        assert_eq!(h.malformed[0].line, 1);
+        assert_eq!(read_observers("e", b"").malformed.len(), 1);
+    }
 
     #[test]
     fn observer_csv_is_parsed_strictly() {

@@ -80,6 +80,9 @@ pub struct EntryChecker<'m> {
     /// `unit index * contests + contest index`.
     reported: Vec<bool>,
     progress: Option<Progress>,
+    /// Tallies counted since the journal was last taken (the live feed),
+    /// when kept.
+    journal: Option<Vec<(u64, SignedTally)>>,
 }
 
 impl<'m> EntryChecker<'m> {
@@ -102,7 +105,23 @@ impl<'m> EntryChecker<'m> {
             history: Vec::new(),
             reported: vec![false; manifest.units.len() * manifest.contests.len()],
             progress: None,
+            journal: None,
         }
+    }
+
+    /// Keeps every tally that becomes the latest revision of its unit and
+    /// contest, with its log index, until [`EntryChecker::take_journal`]
+    /// (the live feed's "units reported" and "correction" events).
+    pub fn keep_journal(&mut self) {
+        self.journal.get_or_insert_with(Vec::new);
+    }
+
+    /// The tallies counted since the last call, in log order.
+    pub fn take_journal(&mut self) -> Vec<(u64, SignedTally)> {
+        self.journal
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// Whether unit `unit` (manifest index) has a counted tally for contest
@@ -338,6 +357,9 @@ impl<'m> EntryChecker<'m> {
                 index,
                 tally: st.clone(),
             });
+        }
+        if let Some(j) = self.journal.as_mut() {
+            j.push((index, st.clone()));
         }
         if !self.watched.is_empty() {
             let key = (t.unit.clone(), t.contest.clone());

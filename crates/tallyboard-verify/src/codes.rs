@@ -166,6 +166,17 @@ finding_codes! {
     /// A mirror's own failure while syncing (its storage or a thread), not
     /// a fault of the upstream; shown on the mirror's `/status` only.
     Internal = "internal",
+    /// A source serves a certification that is not one the election
+    /// authority signed for this election and manifest.
+    CertificationInvalid = "certification-invalid",
+    /// The authority's certification names a checkpoint or totals that are
+    /// not the log's.
+    CertificationUnbound = "certification-unbound",
+    /// The log holds entries after the checkpoint the authority certified
+    /// as final.
+    EntriesAfterCertification = "entries-after-certification",
+    /// A row of the observers' file that cannot be read.
+    ObserverRowMalformed = "observer-row-malformed",
 }
 
 /// A string that is not a finding code.
@@ -199,6 +210,7 @@ impl FindingCode {
             | C::PaperNotGenuine
             | C::ObserverMismatch
             | C::ReceiptInvalid => Severity::Error,
+            C::ObserverRowMalformed => Severity::Warning,
             C::SplitView
             | C::ManifestMismatch
             | C::CheckpointSignature
@@ -208,7 +220,10 @@ impl FindingCode {
             | C::TotalsMismatch
             | C::TotalsSignature
             | C::TotalsUnbound
-            | C::ReceiptNotInLog => Severity::Critical,
+            | C::ReceiptNotInLog
+            | C::CertificationInvalid
+            | C::CertificationUnbound
+            | C::EntriesAfterCertification => Severity::Critical,
             c if c.is_signer_rule() || c == C::WrongElection => Severity::Critical,
             _ => Severity::Error,
         }
@@ -305,6 +320,18 @@ impl FindingCode {
             C::Internal => {
                 "The mirror itself failed (its disk or a thread), not the upstream. Read the mirror's log, fix the cause and restart it; it resumes from its last checkpoint."
             }
+            C::CertificationInvalid => {
+                "This certification is not the election authority's for this election: do not treat these results as final. Ask the authority for its certification and tell the source's operator."
+            }
+            C::CertificationUnbound => {
+                "The authority certified a tree or totals that are not the log's: the results are not final as published. Give the evidence to the election authority and ask which results it certified."
+            }
+            C::EntriesAfterCertification => {
+                "The server accepted tallies after the count was closed. Only the certified checkpoint's results are final; ask the election authority why the log grew."
+            }
+            C::ObserverRowMalformed => {
+                "Correct the row in the observers' file (copy it again from the posted sheet) and run again; the other rows were compared."
+            }
             C::UnitsMissing => {
                 "These units have not reported yet. On election night this is normal; afterwards, ask the count centres responsible."
             }
@@ -319,6 +346,38 @@ impl FindingCode {
 
     /// Order among codes of equal severity in the report: split views
     /// first, then the other faults of the log's operator.
+    /// Whether the finding is about an entry the checks left out of the
+    /// totals (an undecodable entry, a bad signature, a broken rule).
+    pub fn leaves_entry_out(self) -> bool {
+        use FindingCode as C;
+        !matches!(
+            self,
+            C::SplitView
+                | C::ManifestMismatch
+                | C::CheckpointSignature
+                | C::WitnessCosignature
+                | C::QuorumNotMet
+                | C::NotWitnessed
+                | C::SourceUnreachable
+                | C::SourceStale
+                | C::SourceBadData
+                | C::TotalsMismatch
+                | C::TotalsSignature
+                | C::TotalsUnbound
+                | C::BackupNotInLog
+                | C::BackupContradictsLog
+                | C::ObserverMismatch
+                | C::ReceiptInvalid
+                | C::ReceiptNotInLog
+                | C::UnitsMissing
+                | C::Internal
+                | C::CertificationInvalid
+                | C::CertificationUnbound
+                | C::EntriesAfterCertification
+                | C::ObserverRowMalformed
+        )
+    }
+
     pub(crate) fn rank(self) -> u8 {
         match self {
             FindingCode::SplitView => 0,

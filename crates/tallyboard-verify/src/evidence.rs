@@ -34,6 +34,7 @@ use tallyboard_core::note::VerifierKey;
 use tallyboard_core::tile::{
     BundleId, EntryBundle, HashTile, TileHashReader, TileId, TilePath, TileReadError,
 };
+use tallyboard_core::totals::{SignedTotals, TotalsRow};
 
 use crate::source::{MapFetcher, TileNotHeld};
 
@@ -118,6 +119,48 @@ pub struct LogEntry {
     pub inclusion_proof: Vec<String>,
 }
 
+/// One figure of published totals that differs from the recomputed one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotalsFigure {
+    /// The contest.
+    pub contest: String,
+    /// The region (`None`: the whole election).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// `choice <id>`, `blank`, `invalid`, `ballots_cast`, `registered`,
+    /// `units_reporting`, `units_expected` or `row`
+    /// (`spec/tally-and-manifest.md` §8.4).
+    pub figure: String,
+    /// The figure in the signed totals (`None`: absent); [`check`] reads
+    /// it again from them.
+    pub published: Option<u64>,
+    /// The figure the verifier recomputed from the log's entries (its
+    /// testimony: anyone can recompute it from any copy of the log).
+    pub recomputed: Option<u64>,
+}
+
+/// Signed totals that are not the sum of the log's entries, or not bound
+/// to the log's tree.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotalsEvidence {
+    /// The log's checkpoint the totals were compared at (the tree verified).
+    pub checkpoint: SourcedNote,
+    /// The source that served the totals.
+    pub served_from: String,
+    /// The signed totals, exactly as served, base64.
+    pub totals: String,
+    /// The root (hex) that the checkpoint's tree gives to the totals'
+    /// size.
+    pub implied_root: String,
+    /// RFC 6962 consistency proof (hex hashes) from (the totals' size,
+    /// `implied_root`) to the checkpoint (empty when the sizes are equal).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consistency_proof: Vec<String>,
+    /// The figures that differ (none for totals not bound to the tree).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub differences: Vec<TotalsFigure>,
+}
+
 /// What the evidence is of.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -128,6 +171,9 @@ pub enum EvidenceBody {
     BadData(BadData),
     /// An entry of the log, proved to be in it.
     LogEntry(LogEntry),
+    /// Signed totals that differ from the entries or are not bound to the
+    /// log's tree.
+    Totals(TotalsEvidence),
 }
 
 /// An evidence file.
@@ -230,10 +276,12 @@ impl Evidence {
 
     /// The finding code this evidence backs.
     pub fn code(&self) -> &'static str {
-        match self.body {
+        match &self.body {
             EvidenceBody::SplitView(_) => "split-view",
             EvidenceBody::BadData(_) => "source-bad-data",
             EvidenceBody::LogEntry(_) => "log-entry",
+            EvidenceBody::Totals(t) if t.differences.is_empty() => "totals-unbound",
+            EvidenceBody::Totals(_) => "totals-mismatch",
         }
     }
 
@@ -292,6 +340,40 @@ impl Evidence {
             tallyboard_fs::Access::Shared,
         )?;
         Ok(name)
+    }
+
+    /// Totals evidence: `totals` as `source` served them, compared at the
+    /// checkpoint `cp` (served by `cp_source`), with the root the
+    /// checkpoint's tree gives to the totals' size and its consistency
+    /// proof, and the figures that differ (none: the totals are not bound
+    /// to the tree).
+    #[allow(clippy::too_many_arguments)]
+    pub fn totals(
+        log_key: &VerifierKey,
+        (cp_source, cp): (&str, &OpenedCheckpoint),
+        source: &str,
+        totals: &[u8],
+        (implied, proof): (Hash, &[Hash]),
+        differences: Vec<TotalsFigure>,
+        summary: String,
+    ) -> Evidence {
+        Evidence {
+            format: EVIDENCE_FORMAT.to_owned(),
+            summary,
+            origin: log_key.name().to_owned(),
+            log_key: log_key.to_string(),
+            body: EvidenceBody::Totals(TotalsEvidence {
+                checkpoint: SourcedNote {
+                    source: cp_source.to_owned(),
+                    note: String::from_utf8_lossy(&cp.note).into_owned(),
+                },
+                served_from: source.to_owned(),
+                totals: b64().encode(totals),
+                implied_root: implied.to_hex(),
+                consistency_proof: proof.iter().map(Hash::to_hex).collect(),
+                differences,
+            }),
+        }
     }
 
     /// Split-view evidence from two signed checkpoints of one log (in any
@@ -438,6 +520,7 @@ pub fn check(evidence: &Evidence, log_key: &VerifierKey) -> Result<Proven, Evide
             let decoded = decode_bad_data(bd)?;
             check_bad_data(bd, decoded, log_key)
         }
+        EvidenceBody::Totals(te) => check_totals(te, log_key),
         EvidenceBody::LogEntry(le) => {
             let entry = b64()
                 .decode(le.entry.as_bytes())
@@ -445,6 +528,120 @@ pub fn check(evidence: &Evidence, log_key: &VerifierKey) -> Result<Proven, Evide
             let proof = hex_proof(&le.inclusion_proof, "inclusion proof")?;
             check_log_entry(le, &entry, &proof, log_key)
         }
+    }
+}
+
+/// Totals evidence: the totals the log key signed, bound (or not) to the
+/// checkpoint's tree by a consistency proof.
+#[allow(clippy::too_many_lines)]
+fn check_totals(te: &TotalsEvidence, log_key: &VerifierKey) -> Result<Proven, EvidenceError> {
+    let cp = open(&te.checkpoint, log_key)?;
+    let (n, root) = (cp.checkpoint.size, cp.checkpoint.root);
+    let bytes = b64()
+        .decode(te.totals.as_bytes())
+        .map_err(|e| EvidenceError::Malformed(format!("totals is not base64: {e}")))?;
+    let st = SignedTotals::from_bytes(&bytes, log_key.public_key()).map_err(|e| {
+        EvidenceError::NotProven(format!(
+            "the totals are not valid totals signed by the log key: {e}"
+        ))
+    })?;
+    let t = st.totals();
+    let m = t.checkpoint.size;
+    if m > n {
+        return Err(EvidenceError::NotProven(format!(
+            "the totals are for size {m}, larger than the checkpoint's {n}"
+        )));
+    }
+    let implied = hex_hash(&te.implied_root, "implied_root")?;
+    let proof = hex_proof(&te.consistency_proof, "consistency proof")?;
+    let linked = if m == n {
+        implied == root
+    } else if m == 0 {
+        implied == Hash::sha256(b"")
+    } else {
+        verify_consistency(m, n, &implied, &root, &proof).is_ok()
+    };
+    if !linked {
+        return Err(EvidenceError::NotProven(format!(
+            "implied_root is not proved to be the root of the first {m} entries of the checkpoint's tree"
+        )));
+    }
+    let from = &te.served_from;
+    if t.checkpoint.root != implied || t.checkpoint.origin != log_key.name() {
+        if !te.differences.is_empty() {
+            return Err(EvidenceError::NotProven(
+                "totals not bound to the tree are not compared figure by figure".to_owned(),
+            ));
+        }
+        return Ok(Proven {
+            code: "totals-unbound",
+            statement: format!(
+                "the log key signed totals (served by {from}) for the log {} at size {m} with root {}, but the log's checkpoint of size {n} gives its first {m} entries the root {implied}",
+                t.checkpoint.origin, t.checkpoint.root
+            ),
+        });
+    }
+    if te.differences.is_empty() {
+        return Err(EvidenceError::NotProven(
+            "the totals are bound to the tree and the file names no figure that differs".to_owned(),
+        ));
+    }
+    let mut said = Vec::new();
+    for d in &te.differences {
+        let row = t.row(&d.contest, d.region.as_deref());
+        let published = figure_of(row, &d.figure);
+        if published != d.published {
+            return Err(EvidenceError::NotProven(format!(
+                "the signed totals give {} of contest {} {} as {}, not {} as the file says",
+                d.figure,
+                d.contest,
+                d.region.as_deref().unwrap_or("(whole election)"),
+                show(published),
+                show(d.published)
+            )));
+        }
+        if d.published == d.recomputed {
+            return Err(EvidenceError::NotProven(format!(
+                "{} of contest {}: the published and recomputed figures are equal",
+                d.figure, d.contest
+            )));
+        }
+        said.push(format!(
+            "{} of contest {} {}: published {}, recomputed {}",
+            d.figure,
+            d.contest,
+            d.region.as_deref().unwrap_or("(whole election)"),
+            show(d.published),
+            show(d.recomputed)
+        ));
+    }
+    Ok(Proven {
+        code: "totals-mismatch",
+        statement: format!(
+            "the log key signed totals (served by {from}) for the log's tree of size {m}, which the checkpoint of size {n} extends; they publish {}. The recomputed figures are the verifier's: run tallyboard verify over any copy of the log to recompute them from the entries",
+            said.join("; ")
+        ),
+    })
+}
+
+fn show(v: Option<u64>) -> String {
+    v.map_or_else(|| "absent".to_owned(), |v| v.to_string())
+}
+
+/// A figure of a totals row, named as in `spec/tally-and-manifest.md` §8.4.
+fn figure_of(row: Option<&TotalsRow>, figure: &str) -> Option<u64> {
+    let row = row?;
+    if let Some(choice) = figure.strip_prefix("choice ") {
+        return row.choices.get(choice).copied();
+    }
+    match figure {
+        "blank" => Some(row.blank),
+        "invalid" => Some(row.invalid),
+        "ballots_cast" | "row" => Some(row.ballots_cast),
+        "registered" => Some(row.registered),
+        "units_reporting" => Some(row.units_reporting),
+        "units_expected" => Some(row.units_expected),
+        _ => None,
     }
 }
 

@@ -19,10 +19,12 @@ pub mod backup;
 pub mod check;
 pub mod codes;
 pub mod evidence;
+pub mod feed;
 pub mod follow;
 pub mod paper;
 pub mod report;
 pub mod source;
+pub mod status;
 pub mod tiles;
 pub mod verify;
 
@@ -34,4 +36,4 @@ pub use source::{
     DirFetch, Fetch, FetchError, HttpFetch, Source, SourceError, TileCache, TilesError,
 };
 pub use tiles::{Recomputed, TileCheck, TileFault, check_served_tiles};
-pub use verify::{Config, WatchConfig, verify, verify_sources, watch};
+pub use verify::{Config, Round, WatchConfig, verify, verify_sources, watch, watch_rounds};

@@ -9,6 +9,7 @@ use serde::Serialize;
 use tallyboard_results::{Figures, Results, Status, UnitResult, thousands};
 
 use crate::codes::FindingCode;
+pub use crate::status::ResultsStatus;
 
 /// How serious a finding is. Every finding makes the verdict "findings"
 /// (exit status 1); the severity orders the report.
@@ -65,6 +66,14 @@ pub struct Finding {
     /// Files in the evidence directory that prove the finding.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<String>,
+    /// The number (1-based, in the report's order) of the finding this one
+    /// follows from, listed just before it (spec/verify.md §5.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follows_from: Option<usize>,
+    /// The log index of the entry whose finding this one follows from (set
+    /// by the verifier; [`Report::finish`] turns it into `follows_from`).
+    #[serde(skip)]
+    pub cause_index: Option<u64>,
 }
 
 impl Finding {
@@ -86,6 +95,8 @@ impl Finding {
             recomputed: None,
             units: Vec::new(),
             evidence: Vec::new(),
+            follows_from: None,
+            cause_index: None,
         }
     }
 
@@ -363,6 +374,8 @@ pub struct Report {
     /// JSON report.
     #[serde(skip)]
     pub details: ReportDetails,
+    /// Units reporting, due time, provisional or final (certified).
+    pub status: ResultsStatus,
     /// The observers' CSV, if given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observers: Option<ObserverReport>,
@@ -389,6 +402,7 @@ impl Report {
             completeness: Completeness::default(),
             results: None,
             details: ReportDetails::default(),
+            status: ResultsStatus::default(),
             observers: None,
             paper: None,
             notes: Vec::new(),
@@ -417,6 +431,7 @@ impl Report {
                     b.index,
                 ))
         });
+        self.findings = causes_first(std::mem::take(&mut self.findings));
         if self.verdict != Verdict::CouldNotVerify {
             self.verdict = if self.findings.is_empty() && self.findings_not_listed.is_empty() {
                 Verdict::Pass
@@ -446,6 +461,13 @@ impl Report {
         let mut s = String::new();
         let n = self.findings.len() as u64 + self.findings_not_listed.values().sum::<u64>();
         match self.verdict {
+            Verdict::Pass if self.status.in_progress() => {
+                let _ = writeln!(
+                    s,
+                    "VERDICT: PASS, {} OF {} UNITS REPORTING. Every check passed: what is published so far is the sum of the tallies the responsible count centres signed, and every source showed the same log. The other units' results are not due yet.",
+                    self.status.units_reporting, self.status.units_expected
+                );
+            }
             Verdict::Pass => {
                 let _ = writeln!(
                     s,
@@ -466,9 +488,15 @@ impl Report {
                 );
             }
         }
+        if self.verdict != Verdict::CouldNotVerify {
+            let _ = writeln!(s, "{}", self.status.line());
+        }
         self.results_text(&mut s, opts);
         for (i, f) in self.findings.iter().enumerate() {
             let _ = writeln!(s);
+            if let Some(cause) = f.follows_from {
+                let _ = writeln!(s, "   (follows from {cause} above)");
+            }
             let sev = match f.severity {
                 Severity::Critical => "CRITICAL",
                 Severity::Error => "ERROR",
@@ -817,4 +845,35 @@ impl Report {
             }
         }
     }
+}
+
+/// Puts each finding that follows from another (its `cause_index` names
+/// the log index of an entry some other finding is about) just after that
+/// finding, and numbers the link in `follows_from` (spec/verify.md §5.1).
+/// The order is otherwise kept.
+fn causes_first(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut causes: std::collections::HashMap<u64, usize> = std::collections::HashMap::new();
+    for (p, f) in findings.iter().enumerate() {
+        if let (None, Some(i)) = (f.cause_index, f.index) {
+            causes.entry(i).or_insert(p);
+        }
+    }
+    let mut top: Vec<(usize, Finding)> = Vec::with_capacity(findings.len());
+    let mut children: BTreeMap<usize, Vec<Finding>> = BTreeMap::new();
+    for (p, f) in findings.into_iter().enumerate() {
+        match f.cause_index.and_then(|i| causes.get(&i).copied()) {
+            Some(c) => children.entry(c).or_default().push(f),
+            None => top.push((p, f)),
+        }
+    }
+    let mut out = Vec::with_capacity(top.len());
+    for (p, f) in top {
+        out.push(f);
+        let cause = out.len();
+        for mut c in children.remove(&p).unwrap_or_default() {
+            c.follows_from = Some(cause);
+            out.push(c);
+        }
+    }
+    out
 }

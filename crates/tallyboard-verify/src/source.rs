@@ -350,6 +350,16 @@ impl Source {
         self.get("totals", MAX_SIGNED_TOTALS).await
     }
 
+    /// The authority's certification (`/certification`), at most
+    /// [`MAX_SIGNED_CERTIFICATION`](tallyboard_core::limits::MAX_SIGNED_CERTIFICATION) bytes.
+    pub async fn certification(&self) -> Result<Vec<u8>, FetchError> {
+        self.get(
+            "certification",
+            tallyboard_core::limits::MAX_SIGNED_CERTIFICATION,
+        )
+        .await
+    }
+
     /// The bytes of `tile` (at most `32·width`; the caller checks the exact
     /// length). A partial tile that is not found is read as the prefix of
     /// the full tile, as C2SP tlog-tiles allows once the log has grown.

@@ -175,6 +175,8 @@ struct ElectionPart {
     quorum: u64,
     mirrors: Vec<String>,
     contests: Vec<Contest>,
+    polls_close: Option<u64>,
+    results_due: Option<u64>,
 }
 
 fn read_election(errs: &mut Errors, data: &[u8]) -> Option<ElectionPart> {
@@ -230,6 +232,25 @@ fn read_election(errs: &mut Errors, data: &[u8]) -> Option<ElectionPart> {
             None
         }
     });
+    let mut time = |field: &str, v: &Option<String>| match parse_rfc3339(v.as_deref()?) {
+        Ok(t) => Some(t),
+        Err(err) => {
+            errs.push(F, 0, format!("field '{field}'"), err.to_string());
+            None
+        }
+    };
+    let polls_close = time("polls_close", &e.polls_close);
+    let results_due = time("results_due", &e.results_due);
+    if let (Some(close), Some(due)) = (polls_close, results_due)
+        && due < close
+    {
+        errs.push(
+            F,
+            0,
+            "field 'results_due'",
+            "the results cannot be due before the polls close",
+        );
+    }
     let mut witnesses = Vec::new();
     let mut witness_names: HashMap<String, usize> = HashMap::new();
     for (i, k) in e.witnesses.keys.iter().enumerate() {
@@ -340,6 +361,8 @@ fn read_election(errs: &mut Errors, data: &[u8]) -> Option<ElectionPart> {
         quorum: e.witnesses.quorum,
         mirrors: e.mirrors,
         contests,
+        polls_close,
+        results_due,
     })
 }
 
@@ -725,6 +748,8 @@ pub(crate) fn parse_input(
         regions,
         centres,
         units,
+        polls_close: e.polls_close,
+        results_due: e.results_due,
     })
 }
 

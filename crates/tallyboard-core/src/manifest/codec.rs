@@ -13,7 +13,9 @@ impl ManifestBody {
     /// The canonical CBOR body.
     pub fn to_body_bytes(&self) -> Vec<u8> {
         let mut e = Encoder::with_capacity(256 + 96 * self.units.len());
-        e.map(12);
+        e.map(
+            12 + usize::from(self.polls_close.is_some()) + usize::from(self.results_due.is_some()),
+        );
         e.uint(0);
         e.uint(1);
         e.uint(1);
@@ -119,6 +121,14 @@ impl ManifestBody {
             e.uint(5);
             e.text(&u.centre);
         }
+        if let Some(t) = self.polls_close {
+            e.uint(12);
+            e.uint(t);
+        }
+        if let Some(t) = self.results_due {
+            e.uint(13);
+            e.uint(t);
+        }
         e.into_bytes()
     }
 
@@ -131,10 +141,11 @@ impl ManifestBody {
             (None, None, None, None, None);
         let (mut witnesses, mut quorum, mut mirrors, mut contests) = (None, None, None, None);
         let (mut regions, mut centres, mut units) = (None, None, None);
+        let (mut polls_close, mut results_due) = (None, None);
         struct_map(
             &mut r,
             "manifest",
-            &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
+            &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13],
             |r, k| {
                 match k {
                     0 => version = Some(r.version("manifest.version")?),
@@ -153,7 +164,9 @@ impl ManifestBody {
                     8 => contests = Some(array_of(r, "manifest.contests", read_contest)?),
                     9 => regions = Some(array_of(r, "manifest.regions", read_region)?),
                     10 => centres = Some(array_of(r, "manifest.centres", read_centre)?),
-                    _ => units = Some(array_of(r, "manifest.units", read_unit)?),
+                    11 => units = Some(array_of(r, "manifest.units", read_unit)?),
+                    12 => polls_close = Some(r.uint("manifest.polls_close")?),
+                    _ => results_due = Some(r.uint("manifest.results_due")?),
                 }
                 Ok(())
             },
@@ -172,6 +185,8 @@ impl ManifestBody {
             regions: required(regions, "manifest.regions")?,
             centres: required(centres, "manifest.centres")?,
             units: required(units, "manifest.units")?,
+            polls_close,
+            results_due,
         };
         cbor::require_canonical(body, &m.to_body_bytes())?;
         Ok(m)

@@ -134,7 +134,12 @@ impl Index {
                 what: format!("log origin {:?}", m.log.origin),
             });
         }
-        for ctx in [Context::Tally, Context::Manifest, Context::Totals] {
+        for ctx in [
+            Context::Tally,
+            Context::Manifest,
+            Context::Totals,
+            Context::Certification,
+        ] {
             let label = ctx.label();
             if m.log.origin.as_bytes() == &label[..label.len() - 1] {
                 p.push(ManifestProblem::OriginIsContextLabel {
@@ -154,6 +159,14 @@ impl Index {
             kind: "witness",
             id,
         }));
+        if let (Some(polls_close), Some(results_due)) = (m.polls_close, m.results_due)
+            && results_due < polls_close
+        {
+            p.push(ManifestProblem::DueBeforeClose {
+                polls_close,
+                results_due,
+            });
+        }
         if m.quorum > m.witnesses.len() as u64 {
             p.push(ManifestProblem::QuorumTooLarge {
                 quorum: m.quorum,

@@ -81,6 +81,8 @@ pub(crate) fn sample() -> ManifestBody {
                 centre: "C1".into(),
             },
         ],
+        polls_close: None,
+        results_due: None,
     }
 }
 

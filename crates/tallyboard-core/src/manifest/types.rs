@@ -121,6 +121,13 @@ pub struct ManifestBody {
     pub centres: Vec<Centre>,
     /// Reporting units.
     pub units: Vec<Unit>,
+    /// When the polls close (POSIX seconds), if the authority says so.
+    /// Optional: manifests made before the field existed have none.
+    pub polls_close: Option<u64>,
+    /// When every unit's results are due (POSIX seconds), if the authority
+    /// says so. Before it, units not reported yet are progress; after it,
+    /// they are missing. Optional like `polls_close`.
+    pub results_due: Option<u64>,
 }
 
 /// A structural problem of a manifest. [`ManifestBody::validate`] returns
@@ -244,6 +251,13 @@ pub enum ManifestProblem {
         /// The origin.
         origin: String,
     },
+    /// Results are due before the polls close.
+    DueBeforeClose {
+        /// When the polls close.
+        polls_close: u64,
+        /// When the results are due.
+        results_due: u64,
+    },
 }
 
 impl ManifestProblem {
@@ -268,6 +282,7 @@ impl ManifestProblem {
             ManifestProblem::KeyInTwoCentres { .. } => "key-in-two-centres",
             ManifestProblem::DuplicateCentreKey { .. } => "duplicate-centre-key",
             ManifestProblem::OriginIsContextLabel { .. } => "origin-is-context-label",
+            ManifestProblem::DueBeforeClose { .. } => "due-before-close",
         }
     }
 }
@@ -344,6 +359,13 @@ impl core::fmt::Display for ManifestProblem {
             ManifestProblem::OriginIsContextLabel { origin } => write!(
                 f,
                 "log origin {origin:?} is a signature context label; choose another"
+            ),
+            ManifestProblem::DueBeforeClose {
+                polls_close,
+                results_due,
+            } => write!(
+                f,
+                "results are due at {results_due}, before the polls close at {polls_close}"
             ),
         }
     }

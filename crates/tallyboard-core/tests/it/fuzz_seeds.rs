@@ -78,6 +78,11 @@ const TARGETS: &[Seeds] = &[
         fields: &["signed_totals_hex"],
     },
     Seeds {
+        target: "signed_certification",
+        areas: &["certification"],
+        fields: &["signed_certification_hex"],
+    },
+    Seeds {
         target: "tile_path",
         areas: &["tiles"],
         fields: &["path", "paths"],

@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use tallyboard_core::cbor::{Encoder, encode_envelope};
+use tallyboard_core::certification::{CertificationBody, SignedCertification};
 use tallyboard_core::hash::Hash;
 use tallyboard_core::keys::{Context, PublicKey, SecretKey};
 use tallyboard_core::limits::MAX_SIGNED_TALLY;
@@ -31,7 +32,7 @@ use tallyboard_core::manifest::{
 use tallyboard_core::rules::{RevisionIndex, check_tally};
 use tallyboard_core::tally::{SignedTally, Tally};
 use tallyboard_core::totals::{
-    SignedTotals, TotalsBody, TotalsBuilder, TotalsDifference, TotalsError, diff,
+    CheckpointRef, SignedTotals, TotalsBody, TotalsBuilder, TotalsDifference, TotalsError, diff,
 };
 
 // ---------------------------------------------------------------------------
@@ -139,6 +140,8 @@ fn manifest_body() -> ManifestBody {
             unit("P-001", "north", 800, &["mayor"], "C1"),
             unit("S-001", "south", 500, &["mayor", "council"], "C2"),
         ],
+        polls_close: None,
+        results_due: None,
     }
 }
 
@@ -648,6 +651,48 @@ fn manifest_cases() -> Vec<Case> {
         ),
     ];
     v.push(manifest_case(
+        "ok-with-times",
+        "The example manifest with polls_close (key 12) and results_due (key 13).",
+        "ok",
+        &manifest_variant(|b| {
+            b.polls_close = Some(T);
+            b.results_due = Some(T + 43_200);
+        }),
+        Some(AUTHORITY),
+        &[],
+    ));
+    v.push(manifest_case(
+        "ok-with-results-due-only",
+        "results_due without polls_close: each time is optional on its own.",
+        "ok",
+        &manifest_variant(|b| b.results_due = Some(T + 43_200)),
+        Some(AUTHORITY),
+        &[],
+    ));
+    {
+        // Keys 13 then 12: the decoder reads both, the re-encoding puts
+        // 12 first.
+        let mut b = manifest_body();
+        b.polls_close = Some(T);
+        b.results_due = Some(T + 1);
+        let body = b.to_body_bytes();
+        let tail = [0x0c, 0x1a];
+        let at = body.windows(2).rposition(|w| w == tail).unwrap();
+        let (head, times) = body.split_at(at);
+        let (close, due) = times.split_at(times.len() / 2);
+        let mut swapped = head.to_vec();
+        swapped.extend_from_slice(due);
+        swapped.extend_from_slice(close);
+        v.push(manifest_case(
+            "times-out-of-order",
+            "results_due (key 13) written before polls_close (key 12).",
+            "non-canonical",
+            &encode_envelope(&swapped, &sk(AUTHORITY).sign(Context::Manifest, &swapped)),
+            None,
+            &[],
+        ));
+    }
+    v.push(manifest_case(
         "unexpected-authority",
         "A valid manifest signed by another authority than the one expected.",
         "unexpected-authority",
@@ -803,6 +848,15 @@ fn manifest_cases() -> Vec<Case> {
             "The manifest lists no reporting units.",
             "no-units",
             Box::new(|b: &mut ManifestBody| b.units.clear()),
+        ),
+        (
+            "due-before-close",
+            "The results are due one second before the polls close.",
+            "due-before-close",
+            Box::new(|b: &mut ManifestBody| {
+                b.polls_close = Some(T);
+                b.results_due = Some(T - 1);
+            }),
         ),
         (
             "origin-is-context-label",
@@ -1468,14 +1522,178 @@ fn totals_cases() -> Vec<Case> {
 // ---------------------------------------------------------------------------
 // Files.
 
-const AREAS: [&str; 4] = ["tally", "manifest", "rules", "totals"];
+const AREAS: [&str; 5] = ["tally", "manifest", "rules", "totals", "certification"];
 
 fn all_cases() -> Vec<Case> {
     let mut v = tally_cases();
     v.extend(manifest_cases());
     v.extend(rules_cases());
     v.extend(totals_cases());
+    v.extend(certification_cases());
     v
+}
+
+// ---------------------------------------------------------------------------
+// Certifications: inputs `signed_manifest_hex`, `signed_totals_hex`,
+// `checkpoint` and `signed_certification_hex`.
+
+fn certification_cases() -> Vec<Case> {
+    let manifest = signed_manifest();
+    let root = Hash([0x5a; 32]);
+    let log = vec![
+        signed(&mayor("P-017", 500, 312, C1), C1),
+        signed(&mayor("P-001", 400, 300, C1), C1),
+    ];
+    let totals = compute(&log, root).sign(&sk(LOG)).to_bytes();
+    let body = CertificationBody {
+        election: "general-2026".into(),
+        checkpoint: CheckpointRef {
+            origin: ORIGIN.into(),
+            size: 2,
+            root,
+        },
+        totals: Hash::sha256(&totals),
+        manifest: Hash::sha256(&manifest),
+        certified_at: T + 86_400,
+    };
+    let cert_case = |name: &str, description: &str, expect: &str, bytes: &[u8]| {
+        case(
+            "certification",
+            name,
+            description,
+            expect,
+            json!({
+                "signed_manifest_hex": hex::encode(&manifest),
+                "signed_totals_hex": hex::encode(&totals),
+                "checkpoint": {"origin": ORIGIN, "size": 2, "root_hex": root.to_hex()},
+                "signed_certification_hex": hex::encode(bytes),
+            }),
+        )
+    };
+    let variant = |f: &dyn Fn(&mut CertificationBody)| {
+        let mut b = body.clone();
+        f(&mut b);
+        b.sign(&sk(AUTHORITY)).as_bytes().to_vec()
+    };
+    let good = body.sign(&sk(AUTHORITY)).as_bytes().to_vec();
+    let raw = body.to_body_bytes();
+    let mut bad_sig = good.clone();
+    let n = bad_sig.len();
+    bad_sig[n - 1] ^= 0x01;
+    let mut oversized = good.clone();
+    oversized.resize(4097, 0);
+    // certified_at (key 5) written in a longer head than needed.
+    let mut long = raw.clone();
+    let at = long.len() - 5;
+    assert_eq!(long[at - 1..at + 1], [0x05, 0x1a]);
+    long.splice(at..at + 1, [0x1b, 0, 0, 0, 0]);
+    vec![
+        cert_case(
+            "ok",
+            "The authority certifies the checkpoint of size 2 and the totals at it.",
+            "ok",
+            &good,
+        ),
+        cert_case(
+            "ok-largest-time",
+            "certified_at = 2^64 - 1, in its 9-byte canonical head (the time is a plain uint: nothing compares it).",
+            "ok",
+            &variant(&|b| b.certified_at = u64::MAX),
+        ),
+        cert_case(
+            "ok-time-zero",
+            "certified_at = 0, one byte.",
+            "ok",
+            &variant(&|b| b.certified_at = 0),
+        ),
+        cert_case(
+            "signed-by-log-key",
+            "The log key signed the statement instead of the authority key.",
+            "bad-signature",
+            body.sign(&sk(LOG)).as_bytes(),
+        ),
+        cert_case(
+            "signed-with-totals-label",
+            "The authority key signed the body with the totals label.",
+            "bad-signature",
+            &encode_envelope(&raw, &sk(AUTHORITY).sign(Context::Totals, &raw)),
+        ),
+        cert_case(
+            "bad-signature",
+            "The last signature byte is altered.",
+            "bad-signature",
+            &bad_sig,
+        ),
+        cert_case(
+            "oversized",
+            "4097 bytes, one over the limit (checked before decoding).",
+            "oversized",
+            &oversized,
+        ),
+        cert_case(
+            "non-canonical-time",
+            "certified_at written with an 8-byte argument.",
+            "non-canonical",
+            &encode_envelope(&long, &sk(AUTHORITY).sign(Context::Certification, &long)),
+        ),
+        cert_case(
+            "wrong-checkpoint",
+            "A valid statement about the tree of size 1: not the checkpoint verified.",
+            "checkpoint-mismatch",
+            &variant(&|b| b.checkpoint.size = 1),
+        ),
+        cert_case(
+            "wrong-totals",
+            "A valid statement naming other totals than those at the checkpoint.",
+            "totals-mismatch",
+            &variant(&|b| b.totals = Hash([0x77; 32])),
+        ),
+        cert_case(
+            "wrong-manifest",
+            "A valid statement naming another manifest.",
+            "manifest-mismatch",
+            &variant(&|b| b.manifest = Hash([0x66; 32])),
+        ),
+        cert_case(
+            "wrong-election",
+            "A valid statement for another election.",
+            "wrong-election",
+            &variant(&|b| b.election = "general-2030".into()),
+        ),
+    ]
+}
+
+fn run_certification(v: &Value) -> String {
+    let manifest = hex_field(v, "signed_manifest_hex");
+    let m = SignedManifest::from_bytes(&manifest, None)
+        .unwrap()
+        .into_manifest();
+    let totals = hex_field(v, "signed_totals_hex");
+    let c = match SignedCertification::from_bytes(
+        &hex_field(v, "signed_certification_hex"),
+        &m.authority,
+    ) {
+        Ok(c) => c,
+        Err(e) => return e.code().into(),
+    };
+    let c = c.certification();
+    let cp = &v["checkpoint"];
+    if c.election != m.election {
+        return "wrong-election".into();
+    }
+    if c.manifest != Hash::sha256(&manifest) {
+        return "manifest-mismatch".into();
+    }
+    if c.checkpoint.origin != cp["origin"].as_str().unwrap()
+        || c.checkpoint.size != cp["size"].as_u64().unwrap()
+        || c.checkpoint.root.to_hex() != cp["root_hex"].as_str().unwrap()
+    {
+        return "checkpoint-mismatch".into();
+    }
+    if c.totals != Hash::sha256(&totals) {
+        return "totals-mismatch".into();
+    }
+    "ok".into()
 }
 
 fn hex_field(v: &Value, field: &str) -> Vec<u8> {
@@ -1624,6 +1842,7 @@ fn outcome(area: &str, v: &Value) -> String {
         "tally" => run_tally(v),
         "manifest" => run_manifest(v),
         "rules" => run_rules(v),
+        "certification" => run_certification(v),
         _ => run_totals(v),
     }
 }

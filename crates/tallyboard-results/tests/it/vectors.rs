@@ -66,6 +66,8 @@ fn manifest_of(v: &Value) -> tallyboard_core::manifest::Manifest {
         witnesses: vec![],
         quorum: 0,
         mirrors: vec![],
+        polls_close: None,
+        results_due: None,
         contests: v["contests"]
             .as_array()
             .unwrap()

@@ -80,6 +80,19 @@ impl Run<'_> {
 
     /// Observers' figures against the latest revision of each unit.
     pub(super) async fn check_observers(&mut self) {
+        if let Some((file, malformed)) = self.loaded.observers_malformed.take() {
+            for m in malformed {
+                let f = Finding::new(
+                    FindingCode::ObserverRowMalformed,
+                    format!(
+                        "Observers' file {file}, line {}: the row cannot be read ({}); it was not compared.",
+                        m.line, m.message
+                    ),
+                )
+                .source(&file);
+                self.add(f);
+            }
+        }
         let Some(rows) = self.loaded.observers.take() else {
             return;
         };

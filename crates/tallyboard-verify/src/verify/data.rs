@@ -76,6 +76,9 @@ impl Run<'_> {
                 for (u, c) in self.watched_pairs() {
                     fresh.watch(&u, &c);
                 }
+                if self.config.feed {
+                    fresh.keep_journal();
+                }
                 self.checker = fresh;
                 if self.trusted.checkpoint.is_some() {
                     self.verified_cp = self.trusted.checkpoint.clone();

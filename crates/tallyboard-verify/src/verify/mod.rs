@@ -29,12 +29,15 @@ use crate::report::{
     ReportDetails, Severity, SourceReport, UnitRevision, Verdict,
 };
 use crate::source::{FetchError, HttpOptions, Source, TileCache, http_client};
+use crate::status::ResultsStatus;
 use crate::tiles::{Recomputed, check_served_tiles};
 
 mod backups;
+mod certify;
 mod checkpoints;
 mod completeness;
 mod data;
+mod feed;
 mod paper;
 mod setup;
 mod totals;
@@ -75,6 +78,11 @@ pub struct Config {
     /// Units whose every counted revision the report lists
     /// ([`crate::report::ReportDetails::revisions`]).
     pub detail_units: Vec<String>,
+    /// The time (POSIX seconds) the due time is judged by (`None`: the
+    /// verifier's own clock; spec/verify.md §4.7).
+    pub now: Option<u64>,
+    /// Watch mode: collect the live feed's events (spec/feed.md).
+    pub feed: bool,
 }
 
 impl Config {
@@ -93,6 +101,8 @@ impl Config {
             quorum: None,
             unit_rows: false,
             detail_units: Vec::new(),
+            now: None,
+            feed: false,
         }
     }
 }
@@ -196,6 +206,13 @@ struct Run<'m> {
     /// Whether the checkpoint of the tree checked in full carries the
     /// witness quorum.
     witnessed: bool,
+    /// Every source's signed totals of the last round: (source, size
+    /// bound to, SHA-256 of the bytes).
+    last_totals: Vec<(usize, u64, Hash)>,
+    /// Units reporting, due time, provisional or final.
+    status: ResultsStatus,
+    /// The live feed: its state and the events of the round.
+    feed: Option<feed::FeedState>,
 }
 
 /// Runs the verifier once (every check) over the sources of `config` and
@@ -238,6 +255,30 @@ pub async fn watch(
     w: &WatchConfig,
     mut on_new: impl FnMut(&[Finding], u64),
 ) -> Report {
+    watch_rounds(config, w, |r| on_new(r.new_findings, r.size)).await
+}
+
+/// What one round of watch mode saw.
+pub struct Round<'a> {
+    /// The size of the tree verified.
+    pub size: u64,
+    /// The findings first seen this round.
+    pub new_findings: &'a [Finding],
+    /// The report as it stands after the round (what `--json` writes).
+    pub report: &'a Report,
+    /// The live feed's lines of the round, in order (the units reported
+    /// and corrections only with `config.feed`).
+    pub feed: &'a [crate::feed::FeedLine],
+}
+
+/// [`watch`], calling `on_round` after every round with the report as it
+/// stands and, with `config.feed`, the live feed's lines of the round
+/// (spec/feed.md).
+pub async fn watch_rounds(
+    config: &Config,
+    w: &WatchConfig,
+    mut on_round: impl FnMut(&Round<'_>),
+) -> Report {
     let sources = match sources_of(config) {
         Ok(s) => s,
         Err(why) => return Report::could_not_verify(why),
@@ -261,8 +302,16 @@ pub async fn watch(
                 run.add(f);
             }
         }
-        let new = &run.ledger.findings[printed..];
-        on_new(new, run.trusted.size());
+        run.check_certification().await;
+        run.completeness_data();
+        let lines = run.feed_round(printed);
+        let snapshot = run.report();
+        on_round(&Round {
+            size: run.trusted.size(),
+            new_findings: &run.ledger.findings[printed..],
+            report: &snapshot,
+            feed: &lines,
+        });
         printed = run.ledger.findings.len();
         if w.until_size.is_some_and(|n| run.trusted.size() >= n) || w.stop.load(Ordering::SeqCst) {
             break;
@@ -389,7 +438,13 @@ impl<'m> Run<'m> {
             known_sizes: BTreeSet::new(),
             older_checked: HashSet::new(),
             witnessed: false,
+            last_totals: Vec::new(),
+            status: ResultsStatus::default(),
+            feed: Some(feed::FeedState::default()),
         };
+        if config.feed {
+            run.checker.keep_journal();
+        }
         for f in manifest_findings {
             run.ledger.add(f);
         }
@@ -436,6 +491,11 @@ impl<'m> Run<'m> {
         // Signed totals, fetched before the full check so that the
         // recomputed totals can be kept at the size each is bound to.
         let totals = self.fetch_totals().await;
+        self.last_totals = totals
+            .iter()
+            .flatten()
+            .map(|(i, t)| (*i, t.totals().checkpoint.size, Hash::sha256(t.as_bytes())))
+            .collect();
         for (_, t) in totals.iter().flatten() {
             self.checker.snapshot_at(t.totals().checkpoint.size);
         }
@@ -529,17 +589,25 @@ impl<'m> Run<'m> {
         self.check_observers().await;
         self.check_paper().await;
         self.check_receipts().await;
+        self.check_certification().await;
         self.completeness();
         self.results();
     }
 
     fn into_report(self) -> Report {
+        self.report()
+    }
+
+    /// The report as it stands.
+    fn report(&self) -> Report {
         let (size, root) = (self.trusted.size(), self.trusted.root());
+        let mut findings = self.ledger.findings.clone();
+        self.link_causes(&mut findings);
         let mut report = Report {
             verdict: Verdict::Findings,
-            findings: self.ledger.findings,
-            findings_not_listed: self.ledger.not_listed,
-            sources: self.reports,
+            findings,
+            findings_not_listed: self.ledger.not_listed.clone(),
+            sources: self.reports.clone(),
             log: LogReport {
                 origin: self.keys.log.name().to_owned(),
                 size,
@@ -551,12 +619,13 @@ impl<'m> Run<'m> {
                     .map(|i| self.sources[i].label().to_owned()),
                 witnessed: self.checked_from.is_some() && self.witnessed,
             },
-            completeness: self.completeness,
-            results: self.results,
+            completeness: self.completeness.clone(),
+            status: self.status.clone(),
+            results: self.results.clone(),
             details: ReportDetails::default(),
-            observers: self.observers,
-            paper: self.paper,
-            notes: self.notes,
+            observers: self.observers.clone(),
+            paper: self.paper.clone(),
+            notes: self.notes.clone(),
             could_not_verify: None,
         };
         if report.results.is_some() {

@@ -1,6 +1,7 @@
 //! Published totals (spec/verify.md §4.4).
 
 use super::*;
+use crate::evidence::TotalsFigure;
 
 impl Run<'_> {
     /// Every source's `/totals`, parsed and signature-checked.
@@ -43,11 +44,12 @@ impl Run<'_> {
     }
 
     /// The root of the checked tree at `size` (≤ its size), read from the
-    /// checked source's tiles.
-    pub(super) async fn root_at(&mut self, size: u64) -> Option<Hash> {
+    /// checked source's tiles, with its consistency proof to the checked
+    /// tree's checkpoint.
+    pub(super) async fn root_at(&mut self, size: u64) -> Option<(Hash, Vec<Hash>)> {
         let (_, cp) = self.trusted.checkpoint.clone()?;
         if size == cp.checkpoint.size {
-            return Some(cp.checkpoint.root);
+            return Some((cp.checkpoint.root, Vec::new()));
         }
         if size > cp.checkpoint.size {
             return None;
@@ -57,7 +59,32 @@ impl Run<'_> {
         crate::follow::implied_root(&src, &mut cache, &cp, size)
             .await
             .ok()
-            .map(|(r, _)| r)
+    }
+
+    /// Writes the evidence of totals that differ (`differences`) or are
+    /// not bound to the tree (none), and names it in `f`.
+    fn save_totals_evidence(
+        &self,
+        f: &mut Finding,
+        (source, st): (&str, &SignedTotals),
+        implied: &(Hash, Vec<Hash>),
+        differences: Vec<TotalsFigure>,
+    ) {
+        let Some((cp_source, cp)) = &self.trusted.checkpoint else {
+            return;
+        };
+        let ev = Evidence::totals(
+            &self.keys.log,
+            (cp_source, cp),
+            source,
+            st.as_bytes(),
+            (implied.0, &implied.1),
+            differences,
+            f.message.clone(),
+        );
+        if let Some(name) = self.write_evidence(&ev) {
+            f.evidence.push(name);
+        }
     }
 
     pub(super) async fn compare_totals(&mut self, totals: &[Option<(usize, SignedTotals)>]) {
@@ -76,18 +103,6 @@ impl Run<'_> {
             let label = self.label(i).to_owned();
             let body = st.totals();
             let cpref = &body.checkpoint;
-            let save = |run: &Run<'_>, f: &mut Finding| {
-                if let Some(dir) = &run.config.evidence_dir {
-                    let name = format!(
-                        "{}-{}.totals",
-                        f.code,
-                        &Hash::sha256(st.as_bytes()).to_hex()[..12]
-                    );
-                    if write_file(dir, &name, st.as_bytes()) {
-                        f.evidence.push(name);
-                    }
-                }
-            };
             if cpref.origin == origin && cpref.size > self.trusted.size() {
                 // The log grew between the checkpoint and the totals being
                 // read: compare them in a later round (or run again).
@@ -97,9 +112,14 @@ impl Run<'_> {
                 ));
                 continue;
             }
+            let implied = if cpref.origin == origin {
+                self.root_at(cpref.size).await
+            } else {
+                None
+            };
             let bound = cpref.origin == origin
                 && body.election == self.manifest.manifest().election
-                && self.root_at(cpref.size).await == Some(cpref.root);
+                && implied.as_ref().map(|i| i.0) == Some(cpref.root);
             if !bound {
                 self.reports[i].totals = Some("unbound".to_owned());
                 let mut f = Finding::new(FindingCode::TotalsUnbound, format!(
@@ -107,10 +127,18 @@ impl Run<'_> {
                         cpref.origin, cpref.size, cpref.root
                     ))
                 .source(&label);
-                save(self, &mut f);
+                // Evidence when the tree shows the root differs (another
+                // election's totals bound to this tree prove nothing the
+                // log key alone can check).
+                if let Some(i) = implied.as_ref().filter(|i| i.0 != cpref.root) {
+                    self.save_totals_evidence(&mut f, (&label, st), i, Vec::new());
+                }
                 self.add(f);
                 continue;
             }
+            let Some(implied) = implied else {
+                continue;
+            };
             let Some(recomputed) = self.checker.snapshot(cpref.size).cloned() else {
                 self.reports[i].totals =
                     Some("not compared (older than the trusted tree)".to_owned());
@@ -122,7 +150,17 @@ impl Run<'_> {
                 continue;
             }
             self.reports[i].totals = Some(format!("{} figures differ", diffs.len()));
-            for d in diffs {
+            let figures: Vec<TotalsFigure> = diffs
+                .iter()
+                .map(|d| TotalsFigure {
+                    contest: d.contest.clone(),
+                    region: d.region.clone(),
+                    figure: d.figure.clone(),
+                    published: d.published,
+                    recomputed: d.recomputed,
+                })
+                .collect();
+            for (d, figure) in diffs.into_iter().zip(figures) {
                 let show = |v: Option<u64>| v.map(serde_json::Value::from);
                 let mut f = Finding::new(
                     FindingCode::TotalsMismatch,
@@ -137,9 +175,47 @@ impl Run<'_> {
                 f.figure = Some(d.figure.clone());
                 f.published = show(d.published);
                 f.recomputed = show(d.recomputed);
-                save(self, &mut f);
+                self.save_totals_evidence(&mut f, (&label, st), &implied, vec![figure]);
                 self.add(f);
             }
+        }
+    }
+}
+
+impl Run<'_> {
+    /// Links each totals-mismatch finding to the first finding about an
+    /// entry left out of the totals for the same contest, from a unit that
+    /// counts in the row's region (spec/verify.md §5.1): the published
+    /// totals that differ follow from it.
+    pub(super) fn link_causes(&self, findings: &mut [Finding]) {
+        let m = self.manifest.manifest();
+        let causes: Vec<(u64, String, usize)> = findings
+            .iter()
+            .filter(|f| f.code.leaves_entry_out())
+            .filter_map(|f| {
+                let unit = m.unit_index(f.unit.as_deref()?)?;
+                Some((f.index?, f.contest.clone()?, unit))
+            })
+            .collect();
+        if causes.is_empty() {
+            return;
+        }
+        for f in findings
+            .iter_mut()
+            .filter(|f| f.code == FindingCode::TotalsMismatch)
+        {
+            let region = f.region.as_deref().and_then(|r| m.region_index(r));
+            if f.region.is_some() && region.is_none() {
+                continue;
+            }
+            f.cause_index = causes
+                .iter()
+                .find(|(_, contest, unit)| {
+                    Some(contest) == f.contest.as_ref()
+                        && region
+                            .is_none_or(|r| m.unit_regions(*unit).iter().any(|&x| x as usize == r))
+                })
+                .map(|c| c.0);
         }
     }
 }

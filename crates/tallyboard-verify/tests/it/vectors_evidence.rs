@@ -36,6 +36,10 @@ fn fix_sources(ev: &mut Evidence, map: &[(&str, &str)]) {
             fix(&mut bd.served_from);
         }
         EvidenceBody::LogEntry(le) => fix(&mut le.checkpoint.source),
+        EvidenceBody::Totals(te) => {
+            fix(&mut te.checkpoint.source);
+            fix(&mut te.served_from);
+        }
     }
     for (from, to) in map {
         ev.summary = ev.summary.replace(from, to);
@@ -232,6 +236,126 @@ async fn cases() -> Vec<(String, Value)> {
             "not-proven-log-entry-wrong-index",
             "the proof does not put the entry at index 12",
             &wrong,
+            "not-proven",
+        );
+    }
+
+    // Totals: signed by the log key for the tree of 20, compared at the
+    // checkpoint of 20 (no proof) and of 30 (consistency proof) of a log.
+    {
+        let t = tempfile::tempdir().unwrap();
+        let nt = build_log(t.path(), &[20, 30], "totals");
+        let pt = t.path().join("public");
+        let lt = pt.display().to_string();
+        let st = Source::dir(&pt);
+        let (c20, c30) = (open(&nt[0]), open(&nt[1]));
+        let body = |root: tallyboard_core::Hash| tallyboard_core::TotalsBody {
+            election: "general-2026".into(),
+            checkpoint: tallyboard_core::totals::CheckpointRef {
+                origin: log_key().name().to_owned(),
+                size: 20,
+                root,
+            },
+            rows: vec![tallyboard_core::totals::TotalsRow {
+                contest: "mayor".into(),
+                region: None,
+                choices: [("alice".to_owned(), 1500u64), ("bob".to_owned(), 700)]
+                    .into_iter()
+                    .collect(),
+                blank: 10,
+                invalid: 5,
+                ballots_cast: 2215,
+                registered: 4000,
+                units_reporting: 3,
+                units_expected: 3,
+            }],
+        };
+        let signed = body(c20.checkpoint.root).sign(log_signer().secret());
+        let figure = |published: u64, recomputed: u64| {
+            vec![tallyboard_verify::evidence::TotalsFigure {
+                contest: "mayor".into(),
+                region: None,
+                figure: "choice alice".into(),
+                published: Some(published),
+                recomputed: Some(recomputed),
+            }]
+        };
+        let mut cache = tallyboard_verify::source::TileCache::new();
+        let (implied, proof) = tallyboard_verify::follow::implied_root(&st, &mut cache, &c30, 20)
+            .await
+            .unwrap();
+        let mut ev = Evidence::totals(
+            &log_key(),
+            (st.label(), &c30),
+            st.label(),
+            signed.as_bytes(),
+            (implied, &proof),
+            figure(1500, 500),
+            "alice has 1000 votes too many".to_owned(),
+        );
+        fix_sources(&mut ev, &[(lt.as_str(), MIRROR_A)]);
+        let v = serde_json::to_value(&ev).unwrap();
+        push(
+            "totals-mismatch",
+            "totals signed by the log key for the tree of 20, which the checkpoint of 30 extends (consistency proof), publish 1500 votes for alice where 500 were recomputed",
+            &v,
+            "totals-mismatch",
+        );
+        let mut wrong_figure = v.clone();
+        wrong_figure["differences"][0]["published"] = json!(1400);
+        push(
+            "not-proven-totals-figure-not-published",
+            "the file says 1400 was published, the signed totals say 1500",
+            &wrong_figure,
+            "not-proven",
+        );
+        let mut equal = v.clone();
+        equal["differences"][0]["recomputed"] = json!(1500);
+        push(
+            "not-proven-totals-figures-equal",
+            "the published and recomputed figures are equal",
+            &equal,
+            "not-proven",
+        );
+        let mut bad_proof = v.clone();
+        bad_proof["consistency_proof"][0] = json!("00".repeat(32));
+        push(
+            "not-proven-totals-bad-consistency-proof",
+            "the consistency proof does not link the totals' size to the checkpoint",
+            &bad_proof,
+            "not-proven",
+        );
+        let mut ev = Evidence::totals(
+            &log_key(),
+            (st.label(), &c20),
+            st.label(),
+            body(tallyboard_core::Hash([0x5a; 32]))
+                .sign(log_signer().secret())
+                .as_bytes(),
+            (c20.checkpoint.root, &[]),
+            Vec::new(),
+            "totals for a root the log does not have".to_owned(),
+        );
+        fix_sources(&mut ev, &[(lt.as_str(), MIRROR_A)]);
+        push(
+            "totals-unbound",
+            "totals signed by the log key for size 20 with a root that is not the root the checkpoint of 20 gives",
+            &serde_json::to_value(&ev).unwrap(),
+            "totals-unbound",
+        );
+        let mut forged = v.clone();
+        {
+            use base64::Engine as _;
+            let e = base64::engine::general_purpose::STANDARD;
+            let mut raw = e.decode(forged["totals"].as_str().unwrap()).unwrap();
+            let n = raw.len();
+            raw[n - 1] ^= 1;
+            forged["totals"] = json!(e.encode(raw));
+        }
+        push(
+            "not-proven-totals-bad-signature",
+            "the totals' signature does not verify under the log key",
+            &forged,
             "not-proven",
         );
     }

@@ -206,6 +206,15 @@ fn summary(signed: &SignedManifest) -> String {
     }
     let _ = writeln!(
         s,
+        "polls      close {}; results due {}",
+        m.polls_close.map_or_else(|| "(not set)".to_owned(), time),
+        m.results_due.map_or_else(
+            || "(not set: missing units are findings at once)".to_owned(),
+            time
+        )
+    );
+    let _ = writeln!(
+        s,
         "witnesses  {} of {} required",
         m.quorum,
         m.witnesses.len()
@@ -286,6 +295,8 @@ fn to_json(signed: &SignedManifest) -> Value {
         "log": {"origin": m.log.origin, "key": m.log.key.to_hex()},
         "witnesses": m.witnesses.iter().map(|w| json!({"name": w.name, "key": w.key.to_hex()})).collect::<Vec<_>>(),
         "quorum": m.quorum,
+        "polls_close": m.polls_close.map(time),
+        "results_due": m.results_due.map(time),
         "mirrors": m.mirrors,
         "contests": m.contests.iter().map(|c| json!({
             "id": c.id,

@@ -6,6 +6,7 @@ use clap::Subcommand;
 
 use crate::status::EXIT_HELP;
 
+pub(crate) mod certify;
 pub(crate) mod example;
 pub(crate) mod exercise;
 pub(crate) mod export;
@@ -180,6 +181,21 @@ pub(crate) enum Command {
     /// when the exercise could not run. `--list` lists the scenarios.
     #[command(after_help = EXIT_HELP)]
     Exercise(exercise::Args),
+    /// Close the count: the election authority verifies the log, then signs
+    /// and sends the certification of its final checkpoint and totals.
+    ///
+    /// Runs the whole verification against the server (and any --source);
+    /// only a log that passes, with every unit reported (unless
+    /// --allow-incomplete), is certified. Signs with the authority key
+    /// (--key) a statement binding the checkpoint verified, the SHA-256 of
+    /// the server's signed totals at it and of the manifest
+    /// (spec/tally-and-manifest.md §10), and posts it to the server's
+    /// /certification. The server publishes it (GET /certification,
+    /// public/certification) and refuses every later submission; verifiers
+    /// then report final, certified results. Exit 0 certified, 1 refused
+    /// (verification failed, units missing, the server refused), 2 error.
+    #[command(after_help = EXIT_HELP)]
+    Certify(certify::Args),
 }
 
 impl Command {
@@ -200,6 +216,7 @@ impl Command {
             Command::Witness(a) => witness::run(a),
             Command::Mirror(a) => mirror::run(a),
             Command::Exercise(a) => exercise::run(a),
+            Command::Certify(a) => certify::run(a),
         }
     }
 }

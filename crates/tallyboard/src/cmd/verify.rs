@@ -11,7 +11,7 @@ use clap::Parser;
 use tallyboard_core::limits::MAX_SIGNED_MANIFEST;
 use tallyboard_core::manifest::SignedManifest;
 use tallyboard_core::note::{KeyKind, VerifierKey};
-use tallyboard_verify::backup::BackupInputs;
+use tallyboard_verify::backup::{BackupInputs, ObserverFile};
 use tallyboard_verify::evidence::{Evidence, MAX_EVIDENCE, check};
 use tallyboard_verify::report::{Report, TextOptions, Verdict};
 use tallyboard_verify::source::HttpOptions;
@@ -73,6 +73,17 @@ pub(crate) struct Args {
     /// In --watch mode, stop once the verified log has at least N entries.
     #[arg(long, value_name = "N")]
     watch_until_size: Option<u64>,
+    /// In --watch mode, append the live feed to FILE: one JSON line per
+    /// event (checkpoint verified, unit reported with its figures,
+    /// correction, finding, source stale or back, certification, end of
+    /// round), each bound to its checkpoint (spec/feed.md).
+    #[arg(long, value_name = "FILE", requires = "watch")]
+    feed: Option<PathBuf>,
+    /// Judge the manifest's due time as of TIME (RFC 3339) instead of this
+    /// machine's clock, e.g. to re-verify a night as it stood then. Before
+    /// the due time, units not reported are progress, not findings.
+    #[arg(long, value_name = "TIME")]
+    at: Option<String>,
     /// Print only the verdict line (the JSON report and evidence are still
     /// written).
     #[arg(long)]
@@ -151,9 +162,14 @@ pub(crate) fn report_of(args: &Args, tune: impl FnOnce(&mut Config)) -> Result<O
     }
     let mut config = Config::new(authority, args.sources.clone());
     config.manifest = manifest;
+    let observer_rows = match &args.observer_csv {
+        Some(p) => sheet_observers(p)?,
+        None => None,
+    };
     config.backups = BackupInputs {
         tallies: args.backup_tallies.clone(),
         observer_csv: args.observer_csv.clone(),
+        observer_rows,
         receipts: args.receipts.clone(),
         paper: crate::cmd::paper_input::read_paper(&args.paper)?,
     };
@@ -163,6 +179,11 @@ pub(crate) fn report_of(args: &Args, tune: impl FnOnce(&mut Config)) -> Result<O
     }
     config.concurrency = args.concurrency;
     config.quorum = args.quorum;
+    if let Some(at) = &args.at {
+        config.now =
+            Some(tallyboard_core::time::parse_rfc3339(at).map_err(|e| anyhow!("--at {at}: {e}"))?);
+    }
+    config.feed = args.feed.is_some();
     config.http = HttpOptions {
         timeout: Duration::from_secs(args.timeout.max(1)),
         ..HttpOptions::default()
@@ -206,15 +227,30 @@ pub(crate) fn report_of(args: &Args, tune: impl FnOnce(&mut Config)) -> Result<O
             stop,
         };
         let quiet = args.quiet;
-        rt.block_on(tallyboard_verify::watch(&config, &w, |new, size| {
-            if quiet {
+        let mut feed = match &args.feed {
+            Some(p) => Some(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                    .with_context(|| format!("opening the feed {}", p.display()))?,
+            ),
+            None => None,
+        };
+        let mut failed: Option<anyhow::Error> = None;
+        let report = rt.block_on(tallyboard_verify::watch_rounds(&config, &w, |r| {
+            if failed.is_some() {
                 return;
             }
-            for f in new {
-                println!("NEW FINDING ({}): {} ({})", f.code, f.message, f.action);
+            if let Err(e) = round_outputs(&args, r, feed.as_mut(), quiet) {
+                failed = Some(e);
+                w.stop.store(true, Ordering::SeqCst);
             }
-            println!("verified up to size {size}");
-        }))
+        }));
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        report
     } else {
         rt.block_on(tallyboard_verify::verify(&config))
     };
@@ -238,6 +274,195 @@ pub(crate) fn print_report(args: &Args, report: &Report) {
     } else {
         print!("{text}");
     }
+}
+
+/// An observers' file in the count centres' sheet format (header
+/// `unit,contest,line,count`: what `tallyboard sign` reads), read with the
+/// sheet reader itself. Each row that stops the reader is a malformed row
+/// (a finding naming the file and line) and the sheet is read again
+/// without it; the figures of every tally read become observers' rows.
+/// `None`: the file is in the observers' own format (read by the
+/// verifier).
+fn sheet_observers(path: &std::path::Path) -> Result<Option<ObserverFile>> {
+    use tallyboard_verify::backup::{MAX_MALFORMED_ROWS, MalformedRow, ObserverRow};
+    let mut data = read_capped(path, tallyboard_core::limits::MAX_OBSERVER_CSV)?;
+    let first = data
+        .split(|&b| b == b'\n')
+        .map(|l| String::from_utf8_lossy(l).trim().to_owned())
+        .find(|l| !l.is_empty() && !l.starts_with('#'));
+    let is_sheet = first
+        .is_some_and(|l| l.split(',').map(str::trim).collect::<Vec<_>>() == crate::sheet::HEADER);
+    if !is_sheet {
+        return Ok(None);
+    }
+    let file = path.display().to_string();
+    let mut malformed: Vec<MalformedRow> = Vec::new();
+    let tallies = loop {
+        match crate::sheet::parse(&file, &data) {
+            Ok(t) => break t,
+            Err(errors) => {
+                // Taken one at a time: the line is left out and the rest
+                // read again.
+                let Some(e) = errors.into_iter().next() else {
+                    break Vec::new();
+                };
+                let message = match e.column {
+                    Some(c) => format!("column '{c}': {}", e.message),
+                    None => e.message.clone(),
+                };
+                let start = line_start(&data, e.line);
+                malformed.push(MalformedRow {
+                    line: e.line,
+                    message,
+                });
+                // The header, the file as a whole, or a line already left
+                // out: nothing more can be read.
+                let Some(start) = start.filter(|_| e.line > 1) else {
+                    break Vec::new();
+                };
+                if malformed.len() > MAX_MALFORMED_ROWS {
+                    break Vec::new();
+                }
+                let end = data[start..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(data.len(), |p| start + p);
+                if data[start..end].iter().all(|b| b.is_ascii_whitespace()) {
+                    break Vec::new();
+                }
+                // Blank the line, keeping the line numbers of the others.
+                data.drain(start..end);
+            }
+        }
+    };
+    let mut rows = Vec::new();
+    for t in tallies {
+        let row = |choice: &str, count: u64| ObserverRow {
+            line: t.first_line,
+            unit: t.unit.clone(),
+            contest: t.contest.clone(),
+            choice: choice.to_owned(),
+            count,
+        };
+        for (c, n) in &t.choices {
+            rows.push(row(c, *n));
+        }
+        for (name, v) in [
+            ("blank", t.blank),
+            ("invalid", t.invalid),
+            ("ballots_cast", t.ballots_cast),
+        ] {
+            if let Some(v) = v {
+                rows.push(row(name, v));
+            }
+        }
+    }
+    Ok(Some(ObserverFile {
+        file,
+        rows,
+        malformed,
+    }))
+}
+
+/// The byte offset where 1-based line `line` starts.
+fn line_start(data: &[u8], line: u64) -> Option<usize> {
+    if line == 0 {
+        return None;
+    }
+    let mut n = 1u64;
+    if line == 1 {
+        return Some(0);
+    }
+    for (i, &b) in data.iter().enumerate() {
+        if b == b'\n' {
+            n += 1;
+            if n == line {
+                return Some(i + 1);
+            }
+        }
+    }
+    None
+}
+
+/// After each round of --watch: the JSON report (atomically), the feed's
+/// lines, and one text line: time, size, share reporting, leaders.
+fn round_outputs(
+    args: &Args,
+    r: &tallyboard_verify::Round<'_>,
+    feed: Option<&mut std::fs::File>,
+    quiet: bool,
+) -> Result<()> {
+    use std::io::Write as _;
+    if let Some(path) = &args.json {
+        crate::fsutil::write_atomic(path, &r.report.to_json(), false)
+            .with_context(|| format!("writing the JSON report to {}", path.display()))?;
+    }
+    if let Some(f) = feed {
+        let lines: String = r.feed.iter().map(|l| l.to_line()).collect();
+        f.write_all(lines.as_bytes())
+            .and_then(|()| f.flush())
+            .context("appending to the feed")?;
+    }
+    if quiet {
+        return Ok(());
+    }
+    for f in r.new_findings {
+        println!("NEW FINDING ({}): {} ({})", f.code, f.message, f.action);
+    }
+    println!("{}", round_line(r));
+    Ok(())
+}
+
+/// `HH:MM:SSZ size N, M of K units reporting (P%), leaders: ..., provisional`.
+fn round_line(r: &tallyboard_verify::Round<'_>) -> String {
+    let st = &r.report.status;
+    let now = tallyboard_core::time::format_rfc3339(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    );
+    let share = if st.units_expected == 0 {
+        100.0
+    } else {
+        st.units_reporting as f64 * 100.0 / st.units_expected as f64
+    };
+    let leaders: Vec<String> = r
+        .feed
+        .iter()
+        .rev()
+        .find_map(|l| match &l.event {
+            tallyboard_verify::feed::FeedEvent::Round { leaders, .. } => Some(leaders),
+            _ => None,
+        })
+        .map(|ls| {
+            ls.iter()
+                .map(|l| {
+                    format!(
+                        "{} {}{} {:.1}%",
+                        l.contest,
+                        l.choice,
+                        if l.tied { " (tied)" } else { "" },
+                        l.share * 100.0
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    format!(
+        "{now} verified size {}: {} of {} units reporting ({share:.1}%){}; {}",
+        r.size,
+        st.units_reporting,
+        st.units_expected,
+        if leaders.is_empty() {
+            String::new()
+        } else {
+            format!(", leading: {}", leaders.join(", "))
+        },
+        match st.results {
+            tallyboard_verify::status::Stage::Final => "final, certified results",
+            tallyboard_verify::status::Stage::Provisional => "provisional results",
+        }
+    )
 }
 
 /// Prints the report, writes the JSON, and maps the verdict to the exit
@@ -319,6 +544,12 @@ fn recheck(
     let log = VerifierKey::new(&m.log.origin, KeyKind::Ed25519, m.log.key)
         .map_err(|e| anyhow!("the manifest's log key: {e}"))?;
     let bytes = read_capped(file, MAX_EVIDENCE)?;
+    if bytes.first() != Some(&b'{') {
+        // The signed objects the verifier keeps beside the JSON evidence:
+        // a count centre's signed tally (backup channels), a manifest a
+        // source served (manifest-mismatch).
+        return recheck_signed(file, &bytes, manifest, authority, m);
+    }
     let ev = Evidence::from_json(&bytes)
         .with_context(|| format!("{}: not an evidence file", file.display()))?;
     match check(&ev, &log) {
@@ -335,6 +566,60 @@ fn recheck(
         ))
         .into()),
     }
+}
+
+/// `--recheck` of a signed tally or a manifest: what its signature proves.
+fn recheck_signed(
+    file: &std::path::Path,
+    bytes: &[u8],
+    trusted: &[u8],
+    authority: &tallyboard_core::keys::PublicKey,
+    m: &tallyboard_core::manifest::Manifest,
+) -> Result<()> {
+    if let Ok(t) = tallyboard_core::SignedTally::from_bytes_in(bytes, m) {
+        let tally = t.tally();
+        let centre = m
+            .key(&tally.signer)
+            .map(|(c, _)| c.id.clone())
+            .ok_or_else(|| {
+                Refused::new(format!(
+                    "NOT PROVEN: {} is signed by a key the manifest does not list",
+                    file.display()
+                ))
+            })?;
+        println!(
+            "PROVEN (signed-tally): count centre {centre}'s key signed this tally for unit {}, contest {}, revision {} (leaf hash {}).",
+            tally.unit,
+            tally.contest,
+            tally.revision,
+            t.leaf_hash()
+        );
+        describe_entry(bytes, m);
+        return Ok(());
+    }
+    if SignedManifest::from_bytes(bytes, None).is_ok() {
+        return if bytes == trusted {
+            println!(
+                "PROVEN (manifest): this is the manifest the authority signed (the one given with --manifest)."
+            );
+            Ok(())
+        } else if SignedManifest::from_bytes(bytes, Some(authority)).is_ok() {
+            println!(
+                "PROVEN (manifest-mismatch): the election authority signed this manifest and another one (the one given with --manifest): two definitions of one election."
+            );
+            Ok(())
+        } else {
+            println!(
+                "PROVEN (manifest-mismatch): this manifest is not the one the election authority signed: its signature does not verify under the authority key."
+            );
+            Ok(())
+        };
+    }
+    Err(Refused::new(format!(
+        "NOT PROVEN: {} is neither an evidence file, a validly signed tally of this election nor a signed manifest",
+        file.display()
+    ))
+    .into())
 }
 
 /// What a logged entry says, checked against the manifest's rules.
