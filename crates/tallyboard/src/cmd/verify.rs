@@ -242,7 +242,7 @@ pub(crate) fn report_of(args: &Args, tune: impl FnOnce(&mut Config)) -> Result<O
             if failed.is_some() {
                 return;
             }
-            if let Err(e) = round_outputs(&args, r, feed.as_mut(), quiet) {
+            if let Err(e) = round_outputs(args, r, feed.as_mut(), quiet) {
                 failed = Some(e);
                 w.stop.store(true, Ordering::SeqCst);
             }
