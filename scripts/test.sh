@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-nginx.sh
 scripts/install-chromium.sh
+scripts/install-paper-tools.sh
 scripts/install-jsonschema.sh
 scripts/install-moto.sh
 cargo test --workspace "$@"

@@ -162,6 +162,16 @@ pub fn run(opts: &Options) -> Result<Verdict> {
         let r = (scenario.run)(&mut night);
         night.stop_all();
         print_timings(&night);
+        if opts.data.is_some() && r.is_ok() {
+            match night.print_sheets() {
+                Ok(n) => println!(
+                    "  printable sheets of {n} tallies (latest revisions, the first {}) in {}",
+                    night::MAX_SHEETS,
+                    dir.join("sheets").display()
+                ),
+                Err(e) => println!("  the printable sheets could not be written: {e}"),
+            }
+        }
         r
     };
     procs::set_temp_dir(None);

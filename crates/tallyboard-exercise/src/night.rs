@@ -101,6 +101,10 @@ impl Clock {
     }
 }
 
+/// Most printable sheets the exercise leaves with `--data` (a night of a
+/// million units keeps the first ones).
+pub(crate) const MAX_SHEETS: usize = 200;
+
 /// The whole night.
 pub(crate) struct Night {
     pub(crate) exe: PathBuf,
@@ -632,6 +636,48 @@ impl Night {
         }
         std::fs::write(self.dir.join("observers.csv"), csv)?;
         Ok(())
+    }
+
+    /// The printable sheets (`tallyboard print`, spec/paper.md) of the
+    /// latest revision of the first [`MAX_SHEETS`] units and contests (in
+    /// entry order), as the polling stations post them: `sheets/*.pdf`, with
+    /// the signed tallies they carry in `sheets/signed/`. Returns how many.
+    pub(crate) fn print_sheets(&self) -> Result<usize> {
+        let dir = self.dir.join("sheets");
+        let signed = dir.join("signed");
+        std::fs::create_dir_all(&signed)
+            .with_context(|| format!("creating {}", signed.display()))?;
+        let mut latest: BTreeMap<(String, String), &Entry> = BTreeMap::new();
+        let mut order: Vec<(String, String)> = Vec::new();
+        for e in &self.entries {
+            let t = e.tally();
+            let key = (t.unit.clone(), t.contest.clone());
+            if !latest.contains_key(&key) {
+                if order.len() >= MAX_SHEETS {
+                    continue;
+                }
+                order.push(key.clone());
+            }
+            if latest
+                .get(&key)
+                .is_none_or(|l| l.tally().revision < t.revision)
+            {
+                latest.insert(key, e);
+            }
+        }
+        for e in latest.values() {
+            std::fs::write(signed.join(&e.file), e.signed.as_bytes())?;
+        }
+        let mut args = vec![OsString::from("print"), OsString::from("--manifest")];
+        args.push(self.manifest_path().into_os_string());
+        args.push(OsString::from("--out"));
+        args.push(dir.clone().into_os_string());
+        args.push(signed.into_os_string());
+        let (status, _, err) = run_to_end(&self.exe, &args, Duration::from_secs(300))?;
+        if status != Some(0) {
+            bail!("tallyboard print failed: {}", err.trim());
+        }
+        Ok(latest.len())
     }
 
     /// Stops everything started, in reverse order.

@@ -26,6 +26,9 @@ pub struct BackupInputs {
     /// A directory of receipts (`*.tlog-proof`), each beside the tally it
     /// acknowledges (same name without `.tlog-proof`) when available.
     pub receipts: Option<PathBuf>,
+    /// The codes read off printed sheets (spec/paper.md), one input per
+    /// photo, scan or text file.
+    pub paper: Vec<crate::paper::PaperInput>,
 }
 
 /// A backup input that cannot be read at all (the verifier exits 2).
@@ -382,6 +385,8 @@ pub struct Loaded {
     pub observers_malformed: Option<(String, Vec<MalformedRow>)>,
     /// Receipts.
     pub receipts: Vec<HeldReceipt>,
+    /// Printed sheets.
+    pub paper: Vec<crate::paper::PaperSheet>,
 }
 
 /// Reads every backup input.
@@ -405,6 +410,7 @@ pub fn load(inputs: &BackupInputs, manifest: &Manifest) -> Result<Loaded, InputE
             Some(d) => load_receipts(d)?,
             None => Vec::new(),
         },
+        paper: crate::paper::sheets(&inputs.paper, manifest),
     })
 }
 

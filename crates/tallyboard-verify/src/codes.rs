@@ -88,6 +88,20 @@ finding_codes! {
     BackupContradictsLog = "backup-contradicts-log",
     /// An observer's figure that differs from the log.
     ObserverMismatch = "observer-mismatch",
+    /// A printed sheet carrying a validly signed tally the log lacks (no
+    /// tally of its unit and contest at all).
+    PaperNotInLog = "paper-not-in-log",
+    /// A printed sheet carrying a validly signed tally that differs from
+    /// the log's latest revision and that the log does not hold.
+    PaperContradictsLog = "paper-contradicts-log",
+    /// A printed sheet of a revision the log holds but a correction
+    /// superseded.
+    PaperSuperseded = "paper-superseded",
+    /// A printed sheet whose codes do not carry a validly signed tally of
+    /// the election (altered or forged).
+    PaperNotGenuine = "paper-not-genuine",
+    /// A printed sheet whose codes cannot be read completely.
+    PaperUnreadable = "paper-unreadable",
     /// A receipt that does not verify.
     ReceiptInvalid = "receipt-invalid",
     /// An acknowledged entry the log does not hold.
@@ -181,13 +195,19 @@ impl FindingCode {
     pub fn severity(self) -> Severity {
         use FindingCode as C;
         match self {
-            C::SourceUnreachable | C::SourceStale | C::QuorumNotMet | C::UnitsMissing => {
-                Severity::Warning
-            }
+            C::SourceUnreachable
+            | C::SourceStale
+            | C::QuorumNotMet
+            | C::UnitsMissing
+            | C::PaperSuperseded
+            | C::PaperUnreadable => Severity::Warning,
             C::WitnessCosignature
             | C::NotWitnessed
             | C::BackupNotInLog
             | C::BackupContradictsLog
+            | C::PaperNotInLog
+            | C::PaperContradictsLog
+            | C::PaperNotGenuine
             | C::ObserverMismatch
             | C::ReceiptInvalid => Severity::Error,
             C::ObserverRowMalformed => Severity::Warning,
@@ -275,6 +295,21 @@ impl FindingCode {
             }
             C::ObserverMismatch => {
                 "An observer's copy of the posted sheet differs from the log. Re-check the paper sheet at the polling station and compare with the count centre."
+            }
+            C::PaperNotInLog => {
+                "The posted sheet carries a tally signed by the count centre that the log never received. Ask the count centre to submit it, and give the evidence to the election authority."
+            }
+            C::PaperContradictsLog => {
+                "The posted sheet was signed by the count centre but differs from the result the log holds. Ask the count centre which is right and give both to the election authority."
+            }
+            C::PaperSuperseded => {
+                "The posted sheet shows an earlier revision that a correction replaced. Ask the polling station to post the corrected sheet (the finding names it)."
+            }
+            C::PaperNotGenuine => {
+                "The codes on this sheet were not signed by the count centre: the sheet was altered or forged. Photograph the posted sheet and give it with the evidence to the election authority."
+            }
+            C::PaperUnreadable => {
+                "Some codes of this sheet could not be read. Take a sharper, flatter photo of the whole sheet (every code in view) and check again."
             }
             C::ReceiptInvalid => {
                 "The receipt does not verify. Ask the count centre to resubmit the tally and keep the new receipt."

@@ -21,6 +21,7 @@ pub mod codes;
 pub mod evidence;
 pub mod feed;
 pub mod follow;
+pub mod paper;
 pub mod report;
 pub mod source;
 pub mod status;

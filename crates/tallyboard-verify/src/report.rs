@@ -269,6 +269,17 @@ pub struct ObserverReport {
     pub match_rate: f64,
 }
 
+/// Results of the paper channel (printed sheets).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct PaperReport {
+    /// Sheets compared (one per signed tally found in the inputs).
+    pub sheets: u64,
+    /// Sheets whose signed tally is the log's latest revision, byte for byte.
+    pub matched: u64,
+    /// `matched / sheets`.
+    pub match_rate: f64,
+}
+
 /// What the report keeps beside the JSON: per-unit rows for the exports,
 /// the revisions of the units asked for, the signed checkpoint.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -368,6 +379,9 @@ pub struct Report {
     /// The observers' CSV, if given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub observers: Option<ObserverReport>,
+    /// The printed sheets, if given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paper: Option<PaperReport>,
     /// Remarks that are not findings (inputs skipped, checks not possible).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
@@ -390,6 +404,7 @@ impl Report {
             details: ReportDetails::default(),
             status: ResultsStatus::default(),
             observers: None,
+            paper: None,
             notes: Vec::new(),
             could_not_verify: Some(why),
         }
@@ -590,6 +605,15 @@ impl Report {
                 o.matched,
                 o.rows,
                 o.match_rate * 100.0
+            );
+        }
+        if let Some(p) = &self.paper {
+            let _ = writeln!(
+                s,
+                "Printed sheets: {} of {} match the log ({:.1}%).",
+                p.matched,
+                p.sheets,
+                p.match_rate * 100.0
             );
         }
         s

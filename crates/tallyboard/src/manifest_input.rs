@@ -380,19 +380,16 @@ fn read_csv(errs: &mut Errors, file: &'static str, header: &[&str], data: &[u8])
     let lines = crate::sheet::Lines::new(&data);
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
-        .trim(csv::Trim::All)
-        .flexible(false)
+        .trim(csv::Trim::None)
+        .flexible(true)
         .from_reader(data.as_slice());
     match rdr.headers() {
-        Ok(h) if h.iter().eq(header.iter().copied()) => {}
-        Ok(_) => {
-            errs.push(
-                file,
-                1,
-                "",
-                format!("the first line must be the header `{}`", header.join(",")),
-            );
-            return Vec::new();
+        Ok(h) => {
+            let got: Vec<String> = h.iter().map(|f| f.trim().to_string()).collect();
+            if let Some(problem) = crate::sheet::header_problem(&got, header) {
+                errs.push(file, 1, "", problem);
+                return Vec::new();
+            }
         }
         Err(e) => {
             errs.push(file, lines.of(e.position()), "", e.to_string());
@@ -402,22 +399,29 @@ fn read_csv(errs: &mut Errors, file: &'static str, header: &[&str], data: &[u8])
     let mut rows = Vec::new();
     for rec in rdr.records() {
         match rec {
+            Ok(r) if r.len() != header.len() => {
+                // Every line is checked: one run lists every problem.
+                let fields: Vec<&str> = r.iter().collect();
+                errs.push(
+                    file,
+                    lines.of(r.position()),
+                    "",
+                    crate::sheet::column_count_message_for(&fields, header),
+                );
+            }
             Ok(r) => rows.push(Row {
                 line: lines.of(r.position()),
-                fields: r.iter().map(str::to_string).collect(),
+                fields: r.iter().map(|f| f.trim().to_string()).collect(),
             }),
             Err(e) => {
                 let line = lines.of(e.position());
                 let msg = match e.kind() {
-                    csv::ErrorKind::UnequalLengths { len, .. } => format!(
-                        "this line has {len} columns; the header has {}",
-                        header.len()
-                    ),
                     csv::ErrorKind::Utf8 { .. } => "this line is not UTF-8 text".to_string(),
                     _ => e.to_string(),
                 };
                 errs.push(file, line, "", msg);
-                // A broken line cannot be trusted to be followed by good ones.
+                // A line that is not CSV cannot be trusted to be followed
+                // by good ones.
                 break;
             }
         }
@@ -943,7 +947,33 @@ mod tests {
         let e = errors(&i);
         assert!(
             e.iter()
-                .any(|m| m == "centres.csv, line 1: the first line must be the header `id,name`"),
+                .any(|m| m.starts_with("centres.csv, line 1: the header has no column 'name'; column 'title' is not expected")
+                    && m.ends_with("the first line must be the header `id,name`")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn names_the_unquoted_column_on_every_line_and_recognises_semicolons() {
+        let mut i = good();
+        i.centres = "id,name\nc1,Centre one, north\nc2\n".into();
+        let e = errors(&i);
+        assert!(
+            e.iter().any(|m| m.starts_with("centres.csv, line 2:")
+                && m.contains("column 'name' probably contains a comma")
+                && m.contains("must be in double quotes")),
+            "{e:?}"
+        );
+        assert!(
+            e.iter()
+                .any(|m| m.starts_with("centres.csv, line 3:") && m.contains("'name' is missing")),
+            "{e:?}"
+        );
+        let mut i = good();
+        i.centres = "id;name\nc1;Centre one\n".into();
+        let e = errors(&i);
+        assert!(
+            e.iter().any(|m| m.contains("separated by semicolons")),
             "{e:?}"
         );
     }

@@ -62,7 +62,7 @@ pub(crate) struct SheetTally {
     /// `revision`, if present.
     pub(crate) revision: Option<u64>,
     /// `supersedes`, if present.
-    pub(crate) supersedes: Option<Hash>,
+    pub(crate) supersedes: Option<Supersedes>,
     /// `reason`, if present.
     pub(crate) reason: Option<String>,
 }
@@ -108,8 +108,26 @@ pub(crate) fn parse_count(s: &str) -> Result<u64, String> {
     s.parse::<u64>().map_err(|_| format!("{s:?} is too large"))
 }
 
-/// Parses a sheet. `file` is used in error messages.
-pub(crate) fn parse(file: &str, data: &[u8]) -> Result<Vec<SheetTally>, SheetError> {
+/// What a correction line `supersedes` names: the tally being corrected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Supersedes {
+    /// Its leaf hash, 64 hex digits.
+    Leaf(Hash),
+    /// The file of that signed tally (`*.tally`), relative to the sheet's
+    /// directory or the current one.
+    File(String),
+    /// The word `previous`: the latest revision of the same unit and
+    /// contest among the signed tallies of the output directory.
+    Previous,
+}
+
+/// Most problems listed for one sheet; past that the rest are counted.
+pub(crate) const MAX_PROBLEMS: usize = 200;
+
+/// Parses a sheet. `file` is used in error messages. Every problem of the
+/// form is listed (up to [`MAX_PROBLEMS`]), not only the first: one run
+/// shows the official all that must be fixed.
+pub(crate) fn parse(file: &str, data: &[u8]) -> Result<Vec<SheetTally>, Vec<SheetError>> {
     let err = |line: u64, column: Option<&'static str>, message: String| SheetError {
         file: file.to_string(),
         line,
@@ -119,52 +137,92 @@ pub(crate) fn parse(file: &str, data: &[u8]) -> Result<Vec<SheetTally>, SheetErr
     let data = blank_comments(data);
     let lines = Lines::new(&data);
     let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .trim(csv::Trim::All)
-        .flexible(false)
+        .has_headers(false)
+        .trim(csv::Trim::None)
+        .flexible(true)
         .from_reader(data.as_slice());
-    let header = rdr
-        .headers()
-        .map_err(|e| err(lines.of(e.position()), None, csv_message(&e)))?
-        .clone();
-    if header.iter().collect::<Vec<_>>() != HEADER {
-        return Err(err(
-            1,
-            None,
-            format!("the first line must be the header `{}`", HEADER.join(",")),
-        ));
+    let mut errors: Vec<SheetError> = Vec::new();
+    let mut record = csv::StringRecord::new();
+
+    // The header.
+    let header_line = loop {
+        match rdr.read_record(&mut record) {
+            Ok(true) if record.iter().all(|f| f.trim().is_empty()) => continue,
+            Ok(true) => break lines.of(record.position()),
+            Ok(false) => {
+                return Err(vec![err(
+                    0,
+                    None,
+                    format!(
+                        "the sheet is empty: it must start with the header `{}`",
+                        HEADER.join(",")
+                    ),
+                )]);
+            }
+            Err(e) => return Err(vec![err(lines.of(e.position()), None, csv_message(&e))]),
+        }
+    };
+    let header: Vec<String> = record.iter().map(|f| f.trim().to_string()).collect();
+    if let Some(problem) = header_problem(&header, HEADER.as_slice()) {
+        return Err(vec![err(header_line, None, problem)]);
     }
 
     let mut tallies: Vec<SheetTally> = Vec::new();
     let mut index: BTreeMap<(String, String), usize> = BTreeMap::new();
     // (unit, contest, line name) => line number, to report duplicates.
     let mut seen: BTreeMap<(String, String, String), u64> = BTreeMap::new();
-    let mut record = csv::StringRecord::new();
     loop {
         match rdr.read_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
-            Err(e) => return Err(err(lines.of(e.position()), None, csv_message(&e))),
+            Err(e) => {
+                errors.push(err(lines.of(e.position()), None, csv_message(&e)));
+                break;
+            }
+        }
+        if errors.len() >= MAX_PROBLEMS {
+            break;
         }
         let line = lines.of(record.position());
-        let field = |i: usize| record.get(i).unwrap_or("");
-        let (unit, contest, name, value) = (field(0), field(1), field(2), field(3));
+        let fields: Vec<&str> = record.iter().collect();
+        if fields.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        let field = |i: usize| fields.get(i).map_or("", |f| f.trim());
+        let (unit, contest, name) = (field(0), field(1), field(2));
+        let value: String = if fields.len() == HEADER.len() {
+            field(3).to_string()
+        } else if name == "reason" && fields.len() > HEADER.len() {
+            // A reason written with commas but without quotes: everything
+            // after the third comma is the reason.
+            reason_after_third_comma(lines.raw(&data, line)).unwrap_or_default()
+        } else {
+            errors.push(err(line, None, column_count_message(&fields)));
+            continue;
+        };
+        let value = value.as_str();
+        let mut bad = false;
         for (col, v) in [("unit", unit), ("contest", contest), ("line", name)] {
             if v.is_empty() {
-                return Err(err(line, Some(col), "this column is empty".into()));
+                errors.push(err(line, Some(col), "this column is empty".into()));
+                bad = true;
             }
+        }
+        if bad {
+            continue;
         }
         if let Some(first) = seen.insert(
             (unit.to_string(), contest.to_string(), name.to_string()),
             line,
         ) {
-            return Err(err(
+            errors.push(err(
                 line,
                 Some("line"),
                 format!(
                     "unit {unit}, contest {contest}: '{name}' is given twice (first on line {first})"
                 ),
             ));
+            continue;
         }
         let slot = *index
             .entry((unit.to_string(), contest.to_string()))
@@ -186,46 +244,197 @@ pub(crate) fn parse(file: &str, data: &[u8]) -> Result<Vec<SheetTally>, SheetErr
             });
         let t = &mut tallies[slot];
         let count = || parse_count(value).map_err(|m| err(line, Some("count"), m));
-        match name {
-            "blank" => t.blank = Some(count()?),
-            "invalid" => t.invalid = Some(count()?),
-            "ballots_cast" => t.ballots_cast = Some(count()?),
-            "revision" => t.revision = Some(count()?),
-            "counted_at" => {
-                t.counted_at = Some(
-                    parse_rfc3339(value).map_err(|e| err(line, Some("count"), e.to_string()))?,
-                );
-            }
-            "supersedes" => {
-                t.supersedes = Some(Hash::from_hex(value).ok_or_else(|| {
-                    err(
-                        line,
-                        Some("count"),
-                        format!(
-                            "{value:?} is not the 64 hex digits of the entry being corrected (its leaf hash)"
-                        ),
-                    )
-                })?);
-            }
-            "reason" => {
-                if value.is_empty() {
-                    return Err(err(line, Some("count"), "the reason is empty".into()));
+        let result: Result<(), SheetError> = (|| {
+            match name {
+                "blank" => t.blank = Some(count()?),
+                "invalid" => t.invalid = Some(count()?),
+                "ballots_cast" => t.ballots_cast = Some(count()?),
+                "revision" => t.revision = Some(count()?),
+                "counted_at" => {
+                    t.counted_at = Some(
+                        parse_rfc3339(value)
+                            .map_err(|e| err(line, Some("count"), e.to_string()))?,
+                    );
                 }
-                t.reason = Some(value.to_string());
+                "supersedes" => {
+                    t.supersedes =
+                        Some(parse_supersedes(value).map_err(|m| err(line, Some("count"), m))?)
+                }
+                "reason" => {
+                    if value.is_empty() {
+                        return Err(err(line, Some("count"), "the reason is empty".into()));
+                    }
+                    t.reason = Some(value.to_string());
+                }
+                choice => {
+                    t.choices.insert(choice.to_string(), count()?);
+                }
             }
-            choice => {
-                t.choices.insert(choice.to_string(), count()?);
-            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            errors.push(e);
         }
     }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
     if tallies.is_empty() {
-        return Err(err(
+        return Err(vec![err(
             0,
             None,
             "the sheet has no lines after the header".into(),
-        ));
+        )]);
     }
     Ok(tallies)
+}
+
+/// What a `supersedes` value names.
+fn parse_supersedes(value: &str) -> Result<Supersedes, String> {
+    if let Some(h) = Hash::from_hex(value) {
+        return Ok(Supersedes::Leaf(h));
+    }
+    if value == "previous" {
+        return Ok(Supersedes::Previous);
+    }
+    if value.ends_with(".tally") {
+        return Ok(Supersedes::File(value.to_string()));
+    }
+    Err(format!(
+        "{value:?} does not name the tally being corrected: write the file of that signed tally \
+         (e.g. P-017.mayor.r1.tally), the word previous (its latest revision in the output \
+         directory), or its 64-hex leaf hash (as `tallyboard show` prints it)"
+    ))
+}
+
+/// The text after the third comma of a raw line, trimmed, without quotes
+/// around it.
+fn reason_after_third_comma(raw: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(raw).ok()?;
+    let mut rest = text;
+    for _ in 0..3 {
+        rest = rest.split_once(',')?.1;
+    }
+    let rest = rest.trim();
+    Some(rest.to_string())
+}
+
+/// Why a header is not `expected`, naming the missing or unknown column and
+/// recognising a file separated by semicolons or tabs.
+pub(crate) fn header_problem(header: &[String], expected: &[&str]) -> Option<String> {
+    if header
+        .iter()
+        .map(String::as_str)
+        .eq(expected.iter().copied())
+    {
+        return None;
+    }
+    let joined = header.join(",");
+    for (sep, what) in [(';', "semicolons"), ('\t', "tabs")] {
+        if header.len() == 1 && joined.contains(sep) {
+            return Some(format!(
+                "this file's columns are separated by {what}, not commas (spreadsheets in many \
+                 languages save CSV this way): save it again as CSV with commas (in the save \
+                 dialog choose the comma as field delimiter); the first line must be `{}`",
+                expected.join(",")
+            ));
+        }
+    }
+    let missing: Vec<&str> = expected
+        .iter()
+        .copied()
+        .filter(|c| !header.iter().any(|h| h == c))
+        .collect();
+    let unknown: Vec<&str> = header
+        .iter()
+        .map(String::as_str)
+        .filter(|h| !expected.contains(h))
+        .collect();
+    let mut parts = Vec::new();
+    if !missing.is_empty() {
+        parts.push(format!(
+            "the header has no column {}",
+            missing
+                .iter()
+                .map(|c| format!("'{c}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if !unknown.is_empty() {
+        parts.push(format!(
+            "column{} {} {} not expected",
+            if unknown.len() == 1 { "" } else { "s" },
+            unknown
+                .iter()
+                .map(|c| format!("'{c}'"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if unknown.len() == 1 { "is" } else { "are" }
+        ));
+    }
+    if parts.is_empty() {
+        parts.push("the columns are in another order".to_string());
+    }
+    Some(format!(
+        "{}; the first line must be the header `{}`",
+        parts.join("; "),
+        expected.join(",")
+    ))
+}
+
+/// A line whose number of columns is not the header's: which column is
+/// probably at fault, and how to fix it.
+pub(crate) fn column_count_message(fields: &[&str]) -> String {
+    column_count_message_for(fields, HEADER.as_slice())
+}
+
+/// [`column_count_message`] for any header.
+pub(crate) fn column_count_message_for(fields: &[&str], header: &[&str]) -> String {
+    let (n, want) = (fields.len(), header.len());
+    if n < want {
+        let missing = header[n..]
+            .iter()
+            .map(|c| format!("'{c}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return format!(
+            "this line has {n} column{}; the header has {want} ({}): {missing} {} missing",
+            if n == 1 { "" } else { "s" },
+            header.join(","),
+            if want - n == 1 { "is" } else { "are" }
+        );
+    }
+    // A comma in free text is usually followed by a space: the column
+    // before the first field that starts with a space holds the comma.
+    let spaced = fields
+        .iter()
+        .enumerate()
+        .skip(1)
+        .find(|(_, f)| f.starts_with(' '))
+        .map(|(i, _)| i - 1);
+    let last_two_digits = n == want + 1
+        && fields[n - 1].trim().len() == 3
+        && [fields[n - 2], fields[n - 1]]
+            .iter()
+            .all(|f| !f.trim().is_empty() && f.trim().bytes().all(|b| b.is_ascii_digit()));
+    if spaced.is_none() && last_two_digits {
+        return format!(
+            "this line has {n} columns; the header has {want}: the number {},{} seems to be \
+             written with a thousands separator: write digits only ({}{})",
+            fields[n - 2].trim(),
+            fields[n - 1].trim(),
+            fields[n - 2].trim(),
+            fields[n - 1].trim()
+        );
+    }
+    let col = spaced.unwrap_or(want.saturating_sub(2)).min(want - 1);
+    format!(
+        "this line has {n} columns; the header has {want}: column '{}' probably contains a \
+         comma without quotes (a name containing a comma must be in double quotes, \
+         e.g. \"Smith, Ann\")",
+        header[col]
+    )
 }
 
 /// Line numbers from byte offsets. The `csv` crate's own line counter
@@ -261,6 +470,22 @@ impl Lines {
             i += 1;
         }
         i as u64 + 1
+    }
+
+    /// The bytes of 1-based line `line` of `data` (what [`Lines::new`]
+    /// indexed), without its line ending.
+    pub(crate) fn raw<'a>(&self, data: &'a [u8], line: u64) -> &'a [u8] {
+        let i = usize::try_from(line)
+            .unwrap_or(usize::MAX)
+            .saturating_sub(1);
+        let Some(&start) = self.starts.get(i) else {
+            return &[];
+        };
+        let end = self.starts.get(i + 1).copied().unwrap_or(data.len());
+        let raw = data.get(start..end).unwrap_or(&[]);
+        raw.strip_suffix(b"\n")
+            .map(|r| r.strip_suffix(b"\r").unwrap_or(r))
+            .unwrap_or(raw)
     }
 
     /// The line of a csv position, 0 if unknown.
@@ -329,7 +554,8 @@ mod tests {
 
     #[test]
     fn rejects_a_count_that_is_not_a_whole_number() {
-        let e = parse("s.csv", b"unit,contest,line,count\nP-1,mayor,alice,1 000\n").unwrap_err();
+        let e = parse("s.csv", b"unit,contest,line,count\nP-1,mayor,alice,1 000\n").unwrap_err()[0]
+            .clone();
         assert_eq!((e.line, e.column), (2, Some("count")));
         assert!(e.to_string().starts_with("s.csv, line 2, column 'count': "));
         for bad in ["-1", "+1", "1.5", "", "18446744073709551616"] {
@@ -344,7 +570,8 @@ mod tests {
             "s.csv",
             b"unit,contest,line,count\nP-1,mayor,alice,1\nP-1,mayor,alice,2\n",
         )
-        .unwrap_err();
+        .unwrap_err()[0]
+            .clone();
         assert_eq!(e.line, 3);
         assert!(e.message.contains("first on line 2"), "{}", e.message);
     }
@@ -352,12 +579,13 @@ mod tests {
     #[test]
     fn rejects_a_wrong_header_or_ragged_line() {
         assert_eq!(
-            parse("s.csv", b"unit,contest,choice,count\n")
-                .unwrap_err()
+            parse("s.csv", b"unit,contest,choice,count\n").unwrap_err()[0]
+                .clone()
                 .line,
             1
         );
-        let e = parse("s.csv", b"unit,contest,line,count\nP-1,mayor,alice\n").unwrap_err();
+        let e =
+            parse("s.csv", b"unit,contest,line,count\nP-1,mayor,alice\n").unwrap_err()[0].clone();
         assert_eq!(e.line, 2);
         assert!(parse("s.csv", b"unit,contest,line,count\n").is_err());
     }
@@ -372,13 +600,100 @@ mod tests {
         );
         let t = parse("s.csv", data.as_bytes()).unwrap();
         assert_eq!(t[0].revision, Some(2));
-        assert_eq!(t[0].supersedes.map(|h| h.to_hex()), Some(h));
+        assert_eq!(
+            t[0].supersedes,
+            Some(Supersedes::Leaf(Hash::from_hex(&h).unwrap()))
+        );
         assert_eq!(
             t[0].reason.as_deref(),
             Some("recount, ordered by the district board")
         );
         assert_eq!(t[0].counted_at, Some(1_778_446_800));
         let bad = "unit,contest,line,count\nP-1,mayor,supersedes,abc\n";
-        assert_eq!(parse("s.csv", bad.as_bytes()).unwrap_err().line, 2);
+        assert_eq!(
+            parse("s.csv", bad.as_bytes()).unwrap_err()[0].clone().line,
+            2
+        );
+    }
+
+    #[test]
+    fn lists_every_problem_and_names_the_unquoted_column() {
+        let data = "unit,contest,line,count\n\
+            P-1,mayor,Smith, Ann,12\n\
+            P-1,mayor,bob,1,234\n\
+            P-1,mayor,carol\n\
+            P-1,mayor,dan,x\n\
+            P-1,mayor,reason,recount, ordered by the board\n";
+        let e = parse("s.csv", data.as_bytes()).unwrap_err();
+        let m: Vec<String> = e.iter().map(ToString::to_string).collect();
+        assert_eq!(e.len(), 4, "{m:#?}");
+        assert!(
+            m[0].contains("line 2") && m[0].contains("column 'line' probably contains a comma"),
+            "{}",
+            m[0]
+        );
+        assert!(m[0].contains("must be in double quotes"), "{}", m[0]);
+        assert!(
+            m[1].contains("line 3")
+                && m[1].contains("thousands separator")
+                && m[1].contains("(1234)"),
+            "{}",
+            m[1]
+        );
+        assert!(
+            m[2].contains("line 4") && m[2].contains("'count' is missing"),
+            "{}",
+            m[2]
+        );
+        assert!(m[3].contains("line 5, column 'count'"), "{}", m[3]);
+    }
+
+    #[test]
+    fn a_reason_with_commas_needs_no_quotes() {
+        let data =
+            "unit,contest,line,count\nP-1,mayor,reason,recount, ordered by the board, twice\n";
+        let t = parse("s.csv", data.as_bytes()).unwrap();
+        assert_eq!(
+            t[0].reason.as_deref(),
+            Some("recount, ordered by the board, twice")
+        );
+    }
+
+    #[test]
+    fn names_a_missing_header_column_and_recognises_semicolons() {
+        let e = parse("s.csv", b"unit,contest,count\n").unwrap_err();
+        assert!(e[0].message.contains("no column 'line'"), "{}", e[0]);
+        let e = parse("s.csv", b"unit;contest;line;count\nP-1;mayor;a;1\n").unwrap_err();
+        assert!(e[0].message.contains("separated by semicolons"), "{}", e[0]);
+        let e = parse("s.csv", b"unit,contest,choice,count\n").unwrap_err();
+        assert!(
+            e[0].message.contains("no column 'line'")
+                && e[0].message.contains("'choice' is not expected"),
+            "{}",
+            e[0]
+        );
+    }
+
+    #[test]
+    fn supersedes_names_a_file_previous_or_a_hash() {
+        for (v, want) in [
+            ("previous", Supersedes::Previous),
+            (
+                "t/P-1.mayor.r1.tally",
+                Supersedes::File("t/P-1.mayor.r1.tally".into()),
+            ),
+        ] {
+            let data = format!("unit,contest,line,count\nP-1,mayor,supersedes,{v}\n");
+            assert_eq!(
+                parse("s.csv", data.as_bytes()).unwrap()[0].supersedes,
+                Some(want)
+            );
+        }
+        let e = parse(
+            "s.csv",
+            b"unit,contest,line,count\nP-1,mayor,supersedes,yesterday\n",
+        )
+        .unwrap_err();
+        assert!(e[0].message.contains("previous"), "{}", e[0]);
     }
 }

@@ -25,8 +25,8 @@ use crate::follow::{
     Consistency, FollowError, FollowOptions, Item, Trusted, check_consistency, follow,
 };
 use crate::report::{
-    Completeness, CompletenessRow, Finding, LogReport, ObserverReport, Report, ReportDetails,
-    Severity, SourceReport, UnitRevision, Verdict,
+    Completeness, CompletenessRow, Finding, LogReport, ObserverReport, PaperReport, Report,
+    ReportDetails, Severity, SourceReport, UnitRevision, Verdict,
 };
 use crate::source::{FetchError, HttpOptions, Source, TileCache, http_client};
 use crate::status::ResultsStatus;
@@ -38,6 +38,7 @@ mod checkpoints;
 mod completeness;
 mod data;
 mod feed;
+mod paper;
 mod setup;
 mod totals;
 
@@ -197,6 +198,7 @@ struct Run<'m> {
     watching: bool,
     pending_quorum: BTreeMap<usize, Finding>,
     observers: Option<ObserverReport>,
+    paper: Option<PaperReport>,
     completeness: Completeness,
     results: Option<tallyboard_results::Results>,
     notes: Vec<String>,
@@ -396,6 +398,9 @@ impl<'m> Run<'m> {
         for r in loaded.observers.iter().flatten() {
             checker.watch(&r.unit, &r.contest);
         }
+        for t in loaded.paper.iter().filter_map(|s| s.tally.as_ref().ok()) {
+            checker.watch(&t.tally().unit, &t.tally().contest);
+        }
         for u in &config.detail_units {
             checker.detail(u);
         }
@@ -430,6 +435,7 @@ impl<'m> Run<'m> {
             watching: false,
             pending_quorum: BTreeMap::new(),
             observers: None,
+            paper: None,
             completeness: Completeness::default(),
             results: None,
             notes,
@@ -585,6 +591,7 @@ impl<'m> Run<'m> {
         }
         self.check_backup_tallies().await;
         self.check_observers().await;
+        self.check_paper().await;
         self.check_receipts().await;
         self.check_certification().await;
         self.completeness();
@@ -621,6 +628,7 @@ impl<'m> Run<'m> {
             results: self.results.clone(),
             details: ReportDetails::default(),
             observers: self.observers.clone(),
+            paper: self.paper.clone(),
             notes: self.notes.clone(),
             could_not_verify: None,
         };

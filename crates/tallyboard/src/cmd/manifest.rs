@@ -7,6 +7,7 @@ use anyhow::{Context as _, Result, anyhow};
 use serde_json::{Value, json};
 use tallyboard_core::limits::MAX_SIGNED_MANIFEST;
 use tallyboard_core::manifest::{Manifest, ManifestError, SignedManifest};
+use tallyboard_core::note::{KeyKind, VerifierKey};
 use tallyboard_core::{Hash, PublicKey};
 
 use crate::fsutil::{read_capped, write_atomic};
@@ -197,6 +198,12 @@ fn summary(signed: &SignedManifest) -> String {
     let _ = writeln!(s, "authority  {}", m.authority.to_hex());
     let _ = writeln!(s, "sha256     {}", signed.hash().to_hex());
     let _ = writeln!(s, "log        {} key {}", m.log.origin, m.log.key.to_hex());
+    // The verifier key strings, as `keygen` prints them (the names are in
+    // the manifest for the log and the witnesses; a count centre's key
+    // name is not, so its key is shown in hex only).
+    if let Ok(v) = VerifierKey::new(&m.log.origin, KeyKind::Ed25519, m.log.key) {
+        let _ = writeln!(s, "           verifier key {v}");
+    }
     let _ = writeln!(
         s,
         "polls      close {}; results due {}",
@@ -214,6 +221,9 @@ fn summary(signed: &SignedManifest) -> String {
     );
     for w in &m.witnesses {
         let _ = writeln!(s, "           {} key {}", w.name, w.key.to_hex());
+        if let Ok(v) = VerifierKey::new(&w.name, KeyKind::CosignatureV1, w.key) {
+            let _ = writeln!(s, "           verifier key {v}");
+        }
     }
     for u in &m.mirrors {
         let _ = writeln!(s, "mirror     {u}");

@@ -13,7 +13,10 @@ pub(crate) mod export;
 pub(crate) mod keygen;
 pub(crate) mod manifest;
 pub(crate) mod mirror;
+pub(crate) mod paper_input;
+pub(crate) mod print;
 pub(crate) mod serve;
+pub(crate) mod show;
 pub(crate) mod sign;
 pub(crate) mod submit;
 pub(crate) mod verify;
@@ -48,6 +51,25 @@ pub(crate) enum Command {
     /// the same files; a different tally where a file exists is refused.
     #[command(after_help = EXIT_HELP)]
     Sign(sign::Args),
+    /// Write the printable sheet of signed tallies: a PDF per tally with
+    /// the figures in words and QR codes carrying the signed tally.
+    ///
+    /// The sheet (A4 or Letter) shows the election, the unit and its
+    /// region, every figure with thousands separators, the counted time,
+    /// the count centre, a short fingerprint of the signed tally and its QR
+    /// codes (spec/paper.md), which anyone can check against the published
+    /// log with `tallyboard verify --paper`. Written to DIR as
+    /// <unit>.<contest>.r<revision>.pdf; the same tally gives the same file.
+    #[command(after_help = EXIT_HELP)]
+    Print(print::Args),
+    /// Show signed tallies in words: figures, leaf hash, signer, revision.
+    ///
+    /// Verifies each file's signature and prints the tally as the printed
+    /// sheet shows it (names from --manifest when given), with its leaf
+    /// hash: what a correction's `supersedes` line names (a correction may
+    /// also name the file itself, or `previous`).
+    #[command(after_help = EXIT_HELP)]
+    Show(show::Args),
     /// Write the deterministic example election (EXAMPLE ONLY — NOT FOR
     /// REAL ELECTIONS) used by the tests, the exercise and the README.
     ///
@@ -184,6 +206,8 @@ impl Command {
             Command::Keygen(a) => keygen::run(a),
             Command::Manifest(a) => manifest::run(a),
             Command::Sign(a) => sign::run(a),
+            Command::Print(a) => print::run(a),
+            Command::Show(a) => show::run(a),
             Command::Example(a) => example::run(a),
             Command::Serve(a) => serve::run(a),
             Command::Submit(a) => submit::run(a),

@@ -50,6 +50,12 @@ pub(crate) struct Args {
     /// beside its tally when available.
     #[arg(long, value_name = "DIR")]
     receipts: Option<PathBuf>,
+    /// Printed sheets (spec/paper.md): photos or scans (PNG, JPEG) or text
+    /// files of the decoded QR codes (one code per line), or directories of
+    /// them. Each sheet's signed tally must be the log's latest revision of
+    /// its unit and contest; the report gives the match rate.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    paper: Vec<PathBuf>,
     /// Write the machine-readable report (JSON) to FILE.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -165,6 +171,7 @@ pub(crate) fn report_of(args: &Args, tune: impl FnOnce(&mut Config)) -> Result<O
         observer_csv: args.observer_csv.clone(),
         observer_rows,
         receipts: args.receipts.clone(),
+        paper: crate::cmd::paper_input::read_paper(&args.paper)?,
     };
     config.evidence_dir = args.evidence.clone();
     if let Some(t) = args.threads {
@@ -293,7 +300,12 @@ fn sheet_observers(path: &std::path::Path) -> Result<Option<ObserverFile>> {
     let tallies = loop {
         match crate::sheet::parse(&file, &data) {
             Ok(t) => break t,
-            Err(e) => {
+            Err(errors) => {
+                // Taken one at a time: the line is left out and the rest
+                // read again.
+                let Some(e) = errors.into_iter().next() else {
+                    break Vec::new();
+                };
                 let message = match e.column {
                     Some(c) => format!("column '{c}': {}", e.message),
                     None => e.message.clone(),

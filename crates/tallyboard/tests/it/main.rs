@@ -13,6 +13,7 @@ mod mirror;
 mod mirror_fixtures;
 mod mirror_static_nginx;
 mod mirror_sync;
+mod paper;
 mod private_keys;
 mod results;
 mod s3;

@@ -129,7 +129,7 @@ impl Outcome {
             .collect()
     }
 
-    fn finding(&self, code: &str) -> &Value {
+    pub(crate) fn finding(&self, code: &str) -> &Value {
         self.json["findings"]
             .as_array()
             .unwrap()
@@ -139,7 +139,7 @@ impl Outcome {
     }
 
     /// The finding's evidence files exist; JSON ones re-check as proven.
-    fn proved(&self, code: &str) {
+    pub(crate) fn proved(&self, code: &str) {
         let f = self.finding(code);
         let files = f["evidence"]
             .as_array()
@@ -201,7 +201,11 @@ pub(crate) fn verify(work: &Path, sources: &[&Path], extra: &[&str]) -> Outcome 
     }
 }
 
-fn resign(bytes: &[u8], with: &str, change: impl FnOnce(&mut tallyboard_core::Tally)) -> Vec<u8> {
+pub(crate) fn resign(
+    bytes: &[u8],
+    with: &str,
+    change: impl FnOnce(&mut tallyboard_core::Tally),
+) -> Vec<u8> {
     let m = manifest();
     let t = SignedTally::from_bytes_in(bytes, m.manifest()).unwrap();
     let mut body = t.tally().clone();
