@@ -594,7 +594,7 @@ impl Log {
         })?;
         let holder = format!(
             "{}#{}",
-            obj.holder.replace(['\n', '\r'], " "),
+            holder_name(&obj.holder),
             hex::encode(suffix)
         );
         let (beat, version) = match storage.read_state()? {
@@ -1176,8 +1176,8 @@ impl Log {
             let (edge, files) = self.edge.extend(&fresh)?;
             let staging = format!("{STAGING}/{}", self.edge.size);
             if let Some(o) = &self.object {
-                o.storage
-                    .create_all(&[(staging.clone(), encode_staging(&fresh))])?;
+                let bytes = encode_staging(&fresh, &o.storage.url(&staging))?;
+                o.storage.create_all(&[(staging.clone(), bytes)])?;
             }
             self.write_tiles(&files)?;
             let root = edge.root()?;
@@ -1274,4 +1274,22 @@ mod tests {
         assert_eq!(d.lookup(&h(3, 3), leaf_at).unwrap(), None);
         assert_eq!(d.overflow.len(), 1);
     }
+}
+
+/// The operator's name for a holder as the state object allows it
+/// (`tallyboard_core::store_objects`): control characters as spaces, at
+/// most 900 bytes (the random suffix is added after it), never empty.
+fn holder_name(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        let c = if c.is_control() { ' ' } else { c };
+        if out.len() + c.len_utf8() > 900 {
+            break;
+        }
+        out.push(c);
+    }
+    if out.is_empty() {
+        out.push_str("tallyboard");
+    }
+    out
 }
