@@ -312,11 +312,8 @@ impl ObjectStorage {
         let store = self.store.clone();
         let path = self.path(rel);
         let opts = put_options(PutMode::Overwrite, rel);
-        let r = self.block(async move {
-            store
-                .put_opts(&path, PutPayload::from(bytes), opts)
-                .await
-        })?;
+        let r =
+            self.block(async move { store.put_opts(&path, PutPayload::from(bytes), opts).await })?;
         r.map(|_| ()).map_err(store_err("write", self.url(rel)))
     }
 
@@ -367,11 +364,8 @@ impl ObjectStorage {
             Some(v) => PutMode::Update(v),
         };
         let opts = put_options(mode, rel);
-        let r = self.block(async move {
-            store
-                .put_opts(&path, PutPayload::from(bytes), opts)
-                .await
-        })?;
+        let r =
+            self.block(async move { store.put_opts(&path, PutPayload::from(bytes), opts).await })?;
         match r {
             Ok(p) => Ok(Swap::Done(p.into())),
             Err(
@@ -751,4 +745,3 @@ pub(crate) fn encode_staging(entries: &[&[u8]], url: &str) -> Result<Vec<u8>, Lo
 }
 
 pub(crate) use tallyboard_core::store_objects::decode_staging;
-

@@ -592,11 +592,7 @@ impl Log {
             object: storage.base_url().to_owned(),
             source: e.to_string().into(),
         })?;
-        let holder = format!(
-            "{}#{}",
-            holder_name(&obj.holder),
-            hex::encode(suffix)
-        );
+        let holder = format!("{}#{}", holder_name(&obj.holder), hex::encode(suffix));
         let (beat, version) = match storage.read_state()? {
             None => {
                 if storage.head("checkpoint")?.is_some() || storage.any_under("tile")? {
@@ -1247,6 +1243,24 @@ pub(crate) fn check_entry(entry: &[u8], max: usize) -> Result<(), LogError> {
     Ok(())
 }
 
+/// The operator's name for a holder as the state object allows it
+/// (`tallyboard_core::store_objects`): control characters as spaces, at
+/// most 900 bytes (the random suffix is added after it), never empty.
+fn holder_name(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        let c = if c.is_control() { ' ' } else { c };
+        if out.len() + c.len_utf8() > 900 {
+            break;
+        }
+        out.push(c);
+    }
+    if out.is_empty() {
+        out.push_str("tallyboard");
+    }
+    out
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -1274,22 +1288,4 @@ mod tests {
         assert_eq!(d.lookup(&h(3, 3), leaf_at).unwrap(), None);
         assert_eq!(d.overflow.len(), 1);
     }
-}
-
-/// The operator's name for a holder as the state object allows it
-/// (`tallyboard_core::store_objects`): control characters as spaces, at
-/// most 900 bytes (the random suffix is added after it), never empty.
-fn holder_name(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.chars() {
-        let c = if c.is_control() { ' ' } else { c };
-        if out.len() + c.len_utf8() > 900 {
-            break;
-        }
-        out.push(c);
-    }
-    if out.is_empty() {
-        out.push_str("tallyboard");
-    }
-    out
 }

@@ -90,13 +90,11 @@ impl SiteWriter {
         let r = match &mut self.target {
             Target::Dir(batch) => batch.commit(),
             Target::Object(store, staged) => {
-                store
-                    .put_all(std::mem::take(staged))
-                    .map_err(|e| FsError {
-                        op: "write to object storage",
-                        path: PathBuf::from(store.base_url()),
-                        source: std::io::Error::other(e.to_string()),
-                    })
+                store.put_all(std::mem::take(staged)).map_err(|e| FsError {
+                    op: "write to object storage",
+                    path: PathBuf::from(store.base_url()),
+                    source: std::io::Error::other(e.to_string()),
+                })
             }
         };
         if r.is_err() {

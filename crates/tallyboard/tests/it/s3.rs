@@ -425,7 +425,10 @@ fn bucket_keys(moto: &Moto, bucket: &str, prefix: &str) -> std::collections::BTr
          \x20       print(o['Key'][len('{prefix}/'):])\n",
         moto.addr
     );
-    let out = Command::new("python3").args(["-c", &script]).output().unwrap();
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "listing the bucket with boto3 (scripts/test.sh installs moto[server], which brings it): {}",
@@ -612,7 +615,14 @@ fn the_bucket_is_a_complete_static_copy_and_a_mirror_writes_its_copy_to_a_bucket
     let keys = bucket_keys(&moto, "copies", "mirror");
     let local = dir_files(&mirror_dir.join("public"));
     assert_eq!(keys, local, "the mirror's bucket and its public/ differ");
-    for f in ["index.html", &format!("units/{unit}/index.html"), "certification", "checkpoint", "totals", "manifest"] {
+    for f in [
+        "index.html",
+        &format!("units/{unit}/index.html"),
+        "certification",
+        "checkpoint",
+        "totals",
+        "manifest",
+    ] {
         assert!(keys.contains(f), "{f} not in the mirror's bucket: {keys:?}");
     }
     let (s, page) = http(bucket_port, "GET", "/copies/mirror/index.html", b"").unwrap();
@@ -621,4 +631,43 @@ fn the_bucket_is_a_complete_static_copy_and_a_mirror_writes_its_copy_to_a_bucket
     let via_http = format!("http://{bucket_port}/copies/mirror");
     let stdout = verify_sources(&moto, &[via_http.clone(), "s3://copies/mirror".to_owned()]);
     assert!(stdout.contains(&via_http), "{stdout}");
+}
+
+/// The whole exercise night (`tallyboard exercise --storage s3://...`:
+/// witnesses, two mirrors, count centres, certification) with the
+/// publication server's log in the bucket; the verifier passes every
+/// source, the bucket read directly among them.
+#[test]
+fn the_exercise_night_runs_on_object_storage_and_is_verified() {
+    let moto = start_moto("exercise");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("night");
+    let out = tallyboard(&moto)
+        .args(["exercise", "--storage", "s3://exercise/night"])
+        .arg("--data")
+        .arg(&data)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The verifier read the bucket itself.
+    let report = std::fs::read_to_string(data.join("verify/clean.json")).unwrap();
+    assert!(report.contains("s3://exercise/night"), "{report}");
+    let keys = bucket_keys(&moto, "exercise", "night");
+    for f in [
+        "checkpoint",
+        "manifest",
+        "totals",
+        "certification",
+        "index.html",
+    ] {
+        assert!(keys.contains(f), "{f} not in the bucket");
+    }
+    assert!(!keys.iter().any(|k| k.starts_with("private/staging/")));
 }
