@@ -8,7 +8,6 @@
 use std::io::{BufRead as _, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::common::{all_tallies, example, http, key, repo_root};
@@ -21,6 +20,7 @@ use tallyboard_core::note::VerifierKey;
 use tallyboard_core::receipt::Receipt;
 use tallyboard_core::tile::{TileHashReader, TileId};
 use tallyboard_http::error::ErrorBody;
+use tallyboard_testkit::process::kill_under_load;
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -156,25 +156,7 @@ fn a_night_on_s3_is_verified_through_the_server_and_from_the_bucket() {
     let m = manifest();
     let log = key("EXAMPLE-ONLY.log.key");
     let tallies = all_tallies(&m);
-    let mut threads = Vec::new();
-    for part in tallies
-        .chunks(tallies.len().div_ceil(4))
-        .map(<[Vec<u8>]>::to_vec)
-    {
-        threads.push(std::thread::spawn(move || {
-            let log = key("EXAMPLE-ONLY.log.key");
-            for t in part {
-                let (s, body) = http(addr, "POST", "/submit", &t).unwrap();
-                assert_eq!(s, 200, "{}", String::from_utf8_lossy(&body));
-                let r = Receipt::parse(&body).unwrap();
-                r.verify(&t, log.verifier(), &manifest().log.origin)
-                    .unwrap();
-            }
-        }));
-    }
-    for t in threads {
-        t.join().unwrap();
-    }
+    submit_all(addr, &tallies);
     // The bucket is a complete static copy: the same checkpoint, manifest
     // and totals as the server's, readable with plain GETs.
     let bucket =
@@ -315,29 +297,23 @@ fn sigkill_of_the_active_sequencer_with_a_standby_taking_over() {
     let mut takeovers = Vec::new();
     for round in 0..rounds {
         assert!(Instant::now() < deadline, "test took too long");
-        let batch: Vec<Vec<u8>> = tallies[round * per_round..(round + 1) * per_round].to_vec();
-        let acked = Arc::new(Mutex::new(Vec::new()));
-        let mut threads = Vec::new();
+        let batch = &tallies[round * per_round..(round + 1) * per_round];
         let target = addr(active);
-        for part in batch.chunks(per_round.div_ceil(4)).map(<[Vec<u8>]>::to_vec) {
-            let acked = acked.clone();
-            threads.push(std::thread::spawn(move || {
-                for e in part {
-                    if let Ok((200, body)) = http(target, "POST", "/submit", &e) {
-                        let r = Receipt::parse(&body).unwrap();
-                        acked.lock().unwrap().push((e, r.index, r.checkpoint_note));
-                    }
-                }
-            }));
-        }
         let delay = [60u64, 150, 30, 250, 100, 10][round % 6];
-        std::thread::sleep(Duration::from_millis(delay));
-        // SIGKILL the active sequencer.
-        drop(procs[active].take());
-        let killed = Instant::now();
-        for t in threads {
-            t.join().unwrap();
-        }
+        let mut killed = Instant::now();
+        let mut acked = kill_under_load(
+            batch,
+            move |e| match http(target, "POST", "/submit", e) {
+                Ok((200, body)) => Some(body),
+                _ => None,
+            },
+            Duration::from_millis(delay),
+            || {
+                // SIGKILL the active sequencer.
+                drop(procs[active].take());
+                killed = Instant::now();
+            },
+        );
         let standby = 1 - active;
         // The standby takes over: the first tally it accepts.
         let probe = &tallies[rounds * per_round + round];
@@ -345,21 +321,18 @@ fn sigkill_of_the_active_sequencer_with_a_standby_taking_over() {
             assert!(killed.elapsed() < Duration::from_secs(30), "no takeover");
             if let Ok((200, body)) = http(addr(standby), "POST", "/submit", probe) {
                 let r = Receipt::parse(&body).unwrap();
-                acked
-                    .lock()
-                    .unwrap()
-                    .push((probe.clone(), r.index, r.checkpoint_note));
+                acked.push((probe.clone(), r.index, r.checkpoint_note));
                 break killed.elapsed();
             }
             std::thread::sleep(Duration::from_millis(20));
         };
         takeovers.push(took);
-        let n = acked.lock().unwrap().len();
+        let n = acked.len();
         eprintln!(
             "round {round}: killed after {delay} ms, {n} acknowledged, takeover in {} ms",
             took.as_millis()
         );
-        for (e, i, note) in acked.lock().unwrap().drain(..) {
+        for (e, i, note) in acked {
             let cp = open_checkpoint(&note, log.verifier(), &[], 0)
                 .unwrap()
                 .checkpoint;
@@ -658,7 +631,9 @@ fn the_exercise_night_runs_on_object_storage_and_is_verified() {
     );
     // The verifier read the bucket itself.
     let report = std::fs::read_to_string(data.join("verify/clean.json")).unwrap();
-    assert!(report.contains("s3://exercise/night"), "{report}");
+    // (an s3:// source is named by the HTTP address it is read from)
+    let bucket = format!("http://{}/exercise/night", moto.addr);
+    assert!(report.contains(&bucket), "{report}");
     let keys = bucket_keys(&moto, "exercise", "night");
     for f in [
         "checkpoint",
@@ -670,4 +645,82 @@ fn the_exercise_night_runs_on_object_storage_and_is_verified() {
         assert!(keys.contains(f), "{f} not in the bucket");
     }
     assert!(!keys.iter().any(|k| k.starts_with("private/staging/")));
+}
+
+/// A sequencer paused (SIGSTOP), not killed: the standby takes the log
+/// over all the same; when the paused one resumes it has lost the log and
+/// acknowledges nothing more, and the log has not forked.
+#[test]
+fn a_paused_sequencer_does_not_block_the_takeover() {
+    let moto = start_moto("paused");
+    let url = "s3://paused/log";
+    let m = manifest();
+    let origin = m.log.origin.clone();
+    let log = key("EXAMPLE-ONLY.log.key");
+    let tallies = all_tallies(&m);
+    let ports = [free_port(), free_port()];
+    let addr = |i: usize| -> SocketAddr { format!("127.0.0.1:{}", ports[i]).parse().unwrap() };
+    let (a, line) = serve(&moto, url, ports[0], &["--node-name", "server-A"]);
+    assert!(line.starts_with("listening on"), "{line}");
+    let (b, line) = serve(
+        &moto,
+        url,
+        ports[1],
+        &[
+            "--standby",
+            "--node-name",
+            "server-B",
+            "--takeover-ms",
+            "1000",
+        ],
+    );
+    assert!(line.starts_with("standby on"), "{line}");
+    let mut seen = Seen::default();
+    for t in &tallies[..10] {
+        let (s, body) = http(addr(0), "POST", "/submit", t).unwrap();
+        assert_eq!(s, 200);
+        seen.acked
+            .push((t.clone(), Receipt::parse(&body).unwrap().index));
+    }
+    let signal = |sig: &str| {
+        let ok = Command::new("kill")
+            .args([sig, &a.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig}");
+    };
+    signal("-STOP");
+    let paused = Instant::now();
+    let took = loop {
+        assert!(paused.elapsed() < Duration::from_secs(30), "no takeover");
+        if let Ok((200, body)) = http(addr(1), "POST", "/submit", &tallies[10]) {
+            seen.acked
+                .push((tallies[10].clone(), Receipt::parse(&body).unwrap().index));
+            break paused.elapsed();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    eprintln!(
+        "takeover from a paused sequencer in {} ms",
+        took.as_millis()
+    );
+    signal("-CONT");
+    // The resumed one loses its next compare-and-swap (a heartbeat within
+    // 100 ms): from then on it acknowledges nothing.
+    std::thread::sleep(Duration::from_millis(1000));
+    for t in &tallies[11..14] {
+        if let Ok((s, body)) = http(addr(0), "POST", "/submit", t) {
+            assert_ne!(
+                s,
+                200,
+                "the resumed sequencer acknowledged a tally: {}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+    }
+    let (size, receipts) = check_log(addr(1), log.verifier(), &origin, &mut seen);
+    assert_eq!(receipts, 11);
+    assert_eq!(size, 11);
+    drop((a, b));
 }
