@@ -9,7 +9,6 @@
 //! segment is a plain name (letters, digits, `.`, `_`, `-`, not starting
 //! with `.`); anything else is 404.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -19,7 +18,13 @@ use tallyboard_core::cbor::is_valid_id;
 use tallyboard_http::error::ApiError;
 use tallyboard_http::{cache, media};
 
+use tallyboard_log::Storage;
+
 use crate::state::ReadState;
+
+/// Largest site file read from object storage (the largest are the
+/// results exports of a national election).
+const MAX_OBJECT_FILE: usize = 256 << 20;
 
 type S = State<Arc<ReadState>>;
 
@@ -45,8 +50,21 @@ fn safe(rel: &str) -> Option<&str> {
 
 /// Answers with `public/<rel>`, or 404.
 async fn file(s: &ReadState, rel: String) -> Response {
-    let path: PathBuf = s.reader.public_dir().join(&rel);
-    let read = tokio::task::spawn_blocking(move || std::fs::read(path)).await;
+    let storage = s.reader.storage().clone();
+    let name = rel.clone();
+    let read = tokio::task::spawn_blocking(move || match storage {
+        Storage::Dir(d) => std::fs::read(d.join(&name)),
+        // The same pages, in the bucket next to the log.
+        Storage::Object(_) => match storage.read(&name, MAX_OBJECT_FILE) {
+            Ok(Some(b)) if b.len() <= MAX_OBJECT_FILE => Ok(b),
+            Ok(Some(_)) => Err(std::io::Error::other(format!(
+                "{name} is larger than {MAX_OBJECT_FILE} bytes"
+            ))),
+            Ok(None) => Err(std::io::ErrorKind::NotFound.into()),
+            Err(e) => Err(std::io::Error::other(e.to_string())),
+        },
+    })
+    .await;
     match read {
         Ok(Ok(bytes)) => {
             let ct = content_type(&rel);

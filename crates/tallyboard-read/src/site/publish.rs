@@ -255,7 +255,7 @@ fn now() -> u64 {
 
 /// The writer thread.
 fn run(shared: &Shared, site: &Site, views: &SharedViews, reader: &LogReader) {
-    let mut w = SiteWriter::new(reader.public_dir());
+    let mut w = SiteWriter::for_storage(reader.storage());
     let n = site.manifest.units.len();
     // Entries written per unit; MAX: not written by this process yet.
     let mut written_len = vec![usize::MAX; n];
