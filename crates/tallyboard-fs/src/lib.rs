@@ -334,9 +334,16 @@ impl Batch {
         tmp_name.push(".tmp-");
         tmp_name.push(unique_temp_name());
         let tmp = path.with_file_name(tmp_name);
-        let _ = fs::remove_file(&tmp);
-        let written = create_exclusive(&tmp, access)
-            .and_then(|mut f| f.write_all(bytes).map_err(io_err("write", &tmp)));
+        // A leftover of an earlier process with the same id is removed
+        // only when found (not looked for first: a lookup per file).
+        let created = match create_exclusive(&tmp, access) {
+            Err(e) if e.source.kind() == io::ErrorKind::AlreadyExists => {
+                let _ = fs::remove_file(&tmp);
+                create_exclusive(&tmp, access)
+            }
+            other => other,
+        };
+        let written = created.and_then(|mut f| f.write_all(bytes).map_err(io_err("write", &tmp)));
         if let Err(e) = written {
             let _ = fs::remove_file(&tmp);
             return Err(e);

@@ -5,7 +5,7 @@
 //! per file). [`SiteWriter::flush`] commits what is staged; dropping the
 //! writer commits too.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use tallyboard_core::hash::Hash;
@@ -42,6 +42,9 @@ pub struct SiteWriter {
     /// SHA-256 of what the pages rewritten at every round (front, regions,
     /// search, assets) last held: they are compared here, not re-read.
     memo: HashMap<String, Hash>,
+    /// Directories known to exist (created or found by this writer): not
+    /// looked up again for every file.
+    dirs: HashSet<PathBuf>,
     written: Written,
     batch: Batch,
 }
@@ -52,6 +55,7 @@ impl SiteWriter {
         SiteWriter {
             public: public.to_path_buf(),
             memo: HashMap::new(),
+            dirs: HashSet::new(),
             written: Written::default(),
             batch: Batch::new(public),
         }
@@ -61,8 +65,10 @@ impl SiteWriter {
     pub fn flush(&mut self) -> Result<(), FsError> {
         let r = self.batch.commit();
         if r.is_err() {
-            // What the memo says was written may not be: compare anew.
+            // What the memo says was written may not be: compare anew
+            // (and look for the directories again).
             self.memo.clear();
+            self.dirs.clear();
         }
         r
     }
@@ -90,10 +96,16 @@ impl SiteWriter {
             self.written.unchanged += 1;
             return Ok(false);
         }
-        if let Some(dir) = path.parent() {
+        if let Some(dir) = path.parent()
+            && !self.dirs.contains(dir)
+        {
             tallyboard_fs::create_dirs(&[dir])?;
+            self.dirs.insert(dir.to_path_buf());
         }
-        self.batch.stage(&path, bytes, Access::Shared)?;
+        if let Err(e) = self.batch.stage(&path, bytes, Access::Shared) {
+            self.dirs.clear();
+            return Err(e);
+        }
         if let Some(h) = hash {
             self.memo.insert(rel.to_owned(), h);
         }
