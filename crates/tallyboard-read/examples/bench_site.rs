@@ -26,11 +26,9 @@ use tallyboard_core::tally::Tally;
 use tallyboard_core::totals::TotalsBuilder;
 use tallyboard_exercise::election::{Plan, generate_plan};
 use tallyboard_read::site::search::{normalise, shard_file};
-use tallyboard_read::site::{Site, SiteConfig, SiteWriter, Status, unit_files};
+use tallyboard_read::site::{Site, SiteConfig, SiteWriter, Status, UnitEntries, unit_files};
 
 type R<T> = Result<T, Box<dyn std::error::Error>>;
-/// A unit (manifest index) and its entries (leaf index, signed tally).
-type UnitEntries = (usize, Vec<(u64, Vec<u8>)>);
 
 fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
     args.iter()
@@ -206,32 +204,36 @@ fn main() -> R<()> {
         }
     }
     let unit_render = t.elapsed();
+    // Rendered again and written as the site's writer does (rendering on
+    // other threads while this one writes).
     let t = Instant::now();
-    for (i, e) in &signed {
-        site.write_unit(&mut w, *i, e)?;
-    }
+    site.write_units(&mut w, &signed)?;
     w.flush()?;
     let units_written = w.take_counts();
     let unit_write = t.elapsed();
-    let per_unit = (unit_render + unit_write).as_secs_f64() / signed.len().max(1) as f64;
+    let per_unit = unit_write.as_secs_f64() / signed.len().max(1) as f64;
 
     // A checkpoint round: figures changed, `batch` units gained an entry.
     let st2 = Status {
         updated_at: st.updated_at + 1,
         ..st.clone()
     };
-    let changed: Vec<&UnitEntries> = signed.iter().take(batch).collect();
+    let changed: Vec<UnitEntries> = signed
+        .iter()
+        .take(batch)
+        .map(|(i, e)| {
+            let mut e = e.clone();
+            if let Some((idx, bytes)) = e.first().cloned() {
+                // A further revision of the unit's first entry (same
+                // bytes, new index: enough to change the page).
+                e.push((idx + 7, bytes));
+            }
+            (*i, e)
+        })
+        .collect();
     let t = Instant::now();
     site.write_results(&mut w, &st2, shards)?;
-    for (i, e) in &changed {
-        let mut e = e.clone();
-        if let Some((idx, bytes)) = e.first().cloned() {
-            // A further revision of the unit's first entry (same bytes,
-            // new index: enough to change the page).
-            e.push((idx + 7, bytes));
-        }
-        site.write_unit(&mut w, *i, &e)?;
-    }
+    site.write_units(&mut w, &changed)?;
     w.flush()?;
     let round = w.take_counts();
     let round_time = t.elapsed();
@@ -282,7 +284,7 @@ fn main() -> R<()> {
         kb(first_results.bytes as usize)
     );
     println!(
-        "  unit pages: {} units rendered in {unit_render:.1?}, written in {unit_write:.1?} ({} files); {:.0} us per unit, so about {:.0} s for all {n} units at first start",
+        "  unit pages: {} units rendered in {unit_render:.1?}; rendered and written in {unit_write:.1?} ({} files); {:.0} us per unit, so about {:.0} s for all {n} units at first start",
         signed.len(),
         units_written.written,
         per_unit * 1e6,

@@ -50,6 +50,39 @@ impl Site {
         w.flush()
     }
 
+    /// Stages the files of `units` (each a manifest index and its entries,
+    /// as for [`Site::write_unit`]), rendered on other threads while this
+    /// one writes; returns how many units. In place once the writer is
+    /// flushed.
+    pub fn write_units(&self, w: &mut SiteWriter, units: &[UnitEntries]) -> Result<usize, FsError> {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get().saturating_sub(1))
+            .clamp(1, 4);
+        std::thread::scope(|s| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(String, Vec<u8>)>>(RENDERED_AHEAD);
+            for k in 0..threads {
+                let tx = tx.clone();
+                s.spawn(move || {
+                    for (ui, entries) in units.iter().skip(k).step_by(threads) {
+                        if tx.send(super::unit_files(self, *ui, entries)).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            let mut n = 0;
+            // On an error the receiver is dropped and the renderers stop.
+            for files in rx {
+                for (path, bytes) in files {
+                    w.put(&path, &bytes, false)?;
+                }
+                n += 1;
+            }
+            Ok(n)
+        })
+    }
+
     /// Stages the files of unit `ui` with `entries` (`(leaf index, signed
     /// tally)`, log order): in place once the writer is flushed.
     pub fn write_unit(
@@ -287,6 +320,10 @@ const ENTRIES_PER_PASS: usize = 1 << 18;
 /// Units rendered ahead of the thread that writes them.
 const RENDERED_AHEAD: usize = 256;
 
+/// A unit (manifest index) and its entries (`(leaf index, signed
+/// tally)`, log order).
+pub type UnitEntries = (usize, Vec<(u64, Vec<u8>)>);
+
 /// A unit whose list of entries changed: its manifest index and its
 /// entries' leaf indexes.
 type Changed = (usize, Vec<u64>);
@@ -503,7 +540,7 @@ impl Writer<'_> {
 
     /// Renders and stages the files of the units of `pass`, reading each
     /// bundle of the log they need once; records `(unit, entries)` in
-    /// `done`. Rendering runs on other threads while this one writes.
+    /// `done`.
     fn write_units(
         &mut self,
         pass: &[Changed],
@@ -527,46 +564,25 @@ impl Writer<'_> {
                 entries.insert(i, e);
             }
         }
-        let entries = &entries;
-        let site = self.site;
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get().saturating_sub(1))
-            .clamp(1, 4);
-        let w = &mut self.w;
-        std::thread::scope(|s| -> Result<usize, String> {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<UnitFiles>(RENDERED_AHEAD);
-            for k in 0..threads {
-                let tx = tx.clone();
-                s.spawn(move || {
-                    for (ui, indexes) in pass.iter().skip(k).step_by(threads) {
-                        let e: Vec<(u64, Vec<u8>)> = indexes
-                            .iter()
-                            .filter_map(|i| Some((*i, entries.get(i)?.clone())))
-                            .collect();
-                        let files = super::unit_files(site, *ui, &e);
-                        if tx.send((*ui, indexes.len(), files)).is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
-            drop(tx);
-            let mut units = 0;
-            // On an error the receiver is dropped and the renderers stop.
-            for (ui, len, files) in rx {
-                for (path, bytes) in files {
-                    w.put(&path, &bytes, false).map_err(|e| e.to_string())?;
-                }
-                done.push((ui, len));
-                units += 1;
-            }
-            Ok(units)
-        })
+        let units: Vec<UnitEntries> = pass
+            .iter()
+            .map(|(ui, indexes)| {
+                let e = indexes
+                    .iter()
+                    .filter_map(|i| Some((*i, entries.get(i)?.clone())))
+                    .collect();
+                (*ui, e)
+            })
+            .collect();
+        drop(entries);
+        let n = self
+            .site
+            .write_units(&mut self.w, &units)
+            .map_err(|e| e.to_string())?;
+        done.extend(pass.iter().map(|(ui, e)| (*ui, e.len())));
+        Ok(n)
     }
 }
-
-/// A rendered unit: its index, its number of entries, its files.
-type UnitFiles = (usize, usize, Vec<(String, Vec<u8>)>);
 
 /// `changed` cut into passes of at most [`ENTRIES_PER_PASS`] entries.
 fn passes(changed: &[Changed]) -> Vec<&[Changed]> {
