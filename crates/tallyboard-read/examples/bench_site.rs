@@ -242,14 +242,20 @@ fn main() -> R<()> {
     let idle = w.take_counts();
     let idle_time = t.elapsed();
 
-    // Find a unit as the search page's script does.
+    // Find a unit as the search page's script does: by its id, by its name.
     let target = &manifest.units[n - 1];
-    let key = normalise(&target.id);
-    let shard_path = public.join(shard_file(&key, shards));
-    let shard: serde_json::Value = serde_json::from_slice(&std::fs::read(&shard_path)?)?;
-    let found = shard[&key]
-        .as_array()
-        .is_some_and(|l| l.iter().any(|x| x[0] == target.id.as_str()));
+    let find = |query: &str| -> R<(String, bool)> {
+        let key = normalise(query);
+        let file = shard_file(&key, shards);
+        let shard: serde_json::Value = serde_json::from_slice(&std::fs::read(public.join(&file))?)?;
+        let found = shard[&key]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|x| x[0] == target.id.as_str()));
+        Ok((file, found))
+    };
+    let (by_id, found_id) = find(&target.id)?;
+    let (by_name, found_name) = find(&target.name)?;
+    let found = found_id && found_name;
 
     println!("\npage weights (uncompressed):");
     println!(
@@ -300,11 +306,13 @@ fn main() -> R<()> {
         "  round with nothing new         {idle_time:.1?}  ({} written, {} unchanged)",
         idle.written, idle.unchanged
     );
+    let yes = |f: bool| if f { "yes" } else { "NO" };
     println!(
-        "\nsearch: unit {} found through {} : {}",
+        "\nsearch: unit {} found by its id through {by_id}: {}; by its name \"{}\" through {by_name}: {}",
         target.id,
-        shard_file(&key, shards),
-        if found { "yes" } else { "NO" }
+        yes(found_id),
+        target.name,
+        yes(found_name)
     );
     if !found || front.len() >= 100_000 || region_max.0 >= 200_000 || unit_max >= 200_000 {
         return Err("a weight limit is exceeded or the unit was not found".into());

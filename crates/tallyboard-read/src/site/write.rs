@@ -47,23 +47,55 @@ pub struct SiteWriter {
     dirs: HashSet<PathBuf>,
     written: Written,
     batch: Batch,
+    /// The thread removing the old versions of the files replaced (see
+    /// [`Batch::keep_replaced`]), and the channel to it.
+    remover: Option<(
+        std::sync::mpsc::Sender<Vec<PathBuf>>,
+        std::thread::JoinHandle<()>,
+    )>,
 }
 
 impl SiteWriter {
     /// A writer into `public`.
     pub fn new(public: &Path) -> SiteWriter {
+        let mut batch = Batch::new(public);
+        // The old versions of replaced pages are freed on another thread.
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<PathBuf>>();
+        let remover = std::thread::Builder::new()
+            .name("site-remover".into())
+            .spawn(move || {
+                for list in rx {
+                    for p in list {
+                        let _ = std::fs::remove_file(p);
+                    }
+                }
+            })
+            .ok();
+        if remover.is_some() {
+            batch.keep_replaced();
+        }
         SiteWriter {
             public: public.to_path_buf(),
             memo: HashMap::new(),
             dirs: HashSet::new(),
             written: Written::default(),
-            batch: Batch::new(public),
+            batch,
+            remover: remover.map(|h| (tx, h)),
         }
     }
 
     /// Commits the files staged: durable and in place once this returns.
     pub fn flush(&mut self) -> Result<(), FsError> {
         let r = self.batch.commit();
+        let old = self.batch.take_replaced();
+        if let Some((tx, _)) = &self.remover
+            && !old.is_empty()
+            && let Err(e) = tx.send(old)
+        {
+            for p in e.0 {
+                let _ = std::fs::remove_file(p);
+            }
+        }
         if r.is_err() {
             // What the memo says was written may not be: compare anew
             // (and look for the directories again).
@@ -121,6 +153,11 @@ impl SiteWriter {
 impl Drop for SiteWriter {
     fn drop(&mut self) {
         let _ = self.flush();
+        // Every old version removed before the writer is gone.
+        if let Some((tx, h)) = self.remover.take() {
+            drop(tx);
+            let _ = h.join();
+        }
     }
 }
 
