@@ -24,6 +24,8 @@
 //! - [`paper`]: the QR payload of a printed sheet (a signed tally split
 //!   into numbered, self-checking parts).
 //! - [`limits`]: the size cap of every input, checked before parsing.
+//! - [`store_objects`]: the sequencer state and staging objects of a log
+//!   kept in object storage.
 //!
 //! ## What's out of scope
 //!
@@ -46,6 +48,7 @@ pub mod note;
 pub mod paper;
 pub mod receipt;
 pub mod rules;
+pub mod store_objects;
 pub mod tally;
 pub mod tile;
 pub mod time;

@@ -45,6 +45,11 @@ pub struct Options {
     pub data: Option<PathBuf>,
     /// Tallies each count centre's `tallyboard submit` sends at once.
     pub parallel: u32,
+    /// Keep the publication server's log in object storage at this URL
+    /// (`serve --storage`; the `AWS_*` variables of this process reach
+    /// the server and the verifier), and verify the bucket as one more
+    /// source. `None`: a data directory, as by default.
+    pub storage: Option<String>,
 }
 
 /// How a scenario ended.
@@ -156,6 +161,7 @@ pub fn run(opts: &Options) -> Result<Verdict> {
         contests: opts.contests,
         interval_ms: opts.interval_ms,
         parallel: opts.parallel,
+        storage: opts.storage.clone(),
     };
     let outcome = {
         let mut night = Night::prepare(exe, dir.clone(), night_opts)?;

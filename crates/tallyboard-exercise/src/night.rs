@@ -34,6 +34,8 @@ pub(crate) struct NightOptions {
     pub(crate) contests: usize,
     pub(crate) interval_ms: u64,
     pub(crate) parallel: u32,
+    /// The origin's log in object storage (`serve --storage URL`).
+    pub(crate) storage: Option<String>,
 }
 
 /// One signed tally of the night.
@@ -282,8 +284,13 @@ impl Night {
         args.push(p(&self.manifest_path()));
         args.extend(os(&["--authority", &self.authority(), "--log-key"]));
         args.push(p(&self.key_path(&self.election.log.file)));
-        args.push("--data".into());
-        args.push(p(&self.dir.join("origin")));
+        match &self.opts.storage {
+            Some(url) => args.extend(os(&["--storage", url])),
+            None => {
+                args.push("--data".into());
+                args.push(p(&self.dir.join("origin")));
+            }
+        }
         let listen = self
             .origin_listen
             .clone()
@@ -373,6 +380,11 @@ impl Night {
     /// the log key (as an attacker holding the server would: no rule is
     /// checked), and restarts it on the same address.
     pub(crate) fn compromise_origin(&mut self, entries: &[Vec<u8>]) -> Result<u64> {
+        if let Some(url) = &self.opts.storage {
+            bail!(
+                "this scenario alters the origin's data directory; the log is in {url}: run it without --storage"
+            );
+        }
         if let Some(mut o) = self.origin.take() {
             o.stop();
         }

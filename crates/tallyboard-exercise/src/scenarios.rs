@@ -472,6 +472,10 @@ fn all_sources(night: &Night) -> Result<Vec<Src>> {
         let _ = m;
         v.push(Src::Dir(night.dir.join("mirror-2/public")));
     }
+    // The bucket the origin keeps its log in, read directly.
+    if let Some(url) = &night.opts.storage {
+        v.push(Src::Url(url.clone()));
+    }
     Ok(v)
 }
 

@@ -124,7 +124,7 @@ pub use reader::{LogReader, SignedCheckpoint};
 pub use sequencer::{
     Admission, AdmitAll, PendingReceipt, Receipt, Sequencer, SequencerConfig, Stats, SubmitError,
 };
-pub use storage::{ObjectStorage, StaleState, Storage};
+pub use storage::{ObjectStorage, StaleState, Storage, content_type};
 pub use store::{AdmittedBatch, Appended, Batch, Log, ObjectOptions, Options, Refusal};
 
 use tallyboard_core::checkpoint::CheckpointError;

@@ -35,7 +35,11 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt as _;
 use object_store::path::Path as ObjectPath;
-use object_store::{ObjectStore, PutMode, PutOptions, PutPayload, UpdateVersion};
+use object_store::{
+    Attribute, Attributes, ObjectStore, PutMode, PutOptions, PutPayload, UpdateVersion,
+};
+
+pub(crate) use tallyboard_core::store_objects::{MAX_STATE, StateRecord};
 
 use crate::LogError;
 use crate::fsio::read_optional;
@@ -44,8 +48,6 @@ use crate::fsio::read_optional;
 pub(crate) const STATE: &str = "private/sequencer";
 /// The directory of the staging objects (`private/staging/<size>`).
 pub(crate) const STAGING: &str = "private/staging";
-/// First line of the state object.
-const STATE_MAGIC: &str = "tallyboard-sequencer v1";
 /// Objects written concurrently by one commit.
 const CONCURRENCY: usize = 16;
 
@@ -63,7 +65,7 @@ impl Storage {
     /// Reads `rel` (a path relative to `public/` or the prefix), at most
     /// `cap` bytes plus one (a longer object is reported by its length).
     /// `None` if it does not exist.
-    pub(crate) fn read(&self, rel: &str, cap: usize) -> Result<Option<Vec<u8>>, LogError> {
+    pub fn read(&self, rel: &str, cap: usize) -> Result<Option<Vec<u8>>, LogError> {
         match self {
             Storage::Dir(d) => Ok(read_optional(&d.join(rel), cap)?),
             Storage::Object(o) => Ok(o.get(rel, cap)?.map(|(b, _)| b)),
@@ -133,64 +135,14 @@ impl Drop for ObjectStorage {
     }
 }
 
-/// What the sequencer state object holds.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct StateRecord {
-    /// Who sequences: a name the operator gave plus a random suffix.
-    pub(crate) holder: String,
-    /// Bumped by every write of the state (commits and heartbeats), so
-    /// that two writes never have the same bytes (and ETag).
-    pub(crate) beat: u64,
-    /// The signed checkpoint note (cosignatures included).
-    pub(crate) note: Vec<u8>,
+/// The state object's format (`spec/server.md` §5a), read with the
+/// object's URL for messages.
+fn parse_state(bytes: &[u8], url: &str) -> Result<StateRecord, LogError> {
+    StateRecord::parse(bytes).map_err(|e| LogError::BadState {
+        object: url.to_owned(),
+        reason: e.to_string(),
+    })
 }
-
-impl StateRecord {
-    pub(crate) fn to_bytes(&self) -> Vec<u8> {
-        let mut b = format!(
-            "{STATE_MAGIC}\nholder {}\nbeat {}\n",
-            self.holder, self.beat
-        )
-        .into_bytes();
-        b.extend_from_slice(&self.note);
-        b
-    }
-
-    pub(crate) fn parse(bytes: &[u8], url: &str) -> Result<StateRecord, LogError> {
-        let bad = |why: &str| LogError::BadState {
-            object: url.to_owned(),
-            reason: why.to_owned(),
-        };
-        let mut rest = bytes;
-        let mut line = || take_line(&mut rest).ok_or_else(|| bad("truncated or not UTF-8"));
-        if line()? != STATE_MAGIC {
-            return Err(bad("unknown format"));
-        }
-        let holder = line()?
-            .strip_prefix("holder ")
-            .ok_or_else(|| bad("no holder line"))?
-            .to_owned();
-        let beat = line()?
-            .strip_prefix("beat ")
-            .and_then(|b| b.parse().ok())
-            .ok_or_else(|| bad("no beat line"))?;
-        Ok(StateRecord {
-            holder,
-            beat,
-            note: rest.to_vec(),
-        })
-    }
-}
-
-fn take_line<'a>(rest: &mut &'a [u8]) -> Option<&'a str> {
-    let cur: &'a [u8] = rest;
-    let end = cur.iter().position(|&c| c == b'\n')?;
-    *rest = &cur[end + 1..];
-    std::str::from_utf8(&cur[..end]).ok()
-}
-
-/// Largest state object read: the header lines and a checkpoint note.
-pub(crate) const MAX_STATE: usize = 1024 + tallyboard_core::limits::MAX_NOTE;
 
 fn store_err(op: &'static str, url: String) -> impl FnOnce(object_store::Error) -> LogError {
     move |e| LogError::Store {
@@ -354,12 +306,47 @@ impl ObjectStorage {
         r.map_err(store_err("read", self.url(rel)))
     }
 
-    /// Overwrites `rel` (static files that are not part of the log).
-    pub(crate) fn put(&self, rel: &str, bytes: Vec<u8>) -> Result<(), LogError> {
+    /// Overwrites `rel` (static files that are not part of the log), with
+    /// the content type of its name ([`content_type`]).
+    pub fn put(&self, rel: &str, bytes: Vec<u8>) -> Result<(), LogError> {
         let store = self.store.clone();
         let path = self.path(rel);
-        let r = self.block(async move { store.put(&path, PutPayload::from(bytes)).await })?;
+        let opts = put_options(PutMode::Overwrite, rel);
+        let r =
+            self.block(async move { store.put_opts(&path, PutPayload::from(bytes), opts).await })?;
         r.map(|_| ()).map_err(store_err("write", self.url(rel)))
+    }
+
+    /// Overwrites every object of `files` (paths relative to the prefix),
+    /// several at a time: the pages and other static files that change
+    /// (each with the content type of its name). Every write is tried; the
+    /// first error is returned.
+    pub fn put_all(&self, files: Vec<(String, Vec<u8>)>) -> Result<(), LogError> {
+        let jobs: Vec<(ObjectPath, String, PutOptions, Vec<u8>)> = files
+            .into_iter()
+            .map(|(rel, b)| {
+                let opts = put_options(PutMode::Overwrite, &rel);
+                (self.path(&rel), self.url(&rel), opts, b)
+            })
+            .collect();
+        let store = self.store.clone();
+        self.block(async move {
+            let results: Vec<Result<(), LogError>> = futures_util::stream::iter(jobs)
+                .map(|(path, url, opts, bytes)| {
+                    let store = store.clone();
+                    async move {
+                        store
+                            .put_opts(&path, PutPayload::from(bytes), opts)
+                            .await
+                            .map(|_| ())
+                            .map_err(store_err("write", url))
+                    }
+                })
+                .buffer_unordered(CONCURRENCY)
+                .collect()
+                .await;
+            results.into_iter().collect::<Result<(), LogError>>()
+        })?
     }
 
     /// Writes `rel` if it does not exist (`expected` `None`) or replaces it
@@ -376,11 +363,9 @@ impl ObjectStorage {
             None => PutMode::Create,
             Some(v) => PutMode::Update(v),
         };
-        let r = self.block(async move {
-            store
-                .put_opts(&path, PutPayload::from(bytes), PutOptions::from(mode))
-                .await
-        })?;
+        let opts = put_options(mode, rel);
+        let r =
+            self.block(async move { store.put_opts(&path, PutPayload::from(bytes), opts).await })?;
         match r {
             Ok(p) => Ok(Swap::Done(p.into())),
             Err(
@@ -395,7 +380,7 @@ impl ObjectStorage {
     /// several at a time, create-only: an existing object with the same
     /// bytes counts as created, one with other bytes is an
     /// [`LogError::ObjectConflict`].
-    pub(crate) fn create_all(&self, files: &[(String, Vec<u8>)]) -> Result<(), LogError> {
+    pub fn create_all(&self, files: &[(String, Vec<u8>)]) -> Result<(), LogError> {
         let jobs: Vec<(ObjectPath, String, Vec<u8>)> = files
             .iter()
             .map(|(rel, b)| (self.path(rel), self.url(rel), b.clone()))
@@ -502,7 +487,7 @@ impl ObjectStorage {
                         reason: format!("larger than {MAX_STATE} bytes"),
                     });
                 }
-                Ok(Some((StateRecord::parse(&bytes, &self.url(STATE))?, v)))
+                Ok(Some((parse_state(&bytes, &self.url(STATE))?, v)))
             }
         }
     }
@@ -685,13 +670,46 @@ impl ObjectLog {
     }
 }
 
+/// The content type an object is stored with, from its name, so that a
+/// web server or CDN in front of the bucket serves it as the publication
+/// server would: pages, stylesheets, scripts, JSON and CSV by extension;
+/// the checkpoint as text; the signed manifest, totals and certification
+/// as CBOR; tiles, entry bundles and anything else as octets.
+pub fn content_type(rel: &str) -> &'static str {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    match name.rsplit_once('.').map(|(_, ext)| ext) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("css") => "text/css; charset=utf-8",
+        Some("js") => "text/javascript; charset=utf-8",
+        Some("json") => "application/json",
+        Some("csv") => "text/csv; charset=utf-8",
+        Some("txt") => "text/plain; charset=utf-8",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("pdf") => "application/pdf",
+        _ if rel == "checkpoint" || rel.ends_with("/checkpoint") => "text/plain; charset=utf-8",
+        _ if matches!(name, "manifest" | "totals" | "certification") => "application/cbor",
+        _ => "application/octet-stream",
+    }
+}
+
+fn put_options(mode: PutMode, rel: &str) -> PutOptions {
+    let mut attributes = Attributes::new();
+    attributes.insert(Attribute::ContentType, content_type(rel).into());
+    PutOptions {
+        mode,
+        attributes,
+        ..PutOptions::default()
+    }
+}
+
 async fn create_one(
     store: &dyn ObjectStore,
     path: &ObjectPath,
     url: String,
     bytes: Vec<u8>,
 ) -> Result<(), LogError> {
-    let opts = PutOptions::from(PutMode::Create);
+    let opts = put_options(PutMode::Create, path.as_ref());
     match store
         .put_opts(path, PutPayload::from(bytes.clone()), opts)
         .await
@@ -717,59 +735,13 @@ async fn create_one(
     }
 }
 
-/// Encodes the entries of a batch for its staging object: each entry as a
-/// 2-byte big-endian length and its bytes (entries are at most 65,535 bytes).
-pub(crate) fn encode_staging(entries: &[&[u8]]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(entries.iter().map(|e| e.len() + 2).sum());
-    for e in entries {
-        out.extend_from_slice(&(e.len() as u16).to_be_bytes());
-        out.extend_from_slice(e);
-    }
-    out
+/// Encodes the entries of a batch for its staging object
+/// (`tallyboard_core::store_objects`).
+pub(crate) fn encode_staging(entries: &[&[u8]], url: &str) -> Result<Vec<u8>, LogError> {
+    tallyboard_core::store_objects::encode_staging(entries).ok_or_else(|| LogError::BadState {
+        object: url.to_owned(),
+        reason: "an entry is empty or longer than 65,535 bytes".to_owned(),
+    })
 }
 
-/// Decodes a staging object; `None` if it is malformed.
-pub(crate) fn decode_staging(mut b: &[u8]) -> Option<Vec<Vec<u8>>> {
-    let mut out = Vec::new();
-    while !b.is_empty() {
-        if b.len() < 2 {
-            return None;
-        }
-        let n = usize::from(u16::from_be_bytes([b[0], b[1]]));
-        let e = b.get(2..2 + n)?;
-        if e.is_empty() {
-            return None;
-        }
-        out.push(e.to_vec());
-        b = &b[2 + n..];
-    }
-    Some(out)
-}
-
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn state_record_round_trips() {
-        let r = StateRecord {
-            holder: "a-1".into(),
-            beat: 7,
-            note: b"origin\n1\nx\n\n- sig\n".to_vec(),
-        };
-        assert_eq!(StateRecord::parse(&r.to_bytes(), "u").unwrap(), r);
-        assert!(StateRecord::parse(b"nope\n", "u").is_err());
-    }
-
-    #[test]
-    fn staging_round_trips_and_refuses_truncation() {
-        let e: Vec<&[u8]> = vec![b"a", b"bcd"];
-        let b = encode_staging(&e);
-        assert_eq!(
-            decode_staging(&b).unwrap(),
-            vec![b"a".to_vec(), b"bcd".to_vec()]
-        );
-        assert!(decode_staging(&b[..b.len() - 1]).is_none());
-    }
-}
+pub(crate) use tallyboard_core::store_objects::decode_staging;

@@ -592,11 +592,7 @@ impl Log {
             object: storage.base_url().to_owned(),
             source: e.to_string().into(),
         })?;
-        let holder = format!(
-            "{}#{}",
-            obj.holder.replace(['\n', '\r'], " "),
-            hex::encode(suffix)
-        );
+        let holder = format!("{}#{}", holder_name(&obj.holder), hex::encode(suffix));
         let (beat, version) = match storage.read_state()? {
             None => {
                 if storage.head("checkpoint")?.is_some() || storage.any_under("tile")? {
@@ -1176,8 +1172,8 @@ impl Log {
             let (edge, files) = self.edge.extend(&fresh)?;
             let staging = format!("{STAGING}/{}", self.edge.size);
             if let Some(o) = &self.object {
-                o.storage
-                    .create_all(&[(staging.clone(), encode_staging(&fresh))])?;
+                let bytes = encode_staging(&fresh, &o.storage.url(&staging))?;
+                o.storage.create_all(&[(staging.clone(), bytes)])?;
             }
             self.write_tiles(&files)?;
             let root = edge.root()?;
@@ -1245,6 +1241,24 @@ pub(crate) fn check_entry(entry: &[u8], max: usize) -> Result<(), LogError> {
         });
     }
     Ok(())
+}
+
+/// The operator's name for a holder as the state object allows it
+/// (`tallyboard_core::store_objects`): control characters as spaces, at
+/// most 900 bytes (the random suffix is added after it), never empty.
+fn holder_name(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        let c = if c.is_control() { ' ' } else { c };
+        if out.len() + c.len_utf8() > 900 {
+            break;
+        }
+        out.push(c);
+    }
+    if out.is_empty() {
+        out.push_str("tallyboard");
+    }
+    out
 }
 
 #[cfg(test)]

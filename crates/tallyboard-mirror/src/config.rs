@@ -1,9 +1,10 @@
 //! The settings of a mirror and why it may fail to start.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use tallyboard_log::LogError;
+use tallyboard_log::{LogError, ObjectStorage};
 use tallyboard_verify::source::HttpOptions;
 
 use crate::entries::BadEntry;
@@ -28,6 +29,10 @@ pub struct Config {
     /// What the static pages say about the mirror (its name, the
     /// authority's key string).
     pub site: tallyboard_read::site::SiteConfig,
+    /// Object storage the verified copy is also written to after every
+    /// sync (pages included), so that the bucket alone, behind any web
+    /// server or CDN, is a complete static copy of the log.
+    pub storage: Option<Arc<ObjectStorage>>,
 }
 
 impl Config {
@@ -46,6 +51,7 @@ impl Config {
                     name: "a tallyboard mirror".to_owned(),
                 }),
             },
+            storage: None,
         }
     }
 }

@@ -176,6 +176,7 @@ impl Mirror {
                     manifest_checked: false,
                 }),
                 status: RwLock::new(status),
+                replica: config.storage.clone().map(crate::bucket::Replica::new),
             }),
         };
         mirror.show_notice();

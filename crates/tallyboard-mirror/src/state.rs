@@ -45,6 +45,8 @@ pub(crate) struct Inner {
     pub(crate) poll_interval: Duration,
     pub(crate) state: tokio::sync::Mutex<SyncState>,
     pub(crate) status: RwLock<Status>,
+    /// The bucket the verified copy is also written to, if any.
+    pub(crate) replica: Option<crate::bucket::Replica>,
 }
 
 /// A mirror: its copy of the log, its read API and its sync loop. Clones

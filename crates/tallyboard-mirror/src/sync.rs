@@ -24,6 +24,9 @@ use crate::status::{
 /// about 1 MB of entries).
 const CHUNK: usize = 4096;
 
+/// How long a copy to the bucket waits for the pages of a sync.
+const SITE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 impl Mirror {
     /// Polls the upstream until `shutdown` completes.
     /// A problem that lasts is logged when it starts and when it ends, not
@@ -62,6 +65,7 @@ impl Mirror {
             .problem
             .filter(|_| self.status().state == "stopped")
         {
+            let _ = self.copy_to_bucket();
             return Outcome::Misbehaved(p);
         }
         let outcome = self.sync_locked(&mut st).await;
@@ -106,7 +110,57 @@ impl Mirror {
                 self.show_notice();
             }
         }
+        match &outcome {
+            Outcome::Synced { .. } => {
+                if let Some(p) = self.copy_to_bucket() {
+                    self.update(|s| s.problem = Some(p.clone()));
+                    return Outcome::CouldNotSync(p);
+                }
+            }
+            // The notice and the evidence go to the bucket too (a failure
+            // is logged; the stop is what the caller must hear of).
+            Outcome::Misbehaved(_) => {
+                let _ = self.copy_to_bucket();
+            }
+            _ => {}
+        }
         outcome
+    }
+
+    /// With `--storage`: once the pages show what was just published (or
+    /// the notice of a stop), writes what changed in the verified copy to
+    /// the bucket. Called with the sync lock held. A problem if it failed
+    /// (the next sync tries again).
+    fn copy_to_bucket(&self) -> Option<Problem> {
+        let replica = self.inner.replica.as_ref()?;
+        let copied = off_the_async_workers(|| {
+            if let Some(site) = self.inner.read.site()
+                && !site.wait(SITE_WAIT)
+            {
+                tracing::warn!("the pages are not up to date yet; copying them as they are");
+            }
+            replica.copy(&self.inner.public)
+        });
+        match copied {
+            Ok(c) => {
+                if c.created + c.replaced > 0 {
+                    tracing::debug!(
+                        created = c.created,
+                        replaced = c.replaced,
+                        bucket = replica.url(),
+                        "copied to the bucket"
+                    );
+                }
+                None
+            }
+            Err(e) => {
+                tracing::error!(bucket = replica.url(), error = %e, "copying the verified copy to the bucket failed");
+                Some(problem(
+                    FindingCode::Internal,
+                    format!("copying the verified copy to {}: {e}", replica.url()),
+                ))
+            }
+        }
     }
 
     fn stop_with(&self, e: &Evidence) -> Outcome {

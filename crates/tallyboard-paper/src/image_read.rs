@@ -15,6 +15,14 @@ pub const MAX_IMAGE_PIXELS: u64 = 50_000_000;
 /// Codes that are found but cannot be decoded are skipped; the caller
 /// learns of them as missing parts.
 pub fn decode_image(bytes: &[u8]) -> Result<Vec<String>, SheetError> {
+    decode_image_within(bytes, MAX_IMAGE_PIXELS)
+}
+
+/// [`decode_image`] with a lower cap on the pixels (at most
+/// [`MAX_IMAGE_PIXELS`]): an image with more is refused before it is
+/// decoded. The fuzz target uses a small cap to stay fast.
+pub fn decode_image_within(bytes: &[u8], max_pixels: u64) -> Result<Vec<String>, SheetError> {
+    let max_pixels = max_pixels.min(MAX_IMAGE_PIXELS);
     if bytes.len() > MAX_IMAGE_BYTES {
         return Err(SheetError::ImageTooLarge {
             len: bytes.len(),
@@ -31,14 +39,14 @@ pub fn decode_image(bytes: &[u8]) -> Result<Vec<String>, SheetError> {
     let mut limits = Limits::default();
     limits.max_image_width = Some(20_000);
     limits.max_image_height = Some(20_000);
-    limits.max_alloc = Some(MAX_IMAGE_PIXELS * 4);
+    limits.max_alloc = Some(max_pixels.max(1 << 20) * 4);
     reader.limits(limits.clone());
     let (w, h) = reader
         .into_dimensions()
         .map_err(|e| SheetError::Image(e.to_string()))?;
-    if u64::from(w) * u64::from(h) > MAX_IMAGE_PIXELS {
+    if u64::from(w) * u64::from(h) > max_pixels {
         return Err(SheetError::Image(format!(
-            "{w} x {h} pixels is more than {MAX_IMAGE_PIXELS}"
+            "{w} x {h} pixels is more than {max_pixels}"
         )));
     }
     let mut reader = ImageReader::with_format(std::io::Cursor::new(bytes), format);
@@ -51,7 +59,7 @@ pub fn decode_image(bytes: &[u8]) -> Result<Vec<String>, SheetError> {
     let failed = read_codes(img.clone(), &mut texts);
     // Codes found but not decoded at this scale (a 150-dpi scan gives a few
     // pixels a module) often decode at twice the size.
-    if failed && u64::from(img.width()) * u64::from(img.height()) * 4 <= MAX_IMAGE_PIXELS {
+    if failed && u64::from(img.width()) * u64::from(img.height()) * 4 <= max_pixels {
         let big = image::imageops::resize(
             &img,
             img.width() * 2,

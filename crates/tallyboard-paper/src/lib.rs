@@ -16,7 +16,7 @@ mod image_read;
 mod pdf;
 mod words;
 
-pub use image_read::{MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, decode_image};
+pub use image_read::{MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, decode_image, decode_image_within};
 pub use pdf::{PaperSize, render_pdf};
 pub use words::{Description, Line, describe, thousands};
 

@@ -21,7 +21,13 @@ use tallyboard_core::cbor::is_valid_id;
 use tallyboard_http::error::ApiError;
 use tallyboard_http::{cache, media};
 
+use tallyboard_log::Storage;
+
 use crate::state::ReadState;
+
+/// Largest site file read from object storage (the largest are the
+/// results exports of a national election).
+const MAX_OBJECT_FILE: usize = 256 << 20;
 
 type S = State<Arc<ReadState>>;
 
@@ -110,31 +116,53 @@ impl PageCache {
     }
 }
 
-/// Answers with `public/<rel>`, or 404.
-async fn file(s: &ReadState, rel: String) -> Response {
-    let path: PathBuf = s.reader.public_dir().join(&rel);
+/// The bytes of the site file `path` (`public/<rel>`), from memory while
+/// the file is the one read last.
+async fn dir_file(
+    s: &ReadState,
+    path: PathBuf,
+    rel: &str,
+) -> Result<std::io::Result<Bytes>, tokio::task::JoinError> {
     // A stat of a file of the site (its directory entries are in memory):
     // short enough not to hand to another thread.
     let version = std::fs::metadata(&path).ok().map(|m| Version::of(&m));
-    let kept = version.and_then(|v| s.pages.get(&rel, v));
-    let read = match kept {
-        Some(b) => Ok(Ok(b)),
-        None => {
-            tokio::task::spawn_blocking(move || {
-                let bytes = Bytes::from(std::fs::read(&path)?);
-                // Kept only if the file did not change while it was read.
-                let after = std::fs::metadata(&path).ok().map(|m| Version::of(&m));
-                Ok::<_, std::io::Error>((bytes, after.filter(|a| Some(*a) == version)))
+    if let Some(b) = version.and_then(|v| s.pages.get(rel, v)) {
+        return Ok(Ok(b));
+    }
+    tokio::task::spawn_blocking(move || {
+        let bytes = Bytes::from(std::fs::read(&path)?);
+        // Kept only if the file did not change while it was read.
+        let after = std::fs::metadata(&path).ok().map(|m| Version::of(&m));
+        Ok::<_, std::io::Error>((bytes, after.filter(|a| Some(*a) == version)))
+    })
+    .await
+    .map(|r| {
+        r.map(|(bytes, v)| {
+            if let Some(v) = v {
+                s.pages.insert(rel, v, bytes.clone());
+            }
+            bytes
+        })
+    })
+}
+
+/// Answers with `public/<rel>`, or 404.
+async fn file(s: &ReadState, rel: String) -> Response {
+    let storage = s.reader.storage().clone();
+    let read = match storage {
+        Storage::Dir(d) => dir_file(s, d.join(&rel), &rel).await,
+        // The same pages, in the bucket next to the log.
+        Storage::Object(_) => {
+            let name = rel.clone();
+            tokio::task::spawn_blocking(move || match storage.read(&name, MAX_OBJECT_FILE) {
+                Ok(Some(b)) if b.len() <= MAX_OBJECT_FILE => Ok(Bytes::from(b)),
+                Ok(Some(_)) => Err(std::io::Error::other(format!(
+                    "{name} is larger than {MAX_OBJECT_FILE} bytes"
+                ))),
+                Ok(None) => Err(std::io::ErrorKind::NotFound.into()),
+                Err(e) => Err(std::io::Error::other(e.to_string())),
             })
             .await
-            .map(|r| {
-                r.map(|(bytes, v)| {
-                    if let Some(v) = v {
-                        s.pages.insert(&rel, v, bytes.clone());
-                    }
-                    bytes
-                })
-            })
         }
     };
     match read {

@@ -16,7 +16,8 @@ use tallyboard_core::limits::MAX_SIGNED_CERTIFICATION;
 use tallyboard_core::time::format_rfc3339;
 use tallyboard_http::body::{BodyError, read_request};
 use tallyboard_http::error::ApiError;
-use tallyboard_http::{cache, media, response};
+use tallyboard_http::{cache, media, path, response};
+use tallyboard_log::Storage;
 use tallyboard_read::static_copy::write_certification;
 
 use crate::AppState;
@@ -137,7 +138,13 @@ fn close(
                 .to_owned(),
         ));
     }
-    write_certification(&s.public, body).map_err(ApiError::internal)?;
+    match &s.public {
+        Storage::Dir(d) => write_certification(d, body).map_err(ApiError::internal)?,
+        Storage::Object(_) => s
+            .public
+            .put_static(path::relative(path::CERTIFICATION), body)
+            .map_err(ApiError::internal)?,
+    }
     s.read.set_certification(body.to_vec());
     s.closed.store(true, Ordering::SeqCst);
     drop(seq);

@@ -202,8 +202,9 @@ struct AppState {
     witnesses: Option<Arc<Collector>>,
     /// The signature and rule checks of submissions.
     checkers: Checkers,
-    /// The static copy (`public/`): where the certification is stored.
-    public: PathBuf,
+    /// The static copy (`public/` or the bucket): where the certification
+    /// is stored.
+    public: Storage,
     /// Whether the election authority's certification closed the count.
     closed: std::sync::atomic::AtomicBool,
 }
@@ -258,9 +259,18 @@ impl Server {
                 storage.put_static(path::relative(path::MANIFEST), &manifest_bytes)?
             }
         }
-        let public = config.data_dir.join("public");
+        let public = storage.clone();
         // A count closed before a restart stays closed.
-        let certification = match read_certification(&public) {
+        let held = match &storage {
+            Storage::Dir(d) => read_certification(d),
+            Storage::Object(_) => {
+                let cap = tallyboard_core::limits::MAX_SIGNED_CERTIFICATION;
+                storage
+                    .read(path::relative(path::CERTIFICATION), cap)?
+                    .filter(|b| b.len() <= cap)
+            }
+        };
+        let certification = match held {
             Some(b) => {
                 SignedCertification::from_bytes(&b, &manifest.authority)
                     .map_err(|e| StartError::Certification(e.to_string()))?;

@@ -52,3 +52,49 @@ pub fn stop(mut c: std::process::Child) {
     c.kill().unwrap();
     c.wait().unwrap();
 }
+
+/// One tally acknowledged by a server: its bytes, the index and the signed
+/// checkpoint note of its receipt.
+pub type Acked = (Vec<u8>, u64, Vec<u8>);
+
+/// One round of a kill test (`serve_crash.rs`, the S3 failover test):
+/// submits `batch` with `submit` from four threads, waits `delay`, runs
+/// `kill` (SIGKILL of the server, say), lets the threads finish, and
+/// returns what was acknowledged. `submit` returns the receipt of an
+/// acknowledged tally and `None` otherwise (refused, or cut off by the
+/// kill).
+pub fn kill_under_load<F>(
+    batch: &[Vec<u8>],
+    submit: F,
+    delay: Duration,
+    kill: impl FnOnce(),
+) -> Vec<Acked>
+where
+    F: Fn(&[u8]) -> Option<Vec<u8>> + Send + Sync + 'static,
+{
+    use std::sync::{Arc, Mutex, PoisonError};
+    use tallyboard_core::receipt::Receipt;
+    let submit = Arc::new(submit);
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let mut threads = Vec::new();
+    for part in batch.chunks(batch.len().div_ceil(4).max(1)) {
+        let (part, acked, submit) = (part.to_vec(), acked.clone(), submit.clone());
+        threads.push(std::thread::spawn(move || {
+            for e in part {
+                if let Some(body) = submit(&e)
+                    && let Ok(r) = Receipt::parse(&body)
+                {
+                    let mut a = acked.lock().unwrap_or_else(PoisonError::into_inner);
+                    a.push((e, r.index, r.checkpoint_note));
+                }
+            }
+        }));
+    }
+    std::thread::sleep(delay);
+    kill();
+    for t in threads {
+        let _ = t.join();
+    }
+    let mut a = acked.lock().unwrap_or_else(PoisonError::into_inner);
+    std::mem::take(&mut *a)
+}

@@ -11,7 +11,6 @@ mod fsutil;
 mod keyfile;
 mod manifest_input;
 mod serving;
-mod sheet;
 
 mod status;
 mod timefmt;

@@ -17,8 +17,8 @@ use tallyboard_core::manifest::{
 use tallyboard_core::note::{KeyKind, VerifierKey};
 
 use crate::fsutil::read_capped;
-use crate::sheet::RESERVED;
 use crate::timefmt::parse_rfc3339;
+use tallyboard_sheet::RESERVED;
 
 /// Largest input file accepted, in bytes (a national manifest's units.csv
 /// is well under this).
@@ -376,8 +376,8 @@ struct Row {
 }
 
 fn read_csv(errs: &mut Errors, file: &'static str, header: &[&str], data: &[u8]) -> Vec<Row> {
-    let data = crate::sheet::blank_comments(data);
-    let lines = crate::sheet::Lines::new(&data);
+    let data = tallyboard_sheet::blank_comments(data);
+    let lines = tallyboard_sheet::Lines::new(&data);
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::None)
@@ -386,7 +386,7 @@ fn read_csv(errs: &mut Errors, file: &'static str, header: &[&str], data: &[u8])
     match rdr.headers() {
         Ok(h) => {
             let got: Vec<String> = h.iter().map(|f| f.trim().to_string()).collect();
-            if let Some(problem) = crate::sheet::header_problem(&got, header) {
+            if let Some(problem) = tallyboard_sheet::header_problem(&got, header) {
                 errs.push(file, 1, "", problem);
                 return Vec::new();
             }
@@ -406,7 +406,7 @@ fn read_csv(errs: &mut Errors, file: &'static str, header: &[&str], data: &[u8])
                     file,
                     lines.of(r.position()),
                     "",
-                    crate::sheet::column_count_message_for(&fields, header),
+                    tallyboard_sheet::column_count_message_for(&fields, header),
                 );
             }
             Ok(r) => rows.push(Row {
@@ -457,7 +457,7 @@ fn unique_ids<'a>(
 }
 
 fn parse_u64(errs: &mut Errors, file: &'static str, line: u64, c: &str, s: &str) -> u64 {
-    match crate::sheet::parse_count(s) {
+    match tallyboard_sheet::parse_count(s) {
         Ok(n) => n,
         Err(m) => {
             errs.push(file, line, col(c), m);

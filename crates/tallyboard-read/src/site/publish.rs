@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use tallyboard_core::tile::TILE_WIDTH;
 use tallyboard_fs::FsError;
-use tallyboard_log::{LogReader, SignedCheckpoint, Storage};
+use tallyboard_log::{LogReader, SignedCheckpoint};
 
 use super::write::{SiteWriter, Written};
 use super::{Notice, Site, Status};
@@ -361,7 +361,7 @@ fn run(shared: &Shared, site: &Site, views: &SharedViews, reader: &LogReader) {
     let mut wr = Writer {
         site,
         reader,
-        w: SiteWriter::new(reader.public_dir()),
+        w: SiteWriter::for_storage(reader.storage()),
         written_len: vec![usize::MAX; site.manifest.units.len()],
         shards: None,
         results_inputs: None,
@@ -442,11 +442,6 @@ impl Writer<'_> {
         if let Some((totals, cp, latest)) = input.results {
             self.results_files(totals, cp, latest)?;
         }
-        if !matches!(self.reader.storage(), Storage::Dir(_)) {
-            // The pages are files of a directory; object storage gets the
-            // results files only.
-            return Ok(0);
-        }
         let shards = match self.shards {
             Some(s) => s,
             None => {
@@ -521,19 +516,11 @@ impl Writer<'_> {
             );
             return Ok(());
         };
-        match self.reader.storage() {
-            Storage::Dir(_) => {
-                for (name, bytes) in RESULTS_FILES.iter().zip(&files) {
-                    self.w.put(name, bytes, true).map_err(|e| e.to_string())?;
-                }
-                self.w.flush().map_err(|e| e.to_string())?;
-            }
-            storage @ Storage::Object(_) => {
-                for (name, bytes) in RESULTS_FILES.iter().zip(&files) {
-                    storage.put_static(name, bytes).map_err(|e| e.to_string())?;
-                }
-            }
+        // Into `public/` or the bucket, as the pages.
+        for (name, bytes) in RESULTS_FILES.iter().zip(&files) {
+            self.w.put(name, bytes, true).map_err(|e| e.to_string())?;
         }
+        self.w.flush().map_err(|e| e.to_string())?;
         self.results_inputs = Some((totals, note, latest));
         Ok(())
     }

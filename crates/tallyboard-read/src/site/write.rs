@@ -3,13 +3,17 @@
 //! contents changed; durably in batches (`tallyboard-fs`'s [`Batch`]: one
 //! flush of the file system for up to [`BATCH_FILES`] files, not an fsync
 //! per file). [`SiteWriter::flush`] commits what is staged; dropping the
-//! writer commits too.
+//! writer commits too. A log in object storage gets its pages in the same
+//! bucket ([`SiteWriter::for_storage`]): each object overwritten whole (a
+//! reader sees the old page or the new one), several at a time.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use tallyboard_core::hash::Hash;
 use tallyboard_fs::{Access, Batch, FsError};
+use tallyboard_log::{ObjectStorage, Storage};
 
 /// Files staged before a batch is committed on its own.
 pub const BATCH_FILES: usize = 4096;
@@ -46,13 +50,23 @@ pub struct SiteWriter {
     /// looked up again for every file.
     dirs: HashSet<PathBuf>,
     written: Written,
-    batch: Batch,
+    target: Target,
     /// The thread removing the old versions of the files replaced (see
     /// [`Batch::keep_replaced`]), and the channel to it.
     remover: Option<(
         std::sync::mpsc::Sender<Vec<PathBuf>>,
         std::thread::JoinHandle<()>,
     )>,
+}
+
+/// Where the files go.
+#[derive(Debug)]
+enum Target {
+    /// `public/` on disk, in durable batches.
+    Dir(Batch),
+    /// A prefix in object storage: the objects staged, written at flush.
+    /// Every file's hash is kept in the memo (objects are not re-read).
+    Object(Arc<ObjectStorage>, Vec<(String, Vec<u8>)>),
 }
 
 impl SiteWriter {
@@ -79,23 +93,51 @@ impl SiteWriter {
             memo: HashMap::new(),
             dirs: HashSet::new(),
             written: Written::default(),
-            batch,
+            target: Target::Dir(batch),
             remover: remover.map(|h| (tx, h)),
+        }
+    }
+
+    /// A writer into where `storage` keeps the log's public files: its
+    /// `public/` directory, or its prefix in object storage.
+    pub fn for_storage(storage: &Storage) -> SiteWriter {
+        match storage {
+            Storage::Dir(d) => SiteWriter::new(d),
+            Storage::Object(o) => SiteWriter {
+                public: PathBuf::new(),
+                memo: HashMap::new(),
+                dirs: HashSet::new(),
+                written: Written::default(),
+                remover: None,
+                target: Target::Object(o.clone(), Vec::new()),
+            },
         }
     }
 
     /// Commits the files staged: durable and in place once this returns.
     pub fn flush(&mut self) -> Result<(), FsError> {
-        let r = self.batch.commit();
-        let old = self.batch.take_replaced();
-        if let Some((tx, _)) = &self.remover
-            && !old.is_empty()
-            && let Err(e) = tx.send(old)
-        {
-            for p in e.0 {
-                let _ = std::fs::remove_file(p);
+        let r = match &mut self.target {
+            Target::Dir(batch) => {
+                let r = batch.commit();
+                let old = batch.take_replaced();
+                if let Some((tx, _)) = &self.remover
+                    && !old.is_empty()
+                    && let Err(e) = tx.send(old)
+                {
+                    for p in e.0 {
+                        let _ = std::fs::remove_file(p);
+                    }
+                }
+                r
             }
-        }
+            Target::Object(store, staged) => {
+                store.put_all(std::mem::take(staged)).map_err(|e| FsError {
+                    op: "write to object storage",
+                    path: PathBuf::from(store.base_url()),
+                    source: std::io::Error::other(e.to_string()),
+                })
+            }
+        };
         if r.is_err() {
             // What the memo says was written may not be: compare anew
             // (and look for the directories again).
@@ -116,9 +158,11 @@ impl SiteWriter {
     /// files, rendered only when the unit changed).
     pub fn put(&mut self, rel: &str, bytes: &[u8], memo: bool) -> Result<bool, FsError> {
         let path = self.public.join(rel);
-        let hash = memo.then(|| Hash::sha256(bytes));
+        let object = matches!(self.target, Target::Object(..));
+        let hash = (memo || object).then(|| Hash::sha256(bytes));
         let same = match (&hash, self.memo.get(rel)) {
             (Some(h), Some(old)) => h == old,
+            _ if object => false,
             _ => file_holds(&path, bytes),
         };
         if same {
@@ -128,22 +172,31 @@ impl SiteWriter {
             self.written.unchanged += 1;
             return Ok(false);
         }
-        if let Some(dir) = path.parent()
-            && !self.dirs.contains(dir)
-        {
-            tallyboard_fs::create_dirs(&[dir])?;
-            self.dirs.insert(dir.to_path_buf());
-        }
-        if let Err(e) = self.batch.stage(&path, bytes, Access::Shared) {
-            self.dirs.clear();
-            return Err(e);
-        }
+        let staged = match &mut self.target {
+            Target::Dir(batch) => {
+                if let Some(dir) = path.parent()
+                    && !self.dirs.contains(dir)
+                {
+                    tallyboard_fs::create_dirs(&[dir])?;
+                    self.dirs.insert(dir.to_path_buf());
+                }
+                if let Err(e) = batch.stage(&path, bytes, Access::Shared) {
+                    self.dirs.clear();
+                    return Err(e);
+                }
+                batch.len()
+            }
+            Target::Object(_, staged) => {
+                staged.push((rel.to_owned(), bytes.to_vec()));
+                staged.len()
+            }
+        };
         if let Some(h) = hash {
             self.memo.insert(rel.to_owned(), h);
         }
         self.written.written += 1;
         self.written.bytes += bytes.len() as u64;
-        if self.batch.len() >= BATCH_FILES {
+        if staged >= BATCH_FILES {
             self.flush()?;
         }
         Ok(true)

@@ -39,6 +39,13 @@ pub(crate) struct Args {
     #[arg(long, value_name = "N", default_value_t = 32,
           value_parser = clap::value_parser!(u32).range(1..=1024))]
     parallel: u32,
+    /// Keep the publication server's log in object storage
+    /// (`s3://BUCKET/PREFIX`, with the AWS_* variables as for `serve
+    /// --storage`) instead of a data directory; the verifier also reads
+    /// the bucket directly. Scenarios that alter the origin's files need
+    /// the data directory.
+    #[arg(long, value_name = "URL")]
+    storage: Option<String>,
 }
 
 pub(crate) fn run(args: Args) -> Result<()> {
@@ -55,6 +62,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
         interval_ms: args.interval_ms,
         data: args.data,
         parallel: args.parallel,
+        storage: args.storage,
     };
     match tallyboard_exercise::run(&opts)? {
         Verdict::AsExpected => Ok(()),

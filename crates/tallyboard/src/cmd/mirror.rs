@@ -37,6 +37,16 @@ pub(crate) struct Args {
     /// `evidence/`) that any web server can serve.
     #[arg(long, value_name = "DIR")]
     data: PathBuf,
+    /// Also write the verified copy to object storage after every sync:
+    /// `s3://BUCKET/PREFIX` (endpoint, region and credentials from the
+    /// AWS_* environment variables, as for `serve --storage`). The bucket
+    /// then holds a complete static copy (tiles, bundles, checkpoint,
+    /// manifest, totals, results exports, pages, search index,
+    /// certification, evidence), servable by any web server or CDN: tiles,
+    /// bundles and evidence written create-only, the checkpoint last. The
+    /// store must enforce create-only writes (checked at start-up).
+    #[arg(long, value_name = "URL")]
+    storage: Option<String>,
     /// Address to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8081")]
     listen: SocketAddr,
@@ -104,6 +114,13 @@ pub(crate) fn run(args: Args) -> Result<()> {
     config.poll_interval = Duration::from_millis(args.poll_ms.max(10));
     config.quorum = args.quorum;
     config.concurrency = args.concurrency.max(1);
+    if let Some(url) = &args.storage {
+        let storage = Arc::new(tallyboard_log::ObjectStorage::from_url(url)?);
+        storage
+            .check_conditions()
+            .with_context(|| format!("checking the object store {url}"))?;
+        config.storage = Some(storage);
+    }
     config.site = tallyboard_read::site::SiteConfig {
         authority: authority_vkey.map(|v| v.to_string()),
         mirror: Some(tallyboard_read::site::MirrorInfo {

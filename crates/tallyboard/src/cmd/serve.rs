@@ -47,7 +47,8 @@ pub(crate) struct Args {
     /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP=true for a
     /// local http:// endpoint). The store must enforce conditional writes
     /// (If-None-Match, If-Match): this is checked at start-up. The bucket
-    /// holds a complete static copy (checkpoint, tiles, manifest, totals).
+    /// holds a complete static copy (checkpoint, tiles, manifest, totals,
+    /// results exports, pages, search index, certification).
     #[arg(long, value_name = "URL")]
     storage: Option<String>,
     /// With --storage: start as a standby. Serves reads from the bucket,

@@ -13,9 +13,9 @@ use crate::cmd::manifest::{authority_arg, load};
 use crate::cmd::print::{PaperArg, write_sheets};
 use crate::fsutil::{read_capped, write_atomic};
 use crate::keyfile::read_signer;
-use crate::sheet::{self, MAX_SHEET, SheetTally, Supersedes};
 use crate::status::Refused;
 use crate::timefmt::{format_rfc3339, now, parse_rfc3339};
+use tallyboard_sheet::{self as sheet, MAX_SHEET, SheetTally, Supersedes};
 
 /// Check a tally sheet against every rule and sign it.
 ///

@@ -285,56 +285,19 @@ pub(crate) fn print_report(args: &Args, report: &Report) {
 /// verifier).
 fn sheet_observers(path: &std::path::Path) -> Result<Option<ObserverFile>> {
     use tallyboard_verify::backup::{MAX_MALFORMED_ROWS, MalformedRow, ObserverRow};
-    let mut data = read_capped(path, tallyboard_core::limits::MAX_OBSERVER_CSV)?;
-    let first = data
-        .split(|&b| b == b'\n')
-        .map(|l| String::from_utf8_lossy(l).trim().to_owned())
-        .find(|l| !l.is_empty() && !l.starts_with('#'));
-    let is_sheet = first
-        .is_some_and(|l| l.split(',').map(str::trim).collect::<Vec<_>>() == crate::sheet::HEADER);
-    if !is_sheet {
+    let data = read_capped(path, tallyboard_core::limits::MAX_OBSERVER_CSV)?;
+    if !tallyboard_sheet::is_sheet(&data) {
         return Ok(None);
     }
     let file = path.display().to_string();
-    let mut malformed: Vec<MalformedRow> = Vec::new();
-    let tallies = loop {
-        match crate::sheet::parse(&file, &data) {
-            Ok(t) => break t,
-            Err(errors) => {
-                // Taken one at a time: the line is left out and the rest
-                // read again.
-                let Some(e) = errors.into_iter().next() else {
-                    break Vec::new();
-                };
-                let message = match e.column {
-                    Some(c) => format!("column '{c}': {}", e.message),
-                    None => e.message.clone(),
-                };
-                let start = line_start(&data, e.line);
-                malformed.push(MalformedRow {
-                    line: e.line,
-                    message,
-                });
-                // The header, the file as a whole, or a line already left
-                // out: nothing more can be read.
-                let Some(start) = start.filter(|_| e.line > 1) else {
-                    break Vec::new();
-                };
-                if malformed.len() > MAX_MALFORMED_ROWS {
-                    break Vec::new();
-                }
-                let end = data[start..]
-                    .iter()
-                    .position(|&b| b == b'\n')
-                    .map_or(data.len(), |p| start + p);
-                if data[start..end].iter().all(|b| b.is_ascii_whitespace()) {
-                    break Vec::new();
-                }
-                // Blank the line, keeping the line numbers of the others.
-                data.drain(start..end);
-            }
-        }
-    };
+    let (tallies, left_out) = tallyboard_sheet::parse_leaving_out(&file, &data, MAX_MALFORMED_ROWS);
+    let malformed: Vec<MalformedRow> = left_out
+        .into_iter()
+        .map(|l| MalformedRow {
+            line: l.line,
+            message: l.message,
+        })
+        .collect();
     let mut rows = Vec::new();
     for t in tallies {
         let row = |choice: &str, count: u64| ObserverRow {
@@ -362,26 +325,6 @@ fn sheet_observers(path: &std::path::Path) -> Result<Option<ObserverFile>> {
         rows,
         malformed,
     }))
-}
-
-/// The byte offset where 1-based line `line` starts.
-fn line_start(data: &[u8], line: u64) -> Option<usize> {
-    if line == 0 {
-        return None;
-    }
-    let mut n = 1u64;
-    if line == 1 {
-        return Some(0);
-    }
-    for (i, &b) in data.iter().enumerate() {
-        if b == b'\n' {
-            n += 1;
-            if n == line {
-                return Some(i + 1);
-            }
-        }
-    }
-    None
 }
 
 /// After each round of --watch: the JSON report (atomically), the feed's

@@ -7,7 +7,6 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::common::{all_tallies, example, http, key, spawn_listening};
@@ -19,6 +18,7 @@ use tallyboard_core::merkle::{prove_consistency, verify_consistency};
 use tallyboard_core::note::VerifierKey;
 use tallyboard_core::receipt::Receipt;
 use tallyboard_core::tile::{TileHashReader, TileId};
+use tallyboard_testkit::process::kill_under_load;
 
 fn start(data: &Path) -> (Child, SocketAddr) {
     spawn_listening(
@@ -99,32 +99,25 @@ fn sigkill_during_submissions_never_loses_or_forks() {
         assert!(Instant::now() < deadline, "test took too long");
         let (mut child, addr) = start(dir.path());
         check_log(addr, log.verifier(), &origin, &mut seen);
-        let batch: Vec<Vec<u8>> = tallies[round * per_round..(round + 1) * per_round].to_vec();
-        let acked = Arc::new(Mutex::new(Vec::new()));
-        let mut threads = Vec::new();
-        for part in batch.chunks(per_round.div_ceil(4)).map(<[Vec<u8>]>::to_vec) {
-            let acked = acked.clone();
-            threads.push(std::thread::spawn(move || {
-                for e in part {
-                    // Killed mid-request, or refused while going down: not acknowledged.
-                    if let Ok((200, body)) = http(addr, "POST", "/submit", &e) {
-                        let r = Receipt::parse(&body).unwrap();
-                        acked.lock().unwrap().push((e, r.index, r.checkpoint_note));
-                    }
-                }
-            }));
-        }
+        let batch = &tallies[round * per_round..(round + 1) * per_round];
         // Kill at a pseudo-random moment within the stream.
         let delay = [50u64, 120, 80, 250, 30, 400, 160, 100][round % 8];
-        std::thread::sleep(Duration::from_millis(delay));
-        child.kill().unwrap();
-        child.wait().unwrap();
-        for t in threads {
-            t.join().unwrap();
-        }
-        let n = acked.lock().unwrap().len();
+        let acked = kill_under_load(
+            batch,
+            // Killed mid-request, or refused while going down: not acknowledged.
+            move |e| match http(addr, "POST", "/submit", e) {
+                Ok((200, body)) => Some(body),
+                _ => None,
+            },
+            Duration::from_millis(delay),
+            || {
+                child.kill().unwrap();
+                child.wait().unwrap();
+            },
+        );
+        let n = acked.len();
         eprintln!("round {round}: killed after {delay} ms, {n} of {per_round} acknowledged");
-        for (e, i, note) in acked.lock().unwrap().drain(..) {
+        for (e, i, note) in acked {
             let cp = open_checkpoint(&note, log.verifier(), &[], 0)
                 .unwrap()
                 .checkpoint;

@@ -1,4 +1,4 @@
-//! Tally sheets: the CSV a count-centre official fills in, one line per
+//! The tally sheet: the CSV a count-centre official fills in, one line per
 //! figure (`spec/cli.md` §4).
 //!
 //! ```text
@@ -16,18 +16,17 @@
 //! is for `rules::check_tally`.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use tallyboard_core::Hash;
 
-use crate::timefmt::parse_rfc3339;
+use tallyboard_core::time::parse_rfc3339;
 
 /// The header every sheet starts with.
-pub(crate) const HEADER: [&str; 4] = ["unit", "contest", "line", "count"];
+pub const HEADER: [&str; 4] = ["unit", "contest", "line", "count"];
 
 /// Line names that are not choices. A contest cannot have a choice with one
 /// of these ids (`manifest build` refuses it).
-pub(crate) const RESERVED: [&str; 7] = [
+pub const RESERVED: [&str; 7] = [
     "blank",
     "invalid",
     "ballots_cast",
@@ -38,65 +37,63 @@ pub(crate) const RESERVED: [&str; 7] = [
 ];
 
 /// Largest sheet accepted, in bytes.
-pub(crate) const MAX_SHEET: usize = 64 * 1024 * 1024;
+pub const MAX_SHEET: usize = 64 * 1024 * 1024;
 
 /// The figures of one (unit, contest) read off a sheet.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SheetTally {
+pub struct SheetTally {
     /// Reporting unit id as written.
-    pub(crate) unit: String,
+    pub unit: String,
     /// Contest id as written.
-    pub(crate) contest: String,
+    pub contest: String,
     /// Line number of the first line of this (unit, contest).
-    pub(crate) first_line: u64,
+    pub first_line: u64,
     /// Votes per choice.
-    pub(crate) choices: BTreeMap<String, u64>,
+    pub choices: BTreeMap<String, u64>,
     /// `blank`, if present.
-    pub(crate) blank: Option<u64>,
+    pub blank: Option<u64>,
     /// `invalid`, if present.
-    pub(crate) invalid: Option<u64>,
+    pub invalid: Option<u64>,
     /// `ballots_cast`, if present.
-    pub(crate) ballots_cast: Option<u64>,
+    pub ballots_cast: Option<u64>,
     /// `counted_at`, if present (POSIX seconds).
-    pub(crate) counted_at: Option<u64>,
+    pub counted_at: Option<u64>,
     /// `revision`, if present.
-    pub(crate) revision: Option<u64>,
+    pub revision: Option<u64>,
     /// `supersedes`, if present.
-    pub(crate) supersedes: Option<Supersedes>,
+    pub supersedes: Option<Supersedes>,
     /// `reason`, if present.
-    pub(crate) reason: Option<String>,
+    pub reason: Option<String>,
 }
 
 /// A sheet that is not well-formed: names the file, the line and the column.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SheetError {
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}{}: {message}", place(*.line, *.column))]
+pub struct SheetError {
     /// File name as given.
-    pub(crate) file: String,
+    pub file: String,
     /// 1-based line number (0 when the file as a whole is at fault).
-    pub(crate) line: u64,
+    pub line: u64,
     /// Column name, if one is at fault.
-    pub(crate) column: Option<&'static str>,
+    pub column: Option<&'static str>,
     /// What is wrong.
-    pub(crate) message: String,
+    pub message: String,
 }
 
-impl fmt::Display for SheetError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
-        if self.line > 0 {
-            write!(f, ", line {}", self.line)?;
-        }
-        if let Some(c) = self.column {
-            write!(f, ", column '{c}'")?;
-        }
-        write!(f, ": {}", self.message)
+/// `, line N, column 'C'` of an error message (each part when known).
+fn place(line: u64, column: Option<&'static str>) -> String {
+    let mut s = String::new();
+    if line > 0 {
+        s.push_str(&format!(", line {line}"));
     }
+    if let Some(c) = column {
+        s.push_str(&format!(", column '{c}'"));
+    }
+    s
 }
-
-impl std::error::Error for SheetError {}
 
 /// Parses a decimal count: ASCII digits only, fits in 64 bits.
-pub(crate) fn parse_count(s: &str) -> Result<u64, String> {
+pub fn parse_count(s: &str) -> Result<u64, String> {
     if s.is_empty() {
         return Err("the count is empty".into());
     }
@@ -110,7 +107,7 @@ pub(crate) fn parse_count(s: &str) -> Result<u64, String> {
 
 /// What a correction line `supersedes` names: the tally being corrected.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Supersedes {
+pub enum Supersedes {
     /// Its leaf hash, 64 hex digits.
     Leaf(Hash),
     /// The file of that signed tally (`*.tally`), relative to the sheet's
@@ -122,12 +119,12 @@ pub(crate) enum Supersedes {
 }
 
 /// Most problems listed for one sheet; past that the rest are counted.
-pub(crate) const MAX_PROBLEMS: usize = 200;
+pub const MAX_PROBLEMS: usize = 200;
 
 /// Parses a sheet. `file` is used in error messages. Every problem of the
 /// form is listed (up to [`MAX_PROBLEMS`]), not only the first: one run
 /// shows the official all that must be fixed.
-pub(crate) fn parse(file: &str, data: &[u8]) -> Result<Vec<SheetTally>, Vec<SheetError>> {
+pub fn parse(file: &str, data: &[u8]) -> Result<Vec<SheetTally>, Vec<SheetError>> {
     let err = |line: u64, column: Option<&'static str>, message: String| SheetError {
         file: file.to_string(),
         line,
@@ -321,7 +318,7 @@ fn reason_after_third_comma(raw: &[u8]) -> Option<String> {
 
 /// Why a header is not `expected`, naming the missing or unknown column and
 /// recognising a file separated by semicolons or tabs.
-pub(crate) fn header_problem(header: &[String], expected: &[&str]) -> Option<String> {
+pub fn header_problem(header: &[String], expected: &[&str]) -> Option<String> {
     if header
         .iter()
         .map(String::as_str)
@@ -385,12 +382,12 @@ pub(crate) fn header_problem(header: &[String], expected: &[&str]) -> Option<Str
 
 /// A line whose number of columns is not the header's: which column is
 /// probably at fault, and how to fix it.
-pub(crate) fn column_count_message(fields: &[&str]) -> String {
+pub fn column_count_message(fields: &[&str]) -> String {
     column_count_message_for(fields, HEADER.as_slice())
 }
 
 /// [`column_count_message`] for any header.
-pub(crate) fn column_count_message_for(fields: &[&str], header: &[&str]) -> String {
+pub fn column_count_message_for(fields: &[&str], header: &[&str]) -> String {
     let (n, want) = (fields.len(), header.len());
     if n < want {
         let missing = header[n..]
@@ -441,7 +438,7 @@ pub(crate) fn column_count_message_for(fields: &[&str], header: &[&str]) -> Stri
 /// skips empty lines, and the byte offset it reports for a record is where
 /// reading started, before the empty lines it skipped: so the record's line
 /// is the first non-empty line at or after that offset.
-pub(crate) struct Lines {
+pub struct Lines {
     /// Byte offset of each line start.
     starts: Vec<usize>,
     /// Whether each line is empty (only its line ending).
@@ -450,7 +447,7 @@ pub(crate) struct Lines {
 
 impl Lines {
     /// Indexes the lines of `data`.
-    pub(crate) fn new(data: &[u8]) -> Lines {
+    pub fn new(data: &[u8]) -> Lines {
         let mut starts = Vec::new();
         let mut empty = Vec::new();
         let mut start = 0;
@@ -463,7 +460,7 @@ impl Lines {
     }
 
     /// The 1-based line of the record read from byte `offset`.
-    pub(crate) fn line(&self, offset: u64) -> u64 {
+    pub fn line(&self, offset: u64) -> u64 {
         let offset = usize::try_from(offset).unwrap_or(usize::MAX);
         let mut i = self.starts.partition_point(|&start| start <= offset).max(1) - 1;
         while self.empty.get(i) == Some(&true) {
@@ -474,7 +471,7 @@ impl Lines {
 
     /// The bytes of 1-based line `line` of `data` (what [`Lines::new`]
     /// indexed), without its line ending.
-    pub(crate) fn raw<'a>(&self, data: &'a [u8], line: u64) -> &'a [u8] {
+    pub fn raw<'a>(&self, data: &'a [u8], line: u64) -> &'a [u8] {
         let i = usize::try_from(line)
             .unwrap_or(usize::MAX)
             .saturating_sub(1);
@@ -489,14 +486,14 @@ impl Lines {
     }
 
     /// The line of a csv position, 0 if unknown.
-    pub(crate) fn of(&self, pos: Option<&csv::Position>) -> u64 {
+    pub fn of(&self, pos: Option<&csv::Position>) -> u64 {
         pos.map_or(0, |p| self.line(p.byte()))
     }
 }
 
 /// Empties every line whose first non-blank character is `#` (keeping its
 /// newline), so that comments are ignored and line numbers stay exact.
-pub(crate) fn blank_comments(data: &[u8]) -> Vec<u8> {
+pub fn blank_comments(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(data.len());
     for line in data.split_inclusive(|&b| b == b'\n') {
         let trimmed = line.trim_ascii_start();
@@ -511,6 +508,101 @@ pub(crate) fn blank_comments(data: &[u8]) -> Vec<u8> {
         }
     }
     out
+}
+
+/// Whether `data` is in the sheet format: its first line that is neither
+/// empty nor a comment is the header [`HEADER`] (fields trimmed). An
+/// observers' file may be in this format or in the verifier's own.
+pub fn is_sheet(data: &[u8]) -> bool {
+    let first = data
+        .split(|&b| b == b'\n')
+        .map(|l| String::from_utf8_lossy(l).trim().to_owned())
+        .find(|l| !l.is_empty() && !l.starts_with('#'));
+    first.is_some_and(|l| l.split(',').map(str::trim).collect::<Vec<_>>() == HEADER)
+}
+
+/// A line left out of a sheet read by [`parse_leaving_out`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftOut {
+    /// 1-based line number (0: the file as a whole).
+    pub line: u64,
+    /// What is wrong with it (`column 'C': ` first when a column is at
+    /// fault).
+    pub message: String,
+}
+
+/// Reads a sheet whose bad lines are not fatal (an observers' file in the
+/// sheet format): each problem that stops [`parse`] is recorded with its
+/// line, that line is left out (blanked, so the others keep their numbers)
+/// and the sheet is read again. Reading stops with no tallies when the
+/// header or the file as a whole is at fault, when a line already left out
+/// is named again, or after more than `max_left_out` lines.
+pub fn parse_leaving_out(
+    file: &str,
+    data: &[u8],
+    max_left_out: usize,
+) -> (Vec<SheetTally>, Vec<LeftOut>) {
+    let mut data = data.to_vec();
+    let mut left_out: Vec<LeftOut> = Vec::new();
+    let tallies = loop {
+        match parse(file, &data) {
+            Ok(t) => break t,
+            Err(errors) => {
+                // Taken one at a time: the line is left out and the rest
+                // read again.
+                let Some(e) = errors.into_iter().next() else {
+                    break Vec::new();
+                };
+                let message = match e.column {
+                    Some(c) => format!("column '{c}': {}", e.message),
+                    None => e.message.clone(),
+                };
+                let start = line_start(&data, e.line);
+                left_out.push(LeftOut {
+                    line: e.line,
+                    message,
+                });
+                // The header, the file as a whole, or a line already left
+                // out: nothing more can be read.
+                let Some(start) = start.filter(|_| e.line > 1) else {
+                    break Vec::new();
+                };
+                if left_out.len() > max_left_out {
+                    break Vec::new();
+                }
+                let end = data[start..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(data.len(), |p| start + p);
+                if data[start..end].iter().all(|b| b.is_ascii_whitespace()) {
+                    break Vec::new();
+                }
+                // Blank the line, keeping the line numbers of the others.
+                data.drain(start..end);
+            }
+        }
+    };
+    (tallies, left_out)
+}
+
+/// The byte offset where 1-based line `line` starts.
+fn line_start(data: &[u8], line: u64) -> Option<usize> {
+    if line == 0 {
+        return None;
+    }
+    let mut n = 1u64;
+    if line == 1 {
+        return Some(0);
+    }
+    for (i, &b) in data.iter().enumerate() {
+        if b == b'\n' {
+            n += 1;
+            if n == line {
+                return Some(i + 1);
+            }
+        }
+    }
+    None
 }
 
 fn csv_message(e: &csv::Error) -> String {
