@@ -294,6 +294,10 @@ pub struct Batch {
     staged: Vec<(PathBuf, PathBuf)>,
     /// Bytes staged.
     bytes: u64,
+    /// Whether [`Batch::commit`] keeps a link to each file it replaces.
+    keep_replaced: bool,
+    /// The links kept, for [`Batch::take_replaced`].
+    replaced: Vec<PathBuf>,
 }
 
 impl Batch {
@@ -303,7 +307,25 @@ impl Batch {
             anchor: anchor.to_path_buf(),
             staged: Vec::new(),
             bytes: 0,
+            keep_replaced: false,
+            replaced: Vec::new(),
         }
+    }
+
+    /// Has [`Batch::commit`] keep, for each file it replaces, a link to the
+    /// old file (`.<name>.old-<pid>.<n>` next to it) instead of freeing it
+    /// in the rename: freeing a file's blocks is the slow step of replacing
+    /// it on some file systems (ext4 mounted with `discard`: milliseconds a
+    /// file), which the caller then does off its path with the links of
+    /// [`Batch::take_replaced`]. Links not taken are removed on drop.
+    pub fn keep_replaced(&mut self) {
+        self.keep_replaced = true;
+    }
+
+    /// The links to the files replaced since the last call (see
+    /// [`Batch::keep_replaced`]): the caller removes them.
+    pub fn take_replaced(&mut self) -> Vec<PathBuf> {
+        std::mem::take(&mut self.replaced)
     }
 
     /// Files staged and not committed yet.
@@ -334,9 +356,16 @@ impl Batch {
         tmp_name.push(".tmp-");
         tmp_name.push(unique_temp_name());
         let tmp = path.with_file_name(tmp_name);
-        let _ = fs::remove_file(&tmp);
-        let written = create_exclusive(&tmp, access)
-            .and_then(|mut f| f.write_all(bytes).map_err(io_err("write", &tmp)));
+        // A leftover of an earlier process with the same id is removed
+        // only when found (not looked for first: a lookup per file).
+        let created = match create_exclusive(&tmp, access) {
+            Err(e) if e.source.kind() == io::ErrorKind::AlreadyExists => {
+                let _ = fs::remove_file(&tmp);
+                create_exclusive(&tmp, access)
+            }
+            other => other,
+        };
+        let written = created.and_then(|mut f| f.write_all(bytes).map_err(io_err("write", &tmp)));
         if let Err(e) = written {
             let _ = fs::remove_file(&tmp);
             return Err(e);
@@ -359,6 +388,17 @@ impl Batch {
         let mut renamed = Vec::with_capacity(staged.len());
         let mut rest = staged.into_iter();
         for (tmp, path) in rest.by_ref() {
+            if self.keep_replaced {
+                let mut old_name = OsString::from(".");
+                old_name.push(path.file_name().unwrap_or_default());
+                old_name.push(".old-");
+                old_name.push(unique_temp_name());
+                let old = path.with_file_name(old_name);
+                // No file yet (or no link possible): a plain rename.
+                if fs::hard_link(&path, &old).is_ok() {
+                    self.replaced.push(old);
+                }
+            }
             if let Err(e) = fs::rename(&tmp, &path) {
                 let _ = fs::remove_file(&tmp);
                 for (t, _) in rest {
@@ -416,6 +456,9 @@ impl Drop for Batch {
     fn drop(&mut self) {
         for (tmp, _) in &self.staged {
             let _ = fs::remove_file(tmp);
+        }
+        for old in &self.replaced {
+            let _ = fs::remove_file(old);
         }
     }
 }
@@ -715,6 +758,31 @@ mod tests {
         }
         drop(held);
         lock(&p).unwrap();
+    }
+
+    #[test]
+    fn batch_keeps_the_replaced_files_for_the_caller() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("page.html");
+        std::fs::write(&f, b"old").unwrap();
+        let mut b = Batch::new(d.path());
+        b.keep_replaced();
+        b.stage(&f, b"new", Access::Shared).unwrap();
+        b.stage(&d.path().join("other.html"), b"first", Access::Shared)
+            .unwrap();
+        b.commit().unwrap();
+        assert_eq!(std::fs::read(&f).unwrap(), b"new");
+        let old = b.take_replaced();
+        assert_eq!(old.len(), 1, "only the file that existed: {old:?}");
+        assert_eq!(std::fs::read(&old[0]).unwrap(), b"old");
+        assert!(b.take_replaced().is_empty());
+        std::fs::remove_file(&old[0]).unwrap();
+        // Links not taken are removed on drop.
+        b.stage(&f, b"newer", Access::Shared).unwrap();
+        b.commit().unwrap();
+        drop(b);
+        let names: Vec<_> = std::fs::read_dir(d.path()).unwrap().collect();
+        assert_eq!(names.len(), 2);
     }
 
     #[test]

@@ -26,11 +26,9 @@ use tallyboard_core::tally::Tally;
 use tallyboard_core::totals::TotalsBuilder;
 use tallyboard_exercise::election::{Plan, generate_plan};
 use tallyboard_read::site::search::{normalise, shard_file};
-use tallyboard_read::site::{Site, SiteConfig, SiteWriter, Status, unit_files};
+use tallyboard_read::site::{Site, SiteConfig, SiteWriter, Status, UnitEntries, unit_files};
 
 type R<T> = Result<T, Box<dyn std::error::Error>>;
-/// A unit (manifest index) and its entries (leaf index, signed tally).
-type UnitEntries = (usize, Vec<(u64, Vec<u8>)>);
 
 fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
     args.iter()
@@ -206,32 +204,36 @@ fn main() -> R<()> {
         }
     }
     let unit_render = t.elapsed();
+    // Rendered again and written as the site's writer does (rendering on
+    // other threads while this one writes).
     let t = Instant::now();
-    for (i, e) in &signed {
-        site.write_unit(&mut w, *i, e)?;
-    }
+    site.write_units(&mut w, &signed)?;
     w.flush()?;
     let units_written = w.take_counts();
     let unit_write = t.elapsed();
-    let per_unit = (unit_render + unit_write).as_secs_f64() / signed.len().max(1) as f64;
+    let per_unit = unit_write.as_secs_f64() / signed.len().max(1) as f64;
 
     // A checkpoint round: figures changed, `batch` units gained an entry.
     let st2 = Status {
         updated_at: st.updated_at + 1,
         ..st.clone()
     };
-    let changed: Vec<&UnitEntries> = signed.iter().take(batch).collect();
+    let changed: Vec<UnitEntries> = signed
+        .iter()
+        .take(batch)
+        .map(|(i, e)| {
+            let mut e = e.clone();
+            if let Some((idx, bytes)) = e.first().cloned() {
+                // A further revision of the unit's first entry (same
+                // bytes, new index: enough to change the page).
+                e.push((idx + 7, bytes));
+            }
+            (*i, e)
+        })
+        .collect();
     let t = Instant::now();
     site.write_results(&mut w, &st2, shards)?;
-    for (i, e) in &changed {
-        let mut e = e.clone();
-        if let Some((idx, bytes)) = e.first().cloned() {
-            // A further revision of the unit's first entry (same bytes,
-            // new index: enough to change the page).
-            e.push((idx + 7, bytes));
-        }
-        site.write_unit(&mut w, *i, &e)?;
-    }
+    site.write_units(&mut w, &changed)?;
     w.flush()?;
     let round = w.take_counts();
     let round_time = t.elapsed();
@@ -240,14 +242,20 @@ fn main() -> R<()> {
     let idle = w.take_counts();
     let idle_time = t.elapsed();
 
-    // Find a unit as the search page's script does.
+    // Find a unit as the search page's script does: by its id, by its name.
     let target = &manifest.units[n - 1];
-    let key = normalise(&target.id);
-    let shard_path = public.join(shard_file(&key, shards));
-    let shard: serde_json::Value = serde_json::from_slice(&std::fs::read(&shard_path)?)?;
-    let found = shard[&key]
-        .as_array()
-        .is_some_and(|l| l.iter().any(|x| x[0] == target.id.as_str()));
+    let find = |query: &str| -> R<(String, bool)> {
+        let key = normalise(query);
+        let file = shard_file(&key, shards);
+        let shard: serde_json::Value = serde_json::from_slice(&std::fs::read(public.join(&file))?)?;
+        let found = shard[&key]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|x| x[0] == target.id.as_str()));
+        Ok((file, found))
+    };
+    let (by_id, found_id) = find(&target.id)?;
+    let (by_name, found_name) = find(&target.name)?;
+    let found = found_id && found_name;
 
     println!("\npage weights (uncompressed):");
     println!(
@@ -282,7 +290,7 @@ fn main() -> R<()> {
         kb(first_results.bytes as usize)
     );
     println!(
-        "  unit pages: {} units rendered in {unit_render:.1?}, written in {unit_write:.1?} ({} files); {:.0} us per unit, so about {:.0} s for all {n} units at first start",
+        "  unit pages: {} units rendered in {unit_render:.1?}; rendered and written in {unit_write:.1?} ({} files); {:.0} us per unit, so about {:.0} s for all {n} units at first start",
         signed.len(),
         units_written.written,
         per_unit * 1e6,
@@ -298,11 +306,13 @@ fn main() -> R<()> {
         "  round with nothing new         {idle_time:.1?}  ({} written, {} unchanged)",
         idle.written, idle.unchanged
     );
+    let yes = |f: bool| if f { "yes" } else { "NO" };
     println!(
-        "\nsearch: unit {} found through {} : {}",
+        "\nsearch: unit {} found by its id through {by_id}: {}; by its name \"{}\" through {by_name}: {}",
         target.id,
-        shard_file(&key, shards),
-        if found { "yes" } else { "NO" }
+        yes(found_id),
+        target.name,
+        yes(found_name)
     );
     if !found || front.len() >= 100_000 || region_max.0 >= 200_000 || unit_max >= 200_000 {
         return Err("a weight limit is exceeded or the unit was not found".into());

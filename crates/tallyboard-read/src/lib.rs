@@ -80,6 +80,7 @@ impl ReadApi {
                     .unwrap_or(HeaderValue::from_static(tallyboard_http::CSP)),
                 publisher: std::sync::OnceLock::new(),
                 hot: tallyboard_http::hot::HotFiles::default(),
+                pages: pages::PageCache::default(),
             }),
         }
     }

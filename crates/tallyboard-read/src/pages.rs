@@ -9,8 +9,11 @@
 //! segment is a plain name (letters, digits, `.`, `_`, `-`, not starting
 //! with `.`); anything else is 404.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, PoisonError};
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -48,23 +51,120 @@ fn safe(rel: &str) -> Option<&str> {
     (!rel.is_empty() && rel.split('/').all(is_valid_id)).then_some(rel)
 }
 
+/// Which version of a file: it changes whenever the file is replaced
+/// (the site's files are replaced by renaming a new file over them, a new
+/// inode) or written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Version {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+    #[cfg(unix)]
+    inode: (u64, u64),
+}
+
+impl Version {
+    fn of(m: &std::fs::Metadata) -> Version {
+        #[cfg(unix)]
+        use std::os::unix::fs::MetadataExt as _;
+        Version {
+            len: m.len(),
+            modified: m.modified().ok(),
+            #[cfg(unix)]
+            inode: (m.dev(), m.ino()),
+        }
+    }
+}
+
+/// Pages and other site files kept in memory, each with the version of
+/// the file it was read from: a request checks the file's version (one
+/// `stat`) and answers from memory while it is the same, instead of
+/// handing a read of the whole file to another thread. Bounded like
+/// `HotFiles`: past the cap, the kept files are dropped.
+#[derive(Debug, Default)]
+pub(crate) struct PageCache {
+    kept: std::sync::RwLock<(HashMap<String, Kept>, usize)>,
+}
+
+/// A file kept: the version read and its bytes.
+type Kept = (Version, Bytes);
+
+/// Bytes of site files kept at most.
+const PAGE_CACHE_BYTES: usize = 32 << 20;
+
+impl PageCache {
+    fn get(&self, rel: &str, v: Version) -> Option<Bytes> {
+        let k = self.kept.read().unwrap_or_else(PoisonError::into_inner);
+        k.0.get(rel)
+            .filter(|(kv, _)| *kv == v)
+            .map(|(_, b)| b.clone())
+    }
+
+    fn insert(&self, rel: &str, v: Version, bytes: Bytes) {
+        if bytes.len() > PAGE_CACHE_BYTES / 8 {
+            return;
+        }
+        let mut k = self.kept.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, old)) = k.0.remove(rel) {
+            k.1 -= old.len();
+        }
+        if k.1 + bytes.len() > PAGE_CACHE_BYTES {
+            k.0.clear();
+            k.1 = 0;
+        }
+        k.1 += bytes.len();
+        k.0.insert(rel.to_owned(), (v, bytes));
+    }
+}
+
+/// The bytes of the site file `path` (`public/<rel>`), from memory while
+/// the file is the one read last.
+async fn dir_file(
+    s: &ReadState,
+    path: PathBuf,
+    rel: &str,
+) -> Result<std::io::Result<Bytes>, tokio::task::JoinError> {
+    // A stat of a file of the site (its directory entries are in memory):
+    // short enough not to hand to another thread.
+    let version = std::fs::metadata(&path).ok().map(|m| Version::of(&m));
+    if let Some(b) = version.and_then(|v| s.pages.get(rel, v)) {
+        return Ok(Ok(b));
+    }
+    tokio::task::spawn_blocking(move || {
+        let bytes = Bytes::from(std::fs::read(&path)?);
+        // Kept only if the file did not change while it was read.
+        let after = std::fs::metadata(&path).ok().map(|m| Version::of(&m));
+        Ok::<_, std::io::Error>((bytes, after.filter(|a| Some(*a) == version)))
+    })
+    .await
+    .map(|r| {
+        r.map(|(bytes, v)| {
+            if let Some(v) = v {
+                s.pages.insert(rel, v, bytes.clone());
+            }
+            bytes
+        })
+    })
+}
+
 /// Answers with `public/<rel>`, or 404.
 async fn file(s: &ReadState, rel: String) -> Response {
     let storage = s.reader.storage().clone();
-    let name = rel.clone();
-    let read = tokio::task::spawn_blocking(move || match storage {
-        Storage::Dir(d) => std::fs::read(d.join(&name)),
+    let read = match storage {
+        Storage::Dir(d) => dir_file(s, d.join(&rel), &rel).await,
         // The same pages, in the bucket next to the log.
-        Storage::Object(_) => match storage.read(&name, MAX_OBJECT_FILE) {
-            Ok(Some(b)) if b.len() <= MAX_OBJECT_FILE => Ok(b),
-            Ok(Some(_)) => Err(std::io::Error::other(format!(
-                "{name} is larger than {MAX_OBJECT_FILE} bytes"
-            ))),
-            Ok(None) => Err(std::io::ErrorKind::NotFound.into()),
-            Err(e) => Err(std::io::Error::other(e.to_string())),
-        },
-    })
-    .await;
+        Storage::Object(_) => {
+            let name = rel.clone();
+            tokio::task::spawn_blocking(move || match storage.read(&name, MAX_OBJECT_FILE) {
+                Ok(Some(b)) if b.len() <= MAX_OBJECT_FILE => Ok(Bytes::from(b)),
+                Ok(Some(_)) => Err(std::io::Error::other(format!(
+                    "{name} is larger than {MAX_OBJECT_FILE} bytes"
+                ))),
+                Ok(None) => Err(std::io::ErrorKind::NotFound.into()),
+                Err(e) => Err(std::io::Error::other(e.to_string())),
+            })
+            .await
+        }
+    };
     match read {
         Ok(Ok(bytes)) => {
             let ct = content_type(&rel);

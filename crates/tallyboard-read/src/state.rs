@@ -44,6 +44,8 @@ pub(crate) struct ReadState {
     pub(crate) publisher: OnceLock<crate::site::Publisher>,
     /// Full tiles and bundles already read (they never change).
     pub(crate) hot: tallyboard_http::hot::HotFiles,
+    /// Site files already read, with the version of each.
+    pub(crate) pages: crate::pages::PageCache,
 }
 
 impl ReadState {

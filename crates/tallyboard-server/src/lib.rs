@@ -290,14 +290,7 @@ impl Server {
         let site = read
             .start_site(config.site.clone())
             .map_err(StartError::Site)?;
-        let election = TotalsFile::new(
-            election,
-            views.clone(),
-            storage,
-            manifest.clone(),
-            reader.clone(),
-            site,
-        );
+        let election = TotalsFile::new(election, views.clone(), storage, reader.clone(), site);
         let sequencer = Sequencer::start_with(log, config.sequencer.clone(), Box::new(election))?;
         let checkers = Checkers::start(manifest.clone(), tallyboard_check::available_threads())
             .map_err(StartError::Threads)?;

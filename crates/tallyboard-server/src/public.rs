@@ -2,30 +2,28 @@
 //! mirror's: besides the log (checkpoint, tiles, bundles, written by the
 //! log store) it holds the signed manifest, written at start, and the
 //! signed totals, rewritten after every commit: the same bytes `/manifest`
-//! and `/totals` serve; the results files derived from the totals
-//! (`results.json`, `results.csv`, `results.err.json`, `totals.json`,
-//! `spec/results.md`), rewritten when they change; and the static results
-//! site, whose background writer is asked for a round after every commit
-//! (it never holds the sequencer up).
+//! and `/totals` serve; and, written by the site's background writer
+//! (latest wins: it never holds the sequencer up), the results files
+//! derived from the totals (`results.json`, `results.csv`,
+//! `results.err.json`, `totals.json`, `spec/results.md`), rewritten when
+//! they change, and the static results site.
 
 use std::sync::{Arc, PoisonError};
 
-use tallyboard_core::manifest::Manifest;
-use tallyboard_core::totals::SignedTotals;
 use tallyboard_http::path;
 use tallyboard_log::{Admission, LogReader, Refusal, SignedCheckpoint, Storage};
 use tallyboard_read::SharedViews;
 use tallyboard_read::site::Publisher;
-use tallyboard_read::static_copy::{RESULTS_FILES, results_files, write_results, write_totals};
+use tallyboard_read::static_copy::write_totals;
 
 /// An [`Admission`] that, after each commit of the one it wraps (which
 /// keeps `views` up to date), writes the signed totals served as
-/// `public/totals`.
+/// `public/totals` and hands the checkpoint to the site's writer, which
+/// writes the results files and the pages in the background.
 pub(crate) struct TotalsFile<A> {
     inner: A,
     views: SharedViews,
     public: Storage,
-    manifest: Arc<Manifest>,
     reader: LogReader,
     site: Publisher,
 }
@@ -36,7 +34,6 @@ impl<A: Admission> TotalsFile<A> {
         inner: A,
         views: SharedViews,
         public: Storage,
-        manifest: Arc<Manifest>,
         reader: LogReader,
         site: Publisher,
     ) -> TotalsFile<A> {
@@ -44,23 +41,20 @@ impl<A: Admission> TotalsFile<A> {
             inner,
             views,
             public,
-            manifest,
             reader,
             site,
         };
-        let cp = t.reader.checkpoint();
-        t.write(&cp);
-        t.site.update();
+        t.write();
+        t.site.write_results_files();
+        t.site.committed(t.reader.checkpoint());
         t
     }
 
-    /// Writes the totals of the views and the results derived from them;
-    /// `cp` is the checkpoint just committed (its note goes into the
-    /// results files when the totals are bound to it).
-    fn write(&self, cp: &SignedCheckpoint) {
-        let (totals, latest_count) = {
+    /// Writes the signed totals of the views as `public/totals`.
+    fn write(&self) {
+        let totals = {
             let v = self.views.read().unwrap_or_else(PoisonError::into_inner);
-            (Arc::clone(&v.totals), v.latest_count)
+            Arc::clone(&v.totals)
         };
         if totals.is_empty() {
             return;
@@ -75,34 +69,6 @@ impl<A: Admission> TotalsFile<A> {
         if let Err(e) = written {
             tracing::error!(public = ?self.public, error = %e, "writing public/totals failed; /totals still serves them");
         }
-        let Ok(signed) = SignedTotals::from_bytes(&totals, &self.manifest.log.key) else {
-            tracing::error!("the signed totals do not parse; the results files are not written");
-            return;
-        };
-        let note = if signed.totals().checkpoint.size == cp.size {
-            cp.note.as_slice()
-        } else {
-            &[]
-        };
-        let Some(files) = results_files(&self.manifest, &signed, note, latest_count) else {
-            tracing::error!(
-                "the totals do not fit the manifest; the results files are not written"
-            );
-            return;
-        };
-        let written = match &self.public {
-            Storage::Dir(d) => write_results(d, &files)
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
-            Storage::Object(_) => RESULTS_FILES
-                .iter()
-                .zip(&files)
-                .try_for_each(|(name, bytes)| self.public.put_static(name, bytes))
-                .map_err(|e| e.to_string()),
-        };
-        if let Err(e) = written {
-            tracing::error!(public = ?self.public, error = %e, "writing the results files failed");
-        }
     }
 }
 
@@ -113,14 +79,13 @@ impl<A: Admission> Admission for TotalsFile<A> {
 
     fn committed(&mut self, first_index: u64, checkpoint: &Arc<SignedCheckpoint>) {
         self.inner.committed(first_index, checkpoint);
-        self.write(checkpoint);
-        self.site.update();
+        self.write();
+        self.site.committed(Arc::clone(checkpoint));
     }
 
     fn discard(&mut self) {
         self.inner.discard();
-        let cp = self.reader.checkpoint();
-        self.write(&cp);
-        self.site.update();
+        self.write();
+        self.site.committed(self.reader.checkpoint());
     }
 }

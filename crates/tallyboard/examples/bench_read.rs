@@ -6,9 +6,10 @@
 //! Writes (once; cached under `target/bench-read/`) an origin log of 65,536
 //! signed tallies, starts the publication server on it in this process and
 //! nginx (one worker, access log off) over the same `public/` directory,
-//! and runs `wrk -t2 -c64 -dSECONDS` (default 5) against each for a full
-//! tile, a full entry bundle, the checkpoint and, when `public/index.html`
-//! exists, the front page. wrk runs on the same machine: on 2 cores it
+//! waits for the server's site writer to write the static pages, and runs
+//! `wrk -t2 -c64 -dSECONDS` (default 5) against each for a full tile, a
+//! full entry bundle, the checkpoint, the front page, a region page, a
+//! unit page and a search shard. wrk runs on the same machine: on 2 cores it
 //! takes about one of them from whichever server it measures. Prints
 //! requests per second and the ratio to nginx's.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -72,15 +73,36 @@ fn main() {
         let served = tokio::spawn(server.clone().serve(l, async move {
             let _ = rx.await;
         }));
+        // The static site, written by the server's site writer at start.
+        let site = server.read_api().site().unwrap().clone();
+        let written = tokio::task::spawn_blocking(move || {
+            site.wait(std::time::Duration::from_secs(3600))
+        })
+        .await
+        .unwrap();
+        assert!(written, "the site's pages were written");
         let nginx = start_nginx(&bin, work.path(), &public);
-        let mut paths = vec![
+        let first = |dir: &str, suffix: &str| -> String {
+            let mut names: Vec<String> = std::fs::read_dir(public.join(dir))
+                .unwrap()
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| !n.starts_with('.'))
+                .collect();
+            names.sort();
+            format!("/{dir}/{}{suffix}", names[0])
+        };
+        let region = first("regions", "/");
+        let unit = first("units", "/");
+        let shard = first("search", "");
+        let paths: Vec<(&str, &str)> = vec![
             ("a full tile", "/tile/0/000"),
             ("a full entry bundle", "/tile/entries/000"),
             ("the checkpoint", "/checkpoint"),
+            ("the front page", "/"),
+            ("a region page", &region),
+            ("a unit page", &unit),
+            ("a search shard", &shard),
         ];
-        if public.join("index.html").is_file() {
-            paths.push(("the front page", "/"));
-        }
         println!("read path, wrk -t2 -c64 -d{secs}s on this machine (wrk shares its cores):");
         for (what, path) in paths {
             let (u, n) = (format!("{url}{path}"), format!("{}{path}", nginx.url));

@@ -43,7 +43,7 @@ use tallyboard_core::totals::TotalsBody;
 use tallyboard_results::Results;
 
 pub use assets::Asset;
-pub use publish::{Publisher, Round};
+pub use publish::{Publisher, Round, UnitEntries};
 pub use strings::Strings;
 pub use unit::{UnitEntry, unit_files};
 pub use write::{SiteWriter, Written};

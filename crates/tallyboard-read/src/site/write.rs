@@ -7,7 +7,7 @@
 //! bucket ([`SiteWriter::for_storage`]): each object overwritten whole (a
 //! reader sees the old page or the new one), several at a time.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -46,8 +46,17 @@ pub struct SiteWriter {
     /// SHA-256 of what the pages rewritten at every round (front, regions,
     /// search, assets) last held: they are compared here, not re-read.
     memo: HashMap<String, Hash>,
+    /// Directories known to exist (created or found by this writer): not
+    /// looked up again for every file.
+    dirs: HashSet<PathBuf>,
     written: Written,
     target: Target,
+    /// The thread removing the old versions of the files replaced (see
+    /// [`Batch::keep_replaced`]), and the channel to it.
+    remover: Option<(
+        std::sync::mpsc::Sender<Vec<PathBuf>>,
+        std::thread::JoinHandle<()>,
+    )>,
 }
 
 /// Where the files go.
@@ -63,11 +72,29 @@ enum Target {
 impl SiteWriter {
     /// A writer into `public`.
     pub fn new(public: &Path) -> SiteWriter {
+        let mut batch = Batch::new(public);
+        // The old versions of replaced pages are freed on another thread.
+        let (tx, rx) = std::sync::mpsc::channel::<Vec<PathBuf>>();
+        let remover = std::thread::Builder::new()
+            .name("site-remover".into())
+            .spawn(move || {
+                for list in rx {
+                    for p in list {
+                        let _ = std::fs::remove_file(p);
+                    }
+                }
+            })
+            .ok();
+        if remover.is_some() {
+            batch.keep_replaced();
+        }
         SiteWriter {
             public: public.to_path_buf(),
             memo: HashMap::new(),
+            dirs: HashSet::new(),
             written: Written::default(),
-            target: Target::Dir(Batch::new(public)),
+            target: Target::Dir(batch),
+            remover: remover.map(|h| (tx, h)),
         }
     }
 
@@ -79,7 +106,9 @@ impl SiteWriter {
             Storage::Object(o) => SiteWriter {
                 public: PathBuf::new(),
                 memo: HashMap::new(),
+                dirs: HashSet::new(),
                 written: Written::default(),
+                remover: None,
                 target: Target::Object(o.clone(), Vec::new()),
             },
         }
@@ -88,7 +117,19 @@ impl SiteWriter {
     /// Commits the files staged: durable and in place once this returns.
     pub fn flush(&mut self) -> Result<(), FsError> {
         let r = match &mut self.target {
-            Target::Dir(batch) => batch.commit(),
+            Target::Dir(batch) => {
+                let r = batch.commit();
+                let old = batch.take_replaced();
+                if let Some((tx, _)) = &self.remover
+                    && !old.is_empty()
+                    && let Err(e) = tx.send(old)
+                {
+                    for p in e.0 {
+                        let _ = std::fs::remove_file(p);
+                    }
+                }
+                r
+            }
             Target::Object(store, staged) => {
                 store.put_all(std::mem::take(staged)).map_err(|e| FsError {
                     op: "write to object storage",
@@ -98,8 +139,10 @@ impl SiteWriter {
             }
         };
         if r.is_err() {
-            // What the memo says was written may not be: compare anew.
+            // What the memo says was written may not be: compare anew
+            // (and look for the directories again).
             self.memo.clear();
+            self.dirs.clear();
         }
         r
     }
@@ -131,10 +174,16 @@ impl SiteWriter {
         }
         let staged = match &mut self.target {
             Target::Dir(batch) => {
-                if let Some(dir) = path.parent() {
+                if let Some(dir) = path.parent()
+                    && !self.dirs.contains(dir)
+                {
                     tallyboard_fs::create_dirs(&[dir])?;
+                    self.dirs.insert(dir.to_path_buf());
                 }
-                batch.stage(&path, bytes, Access::Shared)?;
+                if let Err(e) = batch.stage(&path, bytes, Access::Shared) {
+                    self.dirs.clear();
+                    return Err(e);
+                }
                 batch.len()
             }
             Target::Object(_, staged) => {
@@ -157,6 +206,11 @@ impl SiteWriter {
 impl Drop for SiteWriter {
     fn drop(&mut self) {
         let _ = self.flush();
+        // Every old version removed before the writer is gone.
+        if let Some((tx, h)) = self.remover.take() {
+            drop(tx);
+            let _ = h.join();
+        }
     }
 }
 

@@ -102,6 +102,12 @@ async fn mirror_of_a_mirror_converges_to_the_origin() {
     assert_eq!(u, uo, "the unit view is the origin's");
     let (s, page) = get(&format!("{}/", b_http.url)).await;
     assert_eq!(s, 200);
+    // The mirror's `/` is the static file of its public/: nothing is
+    // rendered per request.
+    assert_eq!(
+        std::fs::read(b.public_dir().join("index.html")).unwrap(),
+        page
+    );
     let page = String::from_utf8(page).unwrap();
     assert!(page.contains(&format!("(log size {sent})")), "{page}");
     assert!(page.contains("Verified copy of"), "{page}");

@@ -6,6 +6,7 @@
 //! totals are inflated.
 
 use std::path::Path;
+use std::time::Duration;
 
 use serde_json::Value;
 use tallyboard_core::SignedTally;
@@ -277,6 +278,12 @@ async fn the_origin_and_its_mirrors_publish_the_results_files() {
             m.sync_once().await,
             tallyboard_mirror::Outcome::Synced { .. }
         ));
+        // The results files are written by the site's background writer.
+        let site = origin.server.read_api().site().unwrap().clone();
+        let done = tokio::task::spawn_blocking(move || site.wait(Duration::from_secs(60)))
+            .await
+            .unwrap();
+        assert!(done, "the origin's results files were written");
         let json = std::fs::read(origin_public.join("results.json")).unwrap();
         if let Some(b) = &before {
             assert_ne!(b, &json, "results.json follows the checkpoint");
