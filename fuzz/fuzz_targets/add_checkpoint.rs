@@ -19,8 +19,8 @@ use tallyboard_core::checkpoint::Checkpoint;
 use tallyboard_core::limits::{MAX_ADD_CHECKPOINT_PROOF_LINES, MAX_NOTE_SIGNATURES};
 use tallyboard_core::note::Note;
 use tallyboard_core::witness::{
-    AddCheckpointRequest, parse_cosignature_response, parse_size_body,
-    write_cosignature_response, write_size_body,
+    AddCheckpointRequest, parse_cosignature_response, parse_size_body, write_cosignature_response,
+    write_size_body,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -66,7 +66,10 @@ fn build(u: &mut Unstructured) -> Result<()> {
     match req.to_bytes() {
         Ok(bytes) => {
             assert!(req.proof.len() <= MAX_ADD_CHECKPOINT_PROOF_LINES);
-            assert_eq!(AddCheckpointRequest::parse(&bytes).expect("ours parses"), req);
+            assert_eq!(
+                AddCheckpointRequest::parse(&bytes).expect("ours parses"),
+                req
+            );
         }
         Err(_) => {
             let checkpoint_ok = Note::parse(&req.checkpoint)

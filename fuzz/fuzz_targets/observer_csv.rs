@@ -43,16 +43,25 @@ fuzz_target!(|data: &[u8]| {
         last = r.line;
     }
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["unit", "contest", "choice", "count"]).expect("header");
+    w.write_record(["unit", "contest", "choice", "count"])
+        .expect("header");
     for r in &rows {
-        w.write_record([r.unit.as_str(), r.contest.as_str(), r.choice.as_str(), &r.count.to_string()])
-            .expect("row");
+        w.write_record([
+            r.unit.as_str(),
+            r.contest.as_str(),
+            r.choice.as_str(),
+            &r.count.to_string(),
+        ])
+        .expect("row");
     }
     let mut bytes = w.into_inner().expect("csv bytes");
     let back = parse_observer_csv(&bytes).expect("written rows parse");
     assert_eq!(back.len(), rows.len());
     for (a, b) in back.iter().zip(&rows) {
-        assert_eq!((&a.unit, &a.contest, &a.choice, a.count), (&b.unit, &b.contest, &b.choice, b.count));
+        assert_eq!(
+            (&a.unit, &a.contest, &a.choice, a.count),
+            (&b.unit, &b.contest, &b.choice, b.count)
+        );
     }
     // One malformed row more: named by its line, the others kept.
     let bad_line = bytes.iter().filter(|&&b| b == b'\n').count() as u64 + 1;

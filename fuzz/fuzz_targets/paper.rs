@@ -55,7 +55,10 @@ fn round_trip(u: &mut Unstructured) -> Result<()> {
     }
     let dup = parts[u.choose_index(n)?].clone();
     parts.push(dup);
-    assert_eq!(reassemble(parts.iter().map(String::as_str)).as_ref(), Ok(&bytes));
+    assert_eq!(
+        reassemble(parts.iter().map(String::as_str)).as_ref(),
+        Ok(&bytes)
+    );
     if n > 1 {
         let gone = Part::parse(&parts[0]).expect("parses").index;
         let rest: Vec<&str> = parts

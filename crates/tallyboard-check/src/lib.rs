@@ -19,6 +19,10 @@
 //!   The state is [`Clone`]: keep a copy before a change that may have to
 //!   be undone.
 //!
+//! - [`paper::sheets`]: the codes read off printed sheets, grouped by the
+//!   signed tally they carry, reassembled and checked (the command-line
+//!   verifier and the browser's paper check).
+//!
 //! Signatures are verified one by one with strict verification
 //! (`tallyboard_core::keys::BatchVerifier::verify`), whose verdict is the
 //! one `spec/crypto.md` §7 requires of every implementation.
@@ -26,6 +30,7 @@
 #![warn(missing_docs)]
 
 mod entry;
+pub mod paper;
 mod pipeline;
 mod state;
 

@@ -21,8 +21,7 @@ use crate::cbor::{self, CborError, Encoder, Reader, required};
 use crate::hash::Hash;
 use crate::keys::{Context, PublicKey, SIGNATURE_LEN, SecretKey, Signature};
 use crate::limits::MAX_SIGNED_CERTIFICATION;
-use crate::manifest::is_valid_origin;
-use crate::totals::CheckpointRef;
+use crate::totals::{CheckpointFields, CheckpointRef, encode_checkpoint, read_checkpoint};
 
 /// What the authority certifies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,13 +70,7 @@ impl CertificationBody {
         e.uint(1);
         e.text(&self.election);
         e.uint(2);
-        e.map(3);
-        e.uint(0);
-        e.text(&self.checkpoint.origin);
-        e.uint(1);
-        e.uint(self.checkpoint.size);
-        e.uint(2);
-        e.bytes(&self.checkpoint.root.0);
+        encode_checkpoint(&mut e, &self.checkpoint);
         e.uint(3);
         e.bytes(&self.totals.0);
         e.uint(4);
@@ -100,7 +93,7 @@ impl CertificationBody {
             match r.key(F, &[0, 1, 2, 3, 4, 5], &mut seen)? {
                 0 => version = Some(r.version("certification.version")?),
                 1 => election = Some(r.id("certification.election")?.to_string()),
-                2 => checkpoint = Some(read_checkpoint(&mut r)?),
+                2 => checkpoint = Some(read_checkpoint(&mut r, &CERTIFICATION_CHECKPOINT)?),
                 3 => totals = Some(r.hash("certification.totals")?),
                 4 => manifest = Some(r.hash("certification.manifest")?),
                 _ => at = Some(r.uint("certification.certified_at")?),
@@ -134,32 +127,13 @@ impl CertificationBody {
     }
 }
 
-fn read_checkpoint(r: &mut Reader<'_>) -> Result<CheckpointRef, CborError> {
-    const F: &str = "certification.checkpoint";
-    let n = r.map(F)?;
-    let mut seen = 0u32;
-    let (mut origin, mut size, mut root) = (None, None, None);
-    for _ in 0..n {
-        match r.key(F, &[0, 1, 2], &mut seen)? {
-            0 => {
-                let o = r.text("certification.checkpoint.origin")?;
-                if !is_valid_origin(o) {
-                    return Err(CborError::InvalidText {
-                        field: "certification.checkpoint.origin",
-                    });
-                }
-                origin = Some(o.to_string());
-            }
-            1 => size = Some(r.uint("certification.checkpoint.size")?),
-            _ => root = Some(r.hash("certification.checkpoint.root")?),
-        }
-    }
-    Ok(CheckpointRef {
-        origin: required(origin, "certification.checkpoint.origin")?,
-        size: required(size, "certification.checkpoint.size")?,
-        root: required(root, "certification.checkpoint.root")?,
-    })
-}
+/// The checkpoint reference of a certification.
+const CERTIFICATION_CHECKPOINT: CheckpointFields = CheckpointFields {
+    map: "certification.checkpoint",
+    origin: "certification.checkpoint.origin",
+    size: "certification.checkpoint.size",
+    root: "certification.checkpoint.root",
+};
 
 /// A certification, verified under the authority key, kept with its exact
 /// bytes.

@@ -133,13 +133,7 @@ impl TotalsBody {
         e.uint(1);
         e.text(&self.election);
         e.uint(2);
-        e.map(3);
-        e.uint(0);
-        e.text(&self.checkpoint.origin);
-        e.uint(1);
-        e.uint(self.checkpoint.size);
-        e.uint(2);
-        e.bytes(&self.checkpoint.root.0);
+        encode_checkpoint(&mut e, &self.checkpoint);
         e.uint(3);
         e.array(self.rows.len());
         for r in &self.rows {
@@ -178,7 +172,7 @@ impl TotalsBody {
             match r.key("totals", &[0, 1, 2, 3], &mut seen)? {
                 0 => version = Some(r.version("totals.version")?),
                 1 => election = Some(r.id("totals.election")?.to_string()),
-                2 => checkpoint = Some(read_checkpoint(&mut r)?),
+                2 => checkpoint = Some(read_checkpoint(&mut r, &TOTALS_CHECKPOINT)?),
                 _ => {
                     let n = r.array("totals.rows")?;
                     let mut v = Vec::with_capacity(n);
@@ -228,29 +222,65 @@ impl TotalsBody {
     }
 }
 
-fn read_checkpoint(r: &mut Reader<'_>) -> Result<CheckpointRef, CborError> {
-    let n = r.map("totals.checkpoint")?;
+/// The field names of a checkpoint reference in one kind of document,
+/// as its decoding errors name them.
+pub(crate) struct CheckpointFields {
+    /// The map itself.
+    pub(crate) map: &'static str,
+    /// Key 0, the log origin.
+    pub(crate) origin: &'static str,
+    /// Key 1, the tree size.
+    pub(crate) size: &'static str,
+    /// Key 2, the root hash.
+    pub(crate) root: &'static str,
+}
+
+/// The checkpoint reference of signed totals.
+const TOTALS_CHECKPOINT: CheckpointFields = CheckpointFields {
+    map: "totals.checkpoint",
+    origin: "totals.checkpoint.origin",
+    size: "totals.checkpoint.size",
+    root: "totals.checkpoint.root",
+};
+
+/// Encodes a checkpoint reference: `map { 0 origin, 1 size, 2 root }`
+/// (signed totals and the authority's certification share it).
+pub(crate) fn encode_checkpoint(e: &mut Encoder, c: &CheckpointRef) {
+    e.map(3);
+    e.uint(0);
+    e.text(&c.origin);
+    e.uint(1);
+    e.uint(c.size);
+    e.uint(2);
+    e.bytes(&c.root.0);
+}
+
+/// Decodes a checkpoint reference (see [`encode_checkpoint`]); errors name
+/// the fields of `f`.
+pub(crate) fn read_checkpoint(
+    r: &mut Reader<'_>,
+    f: &CheckpointFields,
+) -> Result<CheckpointRef, CborError> {
+    let n = r.map(f.map)?;
     let mut seen = 0u32;
     let (mut origin, mut size, mut root) = (None, None, None);
     for _ in 0..n {
-        match r.key("totals.checkpoint", &[0, 1, 2], &mut seen)? {
+        match r.key(f.map, &[0, 1, 2], &mut seen)? {
             0 => {
-                let o = r.text("totals.checkpoint.origin")?;
+                let o = r.text(f.origin)?;
                 if !is_valid_origin(o) {
-                    return Err(CborError::InvalidText {
-                        field: "totals.checkpoint.origin",
-                    });
+                    return Err(CborError::InvalidText { field: f.origin });
                 }
                 origin = Some(o.to_string());
             }
-            1 => size = Some(r.uint("totals.checkpoint.size")?),
-            _ => root = Some(r.hash("totals.checkpoint.root")?),
+            1 => size = Some(r.uint(f.size)?),
+            _ => root = Some(r.hash(f.root)?),
         }
     }
     Ok(CheckpointRef {
-        origin: required(origin, "totals.checkpoint.origin")?,
-        size: required(size, "totals.checkpoint.size")?,
-        root: required(root, "totals.checkpoint.root")?,
+        origin: required(origin, f.origin)?,
+        size: required(size, f.size)?,
+        root: required(root, f.root)?,
     })
 }
 

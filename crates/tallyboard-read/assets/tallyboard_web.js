@@ -24,7 +24,7 @@ export class Web {
             const val3 = +other;
             let ptr0, len0, ptr1, len1;
             try {
-                ptr0 = passStringToWasm0(path, wasm.__wbindgen_export, wasm.__wbindgen_export3);
+                ptr0 = passStringToWasm0(path, wasm.__wbindgen_export, wasm.__wbindgen_export4);
                 len0 = WASM_VECTOR_LEN;
                 ptr1 = passArray8ToWasm0(bytes, wasm.__wbindgen_export);
                 len1 = WASM_VECTOR_LEN;
@@ -84,7 +84,7 @@ export class Web {
         try {
             const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
             const val2 = BigInt.asIntN(64, index);
-            const ptr0 = passStringToWasm0(figures, wasm.__wbindgen_export, wasm.__wbindgen_export3);
+            const ptr0 = passStringToWasm0(figures, wasm.__wbindgen_export, wasm.__wbindgen_export4);
             const len0 = WASM_VECTOR_LEN;
             wasm.web_check_entry_figures(retptr, this.__wbg_ptr, val2, ptr0, len0);
             var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
@@ -115,9 +115,40 @@ export class Web {
         let deferred3_1;
         try {
             const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-            const ptr0 = passStringToWasm0(figures, wasm.__wbindgen_export, wasm.__wbindgen_export3);
+            const ptr0 = passStringToWasm0(figures, wasm.__wbindgen_export, wasm.__wbindgen_export4);
             const len0 = WASM_VECTOR_LEN;
             wasm.web_check_figures(retptr, this.__wbg_ptr, ptr0, len0);
+            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+            var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);
+            var r3 = getDataViewMemory0().getInt32(retptr + 4 * 3, true);
+            var ptr2 = r0;
+            var len2 = r1;
+            if (r3) {
+                ptr2 = 0; len2 = 0;
+                throw takeFromExternrefTable0(r2);
+            }
+            deferred3_0 = ptr2;
+            deferred3_1 = len2;
+            return getStringFromWasm0(ptr2, len2);
+        } finally {
+            wasm.__wbindgen_add_to_stack_pointer(16);
+            wasm.__wbindgen_export2(deferred3_0, deferred3_1, 1);
+        }
+    }
+    /**
+     * Checks the site's `results.json` against the verified totals.
+     * @param {Uint8Array | number[]} bytes
+     * @returns {string}
+     */
+    check_results_json(bytes) {
+        let deferred3_0;
+        let deferred3_1;
+        try {
+            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+            const ptr0 = passArray8ToWasm0(bytes, wasm.__wbindgen_export);
+            const len0 = WASM_VECTOR_LEN;
+            wasm.web_check_results_json(retptr, this.__wbg_ptr, ptr0, len0);
             var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
             var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
             var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);
@@ -207,11 +238,11 @@ export class Web {
             const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
             let ptr0, len0, ptr1, len1, ptr2, len2;
             try {
-                ptr0 = passStringToWasm0(authority, wasm.__wbindgen_export, wasm.__wbindgen_export3);
+                ptr0 = passStringToWasm0(authority, wasm.__wbindgen_export, wasm.__wbindgen_export4);
                 len0 = WASM_VECTOR_LEN;
                 ptr1 = passArray8ToWasm0(manifest, wasm.__wbindgen_export);
                 len1 = WASM_VECTOR_LEN;
-                ptr2 = passStringToWasm0(manifest_sha256, wasm.__wbindgen_export, wasm.__wbindgen_export3);
+                ptr2 = passStringToWasm0(manifest_sha256, wasm.__wbindgen_export, wasm.__wbindgen_export4);
                 len2 = WASM_VECTOR_LEN;
             } catch (e) {
                 if (ptr2) { wasm.__wbindgen_export2(ptr2, len2 * 1, 1); }
@@ -265,6 +296,67 @@ export class Web {
         }
     }
     /**
+     * Groups the codes read (`[[NAME, [TEXT, ...]], ...]`) into sheets and
+     * checks each as a signed tally of the election.
+     * @param {string} inputs
+     * @returns {string}
+     */
+    paper_sheets(inputs) {
+        let deferred3_0;
+        let deferred3_1;
+        try {
+            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+            const ptr0 = passStringToWasm0(inputs, wasm.__wbindgen_export, wasm.__wbindgen_export4);
+            const len0 = WASM_VECTOR_LEN;
+            wasm.web_paper_sheets(retptr, this.__wbg_ptr, ptr0, len0);
+            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+            var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);
+            var r3 = getDataViewMemory0().getInt32(retptr + 4 * 3, true);
+            var ptr2 = r0;
+            var len2 = r1;
+            if (r3) {
+                ptr2 = 0; len2 = 0;
+                throw takeFromExternrefTable0(r2);
+            }
+            deferred3_0 = ptr2;
+            deferred3_1 = len2;
+            return getStringFromWasm0(ptr2, len2);
+        } finally {
+            wasm.__wbindgen_add_to_stack_pointer(16);
+            wasm.__wbindgen_export2(deferred3_0, deferred3_1, 1);
+        }
+    }
+    /**
+     * Compares genuine sheet `sheet` with its unit's proven entries.
+     * @param {number} sheet
+     * @returns {string}
+     */
+    paper_verdict(sheet) {
+        let deferred2_0;
+        let deferred2_1;
+        try {
+            const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+            wasm.web_paper_verdict(retptr, this.__wbg_ptr, sheet);
+            var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+            var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+            var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);
+            var r3 = getDataViewMemory0().getInt32(retptr + 4 * 3, true);
+            var ptr1 = r0;
+            var len1 = r1;
+            if (r3) {
+                ptr1 = 0; len1 = 0;
+                throw takeFromExternrefTable0(r2);
+            }
+            deferred2_0 = ptr1;
+            deferred2_1 = len1;
+            return getStringFromWasm0(ptr1, len1);
+        } finally {
+            wasm.__wbindgen_add_to_stack_pointer(16);
+            wasm.__wbindgen_export2(deferred2_0, deferred2_1, 1);
+        }
+    }
+    /**
      * Recounts `region` from the verified entries and compares.
      * @param {string} region
      * @returns {string}
@@ -274,7 +366,7 @@ export class Web {
         let deferred3_1;
         try {
             const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-            const ptr0 = passStringToWasm0(region, wasm.__wbindgen_export, wasm.__wbindgen_export3);
+            const ptr0 = passStringToWasm0(region, wasm.__wbindgen_export, wasm.__wbindgen_export4);
             const len0 = WASM_VECTOR_LEN;
             wasm.web_recount(retptr, this.__wbg_ptr, ptr0, len0);
             var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
@@ -305,7 +397,7 @@ export class Web {
         let deferred3_1;
         try {
             const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
-            const ptr0 = passStringToWasm0(region, wasm.__wbindgen_export, wasm.__wbindgen_export3);
+            const ptr0 = passStringToWasm0(region, wasm.__wbindgen_export, wasm.__wbindgen_export4);
             const len0 = WASM_VECTOR_LEN;
             wasm.web_region_units(retptr, this.__wbg_ptr, ptr0, len0);
             var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
@@ -412,6 +504,71 @@ export class Web {
     }
 }
 if (Symbol.dispose) Web.prototype[Symbol.dispose] = Web.prototype.free;
+
+/**
+ * The texts of the QR codes found in a photo or scan (PNG, JPEG), as
+ * JSON.
+ * @param {Uint8Array | number[]} bytes
+ * @returns {string}
+ */
+export function paper_read_image(bytes) {
+    let deferred3_0;
+    let deferred3_1;
+    try {
+        const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+        const ptr0 = passArray8ToWasm0(bytes, wasm.__wbindgen_export);
+        const len0 = WASM_VECTOR_LEN;
+        wasm.paper_read_image(retptr, ptr0, len0);
+        var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+        var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+        var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);
+        var r3 = getDataViewMemory0().getInt32(retptr + 4 * 3, true);
+        var ptr2 = r0;
+        var len2 = r1;
+        if (r3) {
+            ptr2 = 0; len2 = 0;
+            throw takeFromExternrefTable0(r2);
+        }
+        deferred3_0 = ptr2;
+        deferred3_1 = len2;
+        return getStringFromWasm0(ptr2, len2);
+    } finally {
+        wasm.__wbindgen_add_to_stack_pointer(16);
+        wasm.__wbindgen_export2(deferred3_0, deferred3_1, 1);
+    }
+}
+
+/**
+ * The codes' texts in pasted text (one a line), as JSON.
+ * @param {string} text
+ * @returns {string}
+ */
+export function paper_read_text(text) {
+    let deferred3_0;
+    let deferred3_1;
+    try {
+        const retptr = wasm.__wbindgen_add_to_stack_pointer(-16) >>> 0;
+        const ptr0 = passStringToWasm0(text, wasm.__wbindgen_export, wasm.__wbindgen_export4);
+        const len0 = WASM_VECTOR_LEN;
+        wasm.paper_read_text(retptr, ptr0, len0);
+        var r0 = getDataViewMemory0().getInt32(retptr + 4 * 0, true);
+        var r1 = getDataViewMemory0().getInt32(retptr + 4 * 1, true);
+        var r2 = getDataViewMemory0().getInt32(retptr + 4 * 2, true);
+        var r3 = getDataViewMemory0().getInt32(retptr + 4 * 3, true);
+        var ptr2 = r0;
+        var len2 = r1;
+        if (r3) {
+            ptr2 = 0; len2 = 0;
+            throw takeFromExternrefTable0(r2);
+        }
+        deferred3_0 = ptr2;
+        deferred3_1 = len2;
+        return getStringFromWasm0(ptr2, len2);
+    } finally {
+        wasm.__wbindgen_add_to_stack_pointer(16);
+        wasm.__wbindgen_export2(deferred3_0, deferred3_1, 1);
+    }
+}
 
 /**
  * SHA-256 of `bytes`, hex (the page shows the hashes of the verifier's own
@@ -533,7 +690,7 @@ function passStringToWasm0(arg, malloc, realloc) {
 
 function takeFromExternrefTable0(idx) {
     const value = wasm.__wbindgen_externrefs.get(idx);
-    wasm.__wbindgen_export4(idx);
+    wasm.__wbindgen_export3(idx);
     return value;
 }
 

@@ -15,6 +15,8 @@
 //! - the exports: [`units_csv`] and [`regions_csv`] (OpenElections
 //!   columns), [`err_json`] (NIST SP 1500-100 ERR CDF v2) and
 //!   [`export_json`], each naming its checkpoint ([`ExportHeader`]);
+//! - [`compare_json`]: a published results JSON checked figure by figure
+//!   against computed results (the browser's check of `results.json`);
 //! - [`thousands`] and [`Percent`]: the number formats every text output
 //!   shares.
 //!
@@ -22,11 +24,13 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod check;
 mod export;
 mod format;
 mod model;
 mod units;
 
+pub use check::{Comparison, FigureDifference, MAX_LISTED, MAX_RESULTS_JSON, compare_json};
 pub use export::{
     CSV_REGION_COLUMNS, CSV_UNIT_COLUMNS, ExportHeader, Level, err_json, export_json, regions_csv,
     totals_json, units_csv,

@@ -10,7 +10,7 @@
 //
 // Built from crates/tallyboard-web/js/verify.js by scripts/build-web.sh.
 
-import { initSync, Web, sha256_hex } from './tallyboard_web.js';
+import { initSync, Web, sha256_hex, paper_read_image, paper_read_text } from './tallyboard_web.js';
 
 // Every text the script shows, in one place (translate here).
 const TEXT = {
@@ -19,6 +19,8 @@ const TEXT = {
     `verified against the log at size ${size}, cosigned by ${witnesses}`,
   verifiedAll: (n, size, witnesses, ms) =>
     `All ${n} figures on this page are verified against the log at size ${size}, cosigned by ${witnesses} (checked in your browser in ${ms} ms).`,
+  verifiedLog: (size, witnesses, ms) =>
+    `The log's checkpoint at size ${size}, cosigned by ${witnesses}, and the signed totals are verified (checked in your browser in ${ms} ms).`,
   failedSome: (bad, n) =>
     `Warning: ${bad} of the ${n} figures on this page could not be verified. They are marked below.`,
   failedFig: (why) => `NOT VERIFIED: ${why}`,
@@ -53,6 +55,43 @@ const TEXT = {
   splitView: 'SPLIT VIEW: ',
   evidenceMine: 'Checkpoint of this site:',
   evidenceTheirs: 'Checkpoint of the other mirror:',
+  resultsOk: (n, size) => `verified: all ${n} figures of results.json are those of the signed totals at size ${size}`,
+  resultsBad: (count) => `results.json does NOT match the signed totals (${count === 1 ? '1 figure differs' : `${count} figures differ`}):`,
+  resultsMissing: 'results.json is not published here yet',
+  stepResults: (n) => `results.json compared with the results computed from the signed totals (${n} figures)`,
+  paperReading: 'Reading the codes and checking the sheet against the log…',
+  paperNothing: 'choose a photo or scan of the sheet, or paste the text of its codes',
+  pasted: 'pasted text',
+  sheetName: (name, fp) => `${name} (fingerprint ${fp})`,
+  paperTime: (ms) => `Checked in your browser in ${ms} ms.`,
+  paperCli: 'The same check with the command-line verifier:',
+  paperDiffers: 'Figures that differ:',
+  paperVerdict: {
+    match: {
+      head: 'This paper MATCHES what is published.',
+      todo: 'The count centre signed exactly these figures, the public log holds them, and they are the figures that count.',
+    },
+    superseded: {
+      head: 'This paper is OUT OF DATE: a correction replaced it.',
+      todo: 'The figures that count are those of the correction. Ask the polling station or the count centre for the sheet of the correction and check it here; if no correction was announced, report it to the election authority and observers.',
+    },
+    differs: {
+      head: 'This paper does NOT match what is published.',
+      todo: 'The count centre signed these figures, but the log holds others for this polling station. Keep the paper and your photo, note where and when it was posted, and report it to the election authority and observers (the command below gives evidence they can re-check).',
+    },
+    'not-in-log': {
+      head: 'This paper is NOT in the published results.',
+      todo: 'The count centre signed it, but the log has no tally of this polling station and contest yet. It may not have been submitted: check again later; if it is still missing when the results are final, report it to the election authority and observers.',
+    },
+    'not-genuine': {
+      head: 'This paper is NOT a genuine signed tally.',
+      todo: 'Its codes do not carry a tally signed by a count centre key of this election: the paper may be forged or altered. Keep it and your photo, and report it to the election authority and observers.',
+    },
+    unreadable: {
+      head: 'The codes on this paper could not be read.',
+      todo: 'Take a sharper photo, straight above the sheet, in good light, with every QR code in view (one photo per page), or paste the text of the codes.',
+    },
+  },
 };
 
 const ROOT = new URL('../', import.meta.url); // the site's root: verify.js is site/verify.js
@@ -89,7 +128,13 @@ function addStyles() {
 #tb-check{overflow-wrap:anywhere}
 #tb-check .tb-bad-text{color:#8a0019;font-weight:bold}
 #tb-check pre{white-space:pre-wrap;overflow-wrap:anywhere}
-#tb-check input{max-width:100%}`;
+#tb-check input{max-width:100%}
+#tb-paper fieldset{min-width:0}
+#tb-paper input{max-width:100%}
+#tb-paper textarea{width:100%;font-family:ui-monospace,monospace}
+.tb-paper-ok{border-left:6px solid #0a6b2d;padding-left:.75em}
+.tb-paper-bad{border-left:6px solid #b00020;padding-left:.75em}
+.tb-paper-ok h2,.tb-paper-bad h2{font-size:1.1em}`;
   try {
     const s = new CSSStyleSheet();
     s.replaceSync(css);
@@ -282,6 +327,94 @@ function compareUi(web, box) {
   box.append(form, out);
 }
 
+// The site's results.json, checked figure by figure against the results
+// the WebAssembly computes from the verified signed totals; the link to
+// the download is marked.
+async function checkResults(web, size, steps) {
+  const link = document.querySelector('[data-tb-download="results.json"]');
+  if (!link) return [];
+  const r = await fetch(new URL('results.json', ROOT), { cache: 'no-cache' });
+  if (r.status === 404) {
+    link.setAttribute('data-tb-verdict', 'missing');
+    link.setAttribute('title', TEXT.resultsMissing);
+    return [];
+  }
+  if (!r.ok) throw new Error(`${new URL('results.json', ROOT).pathname}: HTTP ${r.status}`);
+  const v = JSON.parse(web.check_results_json(new Uint8Array(await r.arrayBuffer())));
+  steps.push(TEXT.stepResults(v.figures));
+  if (v.ok) {
+    mark(link, true, TEXT.resultsOk(v.figures, size));
+    return [];
+  }
+  mark(link, false, TEXT.failedFig(`${TEXT.resultsBad(v.count)} ${v.differences.map((d) => d.text).join('; ')}. ${TEXT.whatToDo}`));
+  // Lines for the status box.
+  return [
+    el('p', { class: 'tb-bad-text', 'data-tb-results': 'mismatch' }, TEXT.resultsBad(v.count)),
+    el('ul', {}, ...v.differences.map((d) => el('li', { 'data-tb-results-figure': d.figure }, d.text))),
+  ];
+}
+
+// One sheet of the paper check: its unit's entries proven in the log, then
+// the verdict of the WebAssembly in words.
+async function paperSheet(web, s) {
+  const name = s.fingerprint ? TEXT.sheetName(s.name, s.fingerprint) : s.name;
+  let state = s.state;
+  let detail = [el('p', {}, s.problem || '')];
+  if (state === 'genuine') {
+    for (const idx of await unitIndexes(s.unit)) await proveEntry(web, idx);
+    const v = JSON.parse(web.paper_verdict(s.sheet));
+    state = v.verdict;
+    detail = [el('p', {}, v.text)];
+    if (v.differences.length) {
+      detail.push(el('p', {}, TEXT.paperDiffers), el('ul', {}, ...v.differences.map((d) => el('li', { 'data-tb-paper-figure': d.figure }, d.text))));
+    }
+  }
+  const words = TEXT.paperVerdict[state];
+  const ok = state === 'match';
+  return el(
+    'section',
+    { class: ok ? 'tb-paper-ok' : 'tb-paper-bad', 'data-tb-paper': state },
+    el('h2', {}, name),
+    el('p', { class: ok ? '' : 'tb-bad-text' }, words.head),
+    ...detail,
+    el('p', {}, words.todo),
+  );
+}
+
+// The paper page: photos or scans of a posted sheet, or its codes' text.
+function paperUi(web) {
+  const form = document.getElementById('tb-paper');
+  const out = document.getElementById('tb-paper-result');
+  if (!form || !out) return;
+  form.hidden = false;
+  const nojs = document.getElementById('tb-paper-nojs');
+  if (nojs) nojs.textContent = TEXT.paperCli;
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = document.body;
+    body.removeAttribute('data-tb-paper-done');
+    const t0 = performance.now();
+    out.replaceChildren(el('p', {}, TEXT.paperReading));
+    try {
+      const inputs = [];
+      for (const f of document.getElementById('tb-paper-files').files) {
+        inputs.push([f.name, JSON.parse(paper_read_image(new Uint8Array(await f.arrayBuffer())))]);
+      }
+      const text = document.getElementById('tb-paper-text').value;
+      if (text.trim()) inputs.push([TEXT.pasted, JSON.parse(paper_read_text(text))]);
+      if (!inputs.length) throw new Error(TEXT.paperNothing);
+      const sheets = JSON.parse(web.paper_sheets(JSON.stringify(inputs)));
+      const items = [];
+      for (const s of sheets) items.push(await paperSheet(web, s));
+      body.setAttribute('data-tb-paper-ms', ms(t0));
+      out.replaceChildren(...items, el('p', {}, TEXT.paperTime(ms(t0))));
+    } catch (err) {
+      out.replaceChildren(el('p', { class: 'tb-bad-text', 'data-tb-paper': 'error' }, TEXT.stageFailed(err.message)));
+    }
+    body.setAttribute('data-tb-paper-done', '1');
+  });
+}
+
 async function main() {
   if (!status) return;
   addStyles();
@@ -338,19 +471,28 @@ async function main() {
     timings.push(TEXT.timing('figures', ms(t)));
     steps.push(TEXT.stepFigures(figs.length));
 
+    let resultsBad = [];
+    if (body.getAttribute('data-tb-page') === 'front') {
+      t = performance.now();
+      resultsBad = await checkResults(web, tot.size, steps);
+      timings.push(TEXT.timing('results.json', ms(t)));
+    }
+
     const entries = await checkEntries(web, ctx, timings);
     const total = ms(t0);
     body.setAttribute('data-tb-check-ms', total);
     if (ctx.entryMs) body.setAttribute('data-tb-entries-ms', ctx.entryMs);
-    const ok = bad === 0 && entries.bad === 0;
+    const ok = bad === 0 && entries.bad === 0 && resultsBad.length === 0;
     body.setAttribute('data-tb-verified', ok ? 'ok' : 'failed');
     const head = [];
-    if (figs.length || !entries.n) {
+    if (figs.length) {
       head.push(
         bad
           ? el('p', { class: 'tb-bad-text' }, TEXT.failedSome(bad, figs.length))
           : el('p', {}, TEXT.verifiedAll(figs.length, tot.size, witnesses, total)),
       );
+    } else if (!entries.n) {
+      head.push(el('p', {}, TEXT.verifiedLog(tot.size, witnesses, total)));
     }
     if (entries.n) {
       head.push(
@@ -361,6 +503,7 @@ async function main() {
     }
     say(
       ...head,
+      ...resultsBad,
       el('details', {}, el('summary', {}, TEXT.steps), el('ol', {}, ...steps.map((s) => el('li', {}, s))), el('p', {}, timings.join('; ')), el('p', {}, ctx.hashes)),
     );
   } catch (err) {
@@ -380,6 +523,7 @@ async function main() {
     const kind = body.getAttribute('data-tb-page');
     if (kind === 'region' || kind === 'front') recountUi(web, body.getAttribute('data-tb-region') || '*', status);
     compareUi(web, status);
+    if (kind === 'paper') paperUi(web);
   }
   // Links may ask for more: #compare=MIRROR compares with that mirror at
   // once, #recount starts the region check; #tb-layout records the page's

@@ -11,9 +11,16 @@
 //! until the script has added every tile they need ([`Web::add_tile`]),
 //! then `{"done": RESULT}`. Tiles are not trusted: each is authenticated
 //! against the verified checkpoint before use.
+//!
+//! The paper check ([`paper`]) reads a posted sheet's QR codes from a photo
+//! or pasted text and compares its signed tally with the unit's entries
+//! proven in the log; [`results`] checks the site's `results.json` against
+//! the verified signed totals, figure by figure.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod paper;
+pub mod results;
 pub mod verifier;
 
 use serde_json::{Value, json};
@@ -114,12 +121,41 @@ impl Web {
         step(self.inner.compare(other))
     }
 
+    /// Checks the site's `results.json` against the verified totals.
+    pub fn check_results_json(&self, bytes: &[u8]) -> Result<String, JsError> {
+        answer(self.inner.check_results_json(bytes))
+    }
+
+    /// Groups the codes read (`[[NAME, [TEXT, ...]], ...]`) into sheets and
+    /// checks each as a signed tally of the election.
+    pub fn paper_sheets(&mut self, inputs: &str) -> Result<String, JsError> {
+        answer(self.inner.paper_sheets(inputs))
+    }
+
+    /// Compares genuine sheet `sheet` with its unit's proven entries.
+    pub fn paper_verdict(&self, sheet: usize) -> Result<String, JsError> {
+        answer(self.inner.paper_verdict(sheet))
+    }
+
     /// The verified checkpoint's note text.
     pub fn checkpoint_note(&self) -> Result<String, JsError> {
         self.inner
             .checkpoint_note()
             .map_err(|e| JsError::new(&e.to_string()))
     }
+}
+
+/// The texts of the QR codes found in a photo or scan (PNG, JPEG), as
+/// JSON.
+#[wasm_bindgen]
+pub fn paper_read_image(bytes: &[u8]) -> Result<String, JsError> {
+    answer(paper::read_image(bytes).map(|v| json!(v)))
+}
+
+/// The codes' texts in pasted text (one a line), as JSON.
+#[wasm_bindgen]
+pub fn paper_read_text(text: &str) -> Result<String, JsError> {
+    answer(paper::read_text(text).map(|v| json!(v)))
 }
 
 /// SHA-256 of `bytes`, hex (the page shows the hashes of the verifier's own

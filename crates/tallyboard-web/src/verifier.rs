@@ -108,6 +108,9 @@ pub enum WebError {
     /// A request from the script was malformed.
     #[error("bad request from the page's script: {0}")]
     Request(String),
+    /// A photo, scan or pasted text of a sheet cannot be read.
+    #[error("{0}")]
+    Paper(String),
     /// A region id the manifest does not list.
     #[error("the manifest lists no region {0:?}")]
     UnknownRegion(String),
@@ -213,27 +216,29 @@ fn with_tiles<T>(
 
 /// One entry of the log, verified: signature, manifest rules, inclusion.
 #[derive(Debug, Clone)]
-struct VerifiedEntry {
-    checked: Checked,
-    json: Value,
+pub(crate) struct VerifiedEntry {
+    pub(crate) checked: Checked,
+    pub(crate) json: Value,
 }
 
 /// The verifier of one page: the election it was built for, the checkpoint
 /// and totals it verified, the tiles and entries it fetched.
 #[derive(Debug)]
 pub struct Verifier {
-    manifest: Arc<Manifest>,
+    pub(crate) manifest: Arc<Manifest>,
     manifest_hash: Hash,
     log_key: VerifierKey,
     witnesses: Vec<VerifierKey>,
     quorum: usize,
     checkpoint: Option<OpenedCheckpoint>,
-    totals: Option<TotalsBody>,
+    pub(crate) totals: Option<TotalsBody>,
     /// Tiles of the page's own source.
     pub tiles: TileSet,
     /// Tiles of another mirror (split-view check).
     pub other_tiles: TileSet,
-    entries: BTreeMap<u64, VerifiedEntry>,
+    pub(crate) entries: BTreeMap<u64, VerifiedEntry>,
+    /// The sheets of the last paper check ([`Verifier::paper_sheets`]).
+    pub(crate) paper: Vec<tallyboard_check::paper::PaperSheet>,
 }
 
 /// Figures of a tally or totals row by their page name (`choice:ID`,
@@ -252,7 +257,7 @@ fn row_field(row: &TotalsRow, field: &str) -> Option<u64> {
     }
 }
 
-fn tally_field(t: &Tally, field: &str) -> Option<u64> {
+pub(crate) fn tally_field(t: &Tally, field: &str) -> Option<u64> {
     match field {
         "blank" => Some(t.blank),
         "invalid" => Some(t.invalid),
@@ -286,7 +291,7 @@ fn page_number(text: &str) -> Option<u64> {
 }
 
 /// `1234567` as `1,234,567`.
-fn grouped(n: u64) -> String {
+pub(crate) fn grouped(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
@@ -372,6 +377,7 @@ impl Verifier {
             tiles: TileSet::default(),
             other_tiles: TileSet::default(),
             entries: BTreeMap::new(),
+            paper: Vec::new(),
         })
     }
 
@@ -388,7 +394,7 @@ impl Verifier {
         })
     }
 
-    fn cp(&self) -> Result<&OpenedCheckpoint, WebError> {
+    pub(crate) fn cp(&self) -> Result<&OpenedCheckpoint, WebError> {
         self.checkpoint.as_ref().ok_or(WebError::NoCheckpoint)
     }
 

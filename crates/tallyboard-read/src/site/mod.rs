@@ -12,6 +12,7 @@
 //! - `/units/<id>/index.html`: a unit's every revision; `unit.json` the
 //!   same as JSON; `<rev>-<contest>.cbor` each signed tally, as logged;
 //! - `/search.html` and `/search/<shard>.json`: the sharded search index;
+//! - `/paper/index.html`: checking a posted tally sheet in the browser;
 //! - `/site/`: the stylesheet, the search script and the browser verifier.
 //!
 //! A unit page depends only on the manifest and the unit's entries, never
@@ -28,6 +29,7 @@
 
 pub mod assets;
 mod page;
+pub mod paper;
 mod publish;
 mod results;
 pub mod search;
@@ -249,6 +251,11 @@ impl Site {
         }
         out.push(("search.html".to_owned(), self.search_page(shards, st)));
         out
+    }
+
+    /// The paper page ([`paper::PATH`]): checking a posted sheet.
+    pub fn paper_page(&self) -> String {
+        paper::page(self)
     }
 
     /// The search page (`search.html`).

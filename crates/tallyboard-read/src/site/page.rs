@@ -28,6 +28,7 @@ pub(crate) enum Kind<'a> {
     Region(&'a str),
     Unit(&'a str, &'a str),
     Search,
+    Paper,
 }
 
 impl Site {
@@ -81,6 +82,7 @@ impl Site {
                 esc(r)
             ),
             Kind::Search => "data-tb-page=\"search\"".to_owned(),
+            Kind::Paper => "data-tb-page=\"paper\"".to_owned(),
         };
         let _ = write!(
             s,
@@ -143,9 +145,10 @@ impl Site {
         let _ = write!(
             s,
             "</dd></dl>\n<p><label for=\"tb-cmd\">{}</label></p>\
-             <pre id=\"tb-cmd\" tabindex=\"0\"><code>{}</code></pre>\n<h3>{}</h3>",
+             <pre id=\"tb-cmd\" tabindex=\"0\"><code>{}</code></pre>\n<p><a href=\"/paper/\">{}</a></p><h3>{}</h3>",
             esc(t.check_command),
             esc(&cmd),
+            esc(t.paper_link),
             esc(t.code_title),
         );
         let code: Vec<&super::assets::Asset> =
@@ -167,7 +170,8 @@ impl Site {
         let _ = writeln!(
             s,
             "<p>{}: <a href=\"/checkpoint\">checkpoint</a>, <a href=\"/manifest\">manifest</a>, \
-             <a href=\"/totals\">totals</a></p></aside>",
+             <a href=\"/totals\">totals</a>, \
+             <a href=\"/results.json\" data-tb-download=\"results.json\">results.json</a></p></aside>",
             esc(t.files)
         );
         s

@@ -22,12 +22,14 @@ use super::{Notice, Site, Status};
 use crate::state::SharedViews;
 
 impl Site {
-    /// Writes the files that do not depend on the results: `public/site/`
-    /// and the search index. Returns the number of search shards.
+    /// Writes the files that do not depend on the results: `public/site/`,
+    /// the paper page and the search index. Returns the number of search
+    /// shards.
     pub fn write_fixed(&self, w: &mut SiteWriter) -> Result<u32, FsError> {
         for a in &self.assets {
             w.put(&format!("site/{}", a.name), &a.bytes, true)?;
         }
+        w.put(super::paper::PATH, self.paper_page().as_bytes(), true)?;
         let (shards, files) = self.search_index();
         for (path, bytes) in files {
             w.put(&path, &bytes, false)?;

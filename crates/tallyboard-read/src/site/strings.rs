@@ -127,6 +127,24 @@ pub struct Strings {
     pub search_hint: &'static str,
     /// Without JavaScript: browse the regions.
     pub search_nojs: &'static str,
+    /// Title of the paper page.
+    pub paper_title: &'static str,
+    /// What the paper page does.
+    pub paper_lead: &'static str,
+    /// Legend of its form.
+    pub paper_legend: &'static str,
+    /// Label of the file input.
+    pub paper_files: &'static str,
+    /// Hint under the file input.
+    pub paper_files_hint: &'static str,
+    /// Label of the pasted text.
+    pub paper_text: &'static str,
+    /// The button.
+    pub paper_button: &'static str,
+    /// Without JavaScript: the command.
+    pub paper_nojs: &'static str,
+    /// Link to the paper page in the check box.
+    pub paper_link: &'static str,
     /// Heading of the check box.
     pub check_title: &'static str,
     /// Text of the check box.
@@ -228,6 +246,15 @@ pub static EN: Strings = Strings {
     search_button: "Search",
     search_hint: "For example the unit id printed on the tally sheet.",
     search_nojs: "Search needs JavaScript. Without it, find a unit through its region:",
+    paper_title: "Check a posted tally sheet",
+    paper_lead: "Every polling station posts its signed tally sheet, with QR codes that carry the tally exactly as the count centre signed it. Take a photo of the sheet (or scan it) and check here, in your browser, whether the paper matches what is published: the signature of the count centre, the tally's place in the public log, and whether it is the revision that counts.",
+    paper_legend: "The sheet",
+    paper_files: "Photos or scans of the sheet (PNG or JPEG; one per page for a sheet of several pages)",
+    paper_files_hint: "Hold the camera straight above the sheet, in good light, with every QR code in view. Nothing leaves your browser.",
+    paper_text: "Or paste the text of the sheet's QR codes (one code a line)",
+    paper_button: "Check the sheet",
+    paper_nojs: "Checking a sheet in the browser needs JavaScript. Without it, the same check with the command-line verifier:",
+    paper_link: "Check a posted tally sheet against the log",
     check_title: "How to check this yourself",
     check_text: "This page is a copy of signed data; nobody has to trust this web site. Compare the authority key with the one the election authority publishes elsewhere, then run:",
     check_authority: "Authority key",

@@ -209,3 +209,58 @@ fn json_is_reproducible_and_names_the_checkpoint() {
     assert!(v["contests"][0]["election"]["choices"][0]["share_percent"].is_f64());
     assert_eq!(thousands(1_234_567), "1,234,567");
 }
+
+#[test]
+fn a_published_results_json_is_checked_figure_by_figure() {
+    use tallyboard_results::compare_json;
+    let m = manifest();
+    let t = totals(&m, &tallies(&m, &["P-003"]));
+    let r = Results::compute(&m, &t, Status::Provisional).unwrap();
+    let json = r.to_json();
+    let c = compare_json(&r, &json);
+    assert!(c.ok, "{c:?}");
+    assert!(c.figures > 20, "{c:?}");
+    // Formatting does not matter.
+    let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert!(compare_json(&r, &serde_json::to_vec(&v).unwrap()).ok);
+    // One figure altered: named by contest, level and choice.
+    let mut bad = v.clone();
+    let contest = bad["contests"][0]["contest"].as_str().unwrap().to_owned();
+    let choice = bad["contests"][0]["regions"][0]["figures"]["choices"][1]["choice"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let region = bad["contests"][0]["regions"][0]["region"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let votes = bad["contests"][0]["regions"][0]["figures"]["choices"][1]["votes"]
+        .as_u64()
+        .unwrap();
+    bad["contests"][0]["regions"][0]["figures"]["choices"][1]["votes"] =
+        serde_json::json!(votes + 1000);
+    let c = compare_json(&r, &serde_json::to_vec(&bad).unwrap());
+    assert!(!c.ok);
+    assert_eq!(c.count, 1, "{c:?}");
+    assert_eq!(
+        c.differences[0].figure,
+        format!("contest {contest}, region {region}, figures, choice {choice}, votes")
+    );
+    assert!(
+        c.differences[0].text.ends_with(&format!(
+            "results.json says {}, the signed totals give {}",
+            thousands(votes + 1000),
+            thousands(votes)
+        )),
+        "{}",
+        c.differences[0].text
+    );
+    // An added key and a file that is not JSON.
+    let mut extra = v.clone();
+    extra["note"] = serde_json::json!("trust me");
+    let c = compare_json(&r, &serde_json::to_vec(&extra).unwrap());
+    assert_eq!((c.ok, c.count), (false, 1));
+    assert_eq!(c.differences[0].figure, "note");
+    let c = compare_json(&r, b"<html>");
+    assert!(!c.ok && c.differences[0].text.contains("not JSON"));
+}

@@ -361,3 +361,133 @@ fn two_mirrors_compare_and_a_split_view_is_named() {
     assert!(matches!(r, Err(WebError::SplitView(_))), "{r:?}");
     let _ = full.tallies.len();
 }
+
+/// The example key that signed `t`.
+fn key_of(t: &SignedTally) -> tallyboard_core::note::SignerKey {
+    for e in std::fs::read_dir(keys_dir()).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        if name.ends_with(".key") && name.contains("centre") {
+            let k = signer(&name);
+            if k.verifier().public_key() == &t.tally().signer {
+                return k;
+            }
+        }
+    }
+    panic!("no example key signed the tally");
+}
+
+/// The paper check: a sheet's codes (pasted text) against the unit's
+/// proven entries, for each verdict.
+#[test]
+fn a_printed_sheet_matches_is_superseded_differs_or_is_not_genuine() {
+    use tallyboard_core::paper::encode;
+    let (manifest, mut tallies) = election();
+    let n = 300;
+    // A correction of the first tally, logged last.
+    let first = tallies[0].clone();
+    let key = key_of(&first);
+    let mut body = first.tally().clone();
+    body.revision = 2;
+    body.supersedes = Some(first.leaf_hash());
+    body.reason = Some("recount, ordered by the board".into());
+    body.counted_at += 3600;
+    body.ballots_cast += 5;
+    body.blank += 5;
+    let correction = body.sign(key.secret());
+    // A tally of another unit, signed by its centre, with other figures
+    // than the log's.
+    let other = tallies[1].clone();
+    let mut body = other.tally().clone();
+    body.invalid += 7;
+    body.ballots_cast += 7;
+    let rival = body.sign(key_of(&other).secret());
+    let mut logged: Vec<SignedTally> = tallies.drain(..n).collect();
+    logged.push(correction.clone());
+    let unlogged = tallies[0].clone();
+    let log = log(&manifest, &logged, logged.len(), logged.len());
+    let mut v = open(&log);
+
+    let sheet = |v: &mut Verifier, bytes: &[u8]| -> Value {
+        let text = encode(bytes).join("\n");
+        let texts = tallyboard_web::paper::read_text(&format!("\n  {text}\n\n")).unwrap();
+        let sheets = v
+            .paper_sheets(&serde_json::json!([["photo.jpg", texts]]).to_string())
+            .unwrap();
+        assert_eq!(sheets.as_array().unwrap().len(), 1, "{sheets}");
+        sheets[0].clone()
+    };
+    // Prove the entries of a unit, as the script does from its page.
+    let prove_unit = |v: &mut Verifier, unit: &str| {
+        for (i, t) in logged.iter().enumerate() {
+            if t.tally().unit == unit {
+                entry(v, &log, i as u64).unwrap();
+            }
+        }
+    };
+
+    // The correction: the revision that counts.
+    let s = sheet(&mut v, correction.as_bytes());
+    assert_eq!(s["state"], "genuine", "{s}");
+    prove_unit(&mut v, &correction.tally().unit);
+    let r = v.paper_verdict(0).unwrap();
+    assert_eq!(r["verdict"], "match", "{r}");
+    assert_eq!(r["index"], n as u64, "{r}");
+    assert!(
+        r["text"]
+            .as_str()
+            .unwrap()
+            .contains("the revision that counts")
+    );
+
+    // The first revision: superseded, by the correction, figures named.
+    sheet(&mut v, first.as_bytes());
+    let r = v.paper_verdict(0).unwrap();
+    assert_eq!(r["verdict"], "superseded", "{r}");
+    assert!(
+        r["text"]
+            .as_str()
+            .unwrap()
+            .contains("reason: recount, ordered by the board"),
+        "{r}"
+    );
+    let figures: Vec<&str> = r["differences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["figure"].as_str().unwrap())
+        .collect();
+    assert_eq!(figures, ["blank", "ballots_cast"], "{r}");
+
+    // Signed by the centre, but not what the log holds.
+    let s = sheet(&mut v, rival.as_bytes());
+    assert_eq!(s["state"], "genuine", "{s}");
+    prove_unit(&mut v, &rival.tally().unit);
+    let r = v.paper_verdict(0).unwrap();
+    assert_eq!(r["verdict"], "differs", "{r}");
+    assert!(
+        r["differences"][0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid ballots: the paper says"),
+        "{r}"
+    );
+
+    // A unit the log has no tally of yet.
+    sheet(&mut v, unlogged.as_bytes());
+    let r = v.paper_verdict(0).unwrap();
+    assert_eq!(r["verdict"], "not-in-log", "{r}");
+
+    // Altered bytes: not genuine; no code at all: unreadable.
+    let mut altered = first.to_bytes();
+    let i = altered.len() / 2;
+    altered[i] ^= 1;
+    let s = sheet(&mut v, &altered);
+    assert_eq!(s["state"], "not-genuine", "{s}");
+    assert!(v.paper_verdict(0).is_err());
+    let s = v
+        .paper_sheets(&serde_json::json!([["photo.jpg", ["hello"]]]).to_string())
+        .unwrap();
+    assert_eq!(s[0]["state"], "unreadable", "{s}");
+    // Not an image.
+    assert!(tallyboard_web::paper::read_image(b"GIF89a").is_err());
+}

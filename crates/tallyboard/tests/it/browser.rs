@@ -10,11 +10,20 @@
 //! at 1280 and 390 pixels wide go to `target/screenshots/`; the test fails
 //! on horizontal overflow. The verification times Chromium measured are
 //! written to `target/screenshots/timings.txt`.
+//!
+//! Driven over the DevTools protocol ([`crate::cdp`]): the paper page
+//! reads a 150-dpi scan of a printed sheet of the night (through its real
+//! file input) and its pasted codes, and says the paper matches; a forged
+//! sheet and altered codes are refused in words. The front page checks
+//! `results.json` against the signed totals (an altered figure is named).
+//! The search page finds a unit by its id and by its name and its result
+//! leads to the unit page.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use crate::cdp::{Browser, HEADLESS};
 use crate::common::{copy_dir, repo_root, tallyboard_in};
 use tallyboard_core::tile::{BundleId, EntryBundle, TileId};
 use tallyboard_testkit::nginx::{Nginx, nginx_binary, start_nginx_with};
@@ -65,23 +74,15 @@ fn run_chromium(bin: &Path, url: &str, width: u32, extra: &str) -> String {
     let profile = tempfile::tempdir().unwrap();
     let size = format!("--window-size={width},900");
     let user = format!("--user-data-dir={}", profile.path().display());
-    let args = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--hide-scrollbars",
+    let mut args: Vec<&str> = HEADLESS.to_vec();
+    args.extend([
         "--enable-logging=stderr",
         "--virtual-time-budget=60000",
         &size,
         &user,
         extra,
         url,
-    ];
+    ]);
     let run = run_with_timeout(bin, &args, Duration::from_secs(120));
     assert_eq!(
         run.status,
@@ -344,8 +345,55 @@ fn results_pages_verify_themselves_in_chromium() {
         }
     }
     drop(site);
+
+    // The paper page, the results download and the search, on a clean copy.
+    let site = serve_copy(&nginx_bin, &public);
+    paper_page_checks_sheets(&chrome, &site.nginx.url, &d, &shots, &mut timings);
+    search_finds_units(&chrome, &site.nginx.url, &public, &pages.unit);
+    let front = verdict(dump_dom(&chrome, &format!("{}/", site.nginx.url), 1280));
+    let link = tags_with(&front.dom, "data-tb-download");
+    assert_eq!(
+        link.first().and_then(|t| attr(t, "data-tb-verdict")),
+        Some("verified"),
+        "results.json is not marked verified on the front page:\n{}",
+        front.dom
+    );
+    drop(site);
     std::fs::write(shots.join("timings.txt"), &timings).unwrap();
     eprintln!("{timings}");
+
+    // (e) A figure of results.json altered on disk: the front page names it.
+    let site = serve_copy(&nginx_bin, &public);
+    let path = site.public.join("results.json");
+    let mut results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let contest = results["contests"][0]["contest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let choice = results["contests"][0]["election"]["choices"][0]["choice"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let votes = &mut results["contests"][0]["election"]["choices"][0]["votes"];
+    *votes = serde_json::json!(votes.as_u64().unwrap() + 1);
+    std::fs::write(&path, serde_json::to_vec_pretty(&results).unwrap()).unwrap();
+    let v = verdict(dump_dom(&chrome, &format!("{}/", site.nginx.url), 1280));
+    assert_eq!(v.verified, "failed", "{}", v.dom);
+    assert_eq!(
+        v.figures_failed, 0,
+        "the page's own figures still verify:\n{}",
+        v.dom
+    );
+    assert!(
+        v.dom
+            .contains("results.json does NOT match the signed totals (1 figure differs):"),
+        "{}",
+        v.dom
+    );
+    let named = format!("contest {contest}, election, choice {choice}, votes: results.json says");
+    assert!(v.dom.contains(&named), "no {named:?} in:\n{}", v.dom);
+    drop(site);
 
     // (a) A figure altered on a page: that figure is marked as failing.
     let site = serve_copy(&nginx_bin, &public);
@@ -426,4 +474,198 @@ fn results_pages_verify_themselves_in_chromium() {
         assert!(v.dom.contains("NOT VERIFIED"), "{what}: {}", v.dom);
         drop(site);
     }
+}
+
+/// Submits the paper form and returns the verdicts (`data-tb-paper` of
+/// each sheet) and the result's text.
+fn submit_paper(b: &mut Browser) -> (Vec<String>, String) {
+    b.eval("document.body.removeAttribute('data-tb-paper-done'); document.getElementById('tb-paper').requestSubmit(); true");
+    b.wait_for(
+        "document.body.getAttribute('data-tb-paper-done') === '1'",
+        120,
+    );
+    let verdicts = b.eval(
+        "[...document.querySelectorAll('#tb-paper-result [data-tb-paper]')].map(e => e.getAttribute('data-tb-paper'))",
+    );
+    let verdicts = verdicts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    let text = b.eval("document.getElementById('tb-paper-result').innerText");
+    (verdicts, text.as_str().unwrap_or("").to_owned())
+}
+
+/// The paper page: a 150-dpi scan of one of the night's printed sheets
+/// (chosen through the file input) matches what is published; its codes
+/// pasted as text too; a sheet printed from a forged tally (figures
+/// changed, signed by a key that is no count centre's) and codes of
+/// altered bytes are refused, in words.
+fn paper_page_checks_sheets(
+    chrome: &Path,
+    base: &str,
+    night: &Path,
+    shots: &Path,
+    timings: &mut String,
+) {
+    use tallyboard_core::{SecretKey, SignedManifest, UnverifiedTally};
+    let sheets = night.join("sheets");
+    let mut pdfs: Vec<PathBuf> = std::fs::read_dir(&sheets)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "pdf"))
+        .collect();
+    pdfs.sort();
+    let pdf = pdfs.first().expect("the exercise printed no sheet");
+    let tally_file = sheets.join("signed").join(format!(
+        "{}.tally",
+        pdf.file_stem().unwrap().to_string_lossy()
+    ));
+    let tally =
+        std::fs::read(&tally_file).unwrap_or_else(|e| panic!("{}: {e}", tally_file.display()));
+    let work = tempfile::tempdir().unwrap();
+    let good = crate::paper::scan(pdf, &work.path().join("sheet"));
+
+    let manifest = std::fs::read(night.join("election/manifest.signed")).unwrap();
+    let m = SignedManifest::from_bytes(&manifest, None)
+        .unwrap()
+        .into_manifest();
+    let mut body = UnverifiedTally::from_bytes_in(&tally, &m)
+        .unwrap()
+        .tally()
+        .clone();
+    body.ballots_cast += 100;
+    body.blank += 100;
+    let forged = body.sign(&SecretKey::from_seed(&[7; 32]));
+    let forged_pdf = work.path().join("forged.pdf");
+    std::fs::write(
+        &forged_pdf,
+        tallyboard_paper::render_pdf(&forged, Some(&m), tallyboard_paper::PaperSize::A4).unwrap(),
+    )
+    .unwrap();
+    let forged_png = crate::paper::scan(&forged_pdf, &work.path().join("forged"));
+
+    let url = format!("{base}/paper/");
+    let mut b = Browser::start(chrome, 1280);
+    b.open(&url);
+    assert_eq!(
+        b.eval("document.body.getAttribute('data-tb-verified')"),
+        serde_json::json!("ok"),
+        "the paper page's checkpoint and totals did not verify"
+    );
+    // A good scan, through the file input.
+    b.set_files("#tb-paper-files", &[&good]);
+    let (v, text) = submit_paper(&mut b);
+    assert_eq!(v, ["match"], "{text}");
+    assert!(
+        text.contains("This paper MATCHES what is published."),
+        "{text}"
+    );
+    assert!(text.contains("it is the revision that counts"), "{text}");
+    let ms = b.eval("document.body.getAttribute('data-tb-paper-ms')");
+    timings.push_str(&format!(
+        "paper page: one 150-dpi sheet image ({} KB) read and checked in {} ms\n",
+        std::fs::metadata(&good).unwrap().len() / 1024,
+        ms.as_str().unwrap_or("?")
+    ));
+    b.screenshot(&shots.join("paper-match-1280.png"));
+
+    // A forged sheet's scan.
+    b.open(&url);
+    b.set_files("#tb-paper-files", &[&forged_png]);
+    let (v, text) = submit_paper(&mut b);
+    assert_eq!(v, ["not-genuine"], "{text}");
+    assert!(
+        text.contains("This paper is NOT a genuine signed tally."),
+        "{text}"
+    );
+    b.screenshot(&shots.join("paper-forged-1280.png"));
+
+    // The codes pasted as text: the good sheet's, then altered ones.
+    let codes = tallyboard_core::paper::encode(&tally).join("\n");
+    b.open(&url);
+    b.eval(&format!(
+        "document.getElementById('tb-paper-text').value = {}; true",
+        serde_json::json!(codes)
+    ));
+    let (v, text) = submit_paper(&mut b);
+    assert_eq!(v, ["match"], "pasted codes: {text}");
+    let mut altered = tally.clone();
+    let i = altered.len() / 2;
+    altered[i] ^= 0x01;
+    b.open(&url);
+    b.eval(&format!(
+        "document.getElementById('tb-paper-text').value = {}; true",
+        serde_json::json!(tallyboard_core::paper::encode(&altered).join("\n"))
+    ));
+    let (v, text) = submit_paper(&mut b);
+    assert_eq!(v, ["not-genuine"], "altered codes: {text}");
+    drop(b);
+
+    // Readable at 390 px: the verdict without horizontal overflow.
+    let mut b = Browser::start(chrome, 390);
+    b.open(&url);
+    b.set_files("#tb-paper-files", &[&good]);
+    let (v, text) = submit_paper(&mut b);
+    assert_eq!(v, ["match"], "{text}");
+    let (sw, iw) = (
+        b.eval("document.documentElement.scrollWidth"),
+        b.eval("window.innerWidth"),
+    );
+    assert!(
+        sw.as_u64().unwrap() <= iw.as_u64().unwrap(),
+        "the paper page overflows at 390 px: scrollWidth {sw} > innerWidth {iw}"
+    );
+    b.screenshot(&shots.join("paper-match-390.png"));
+}
+
+/// The search page finds `unit` (`units/<id>/`) by its id and by its name
+/// through the sharded index, and its result leads to the unit page, which
+/// verifies.
+fn search_finds_units(chrome: &Path, base: &str, public: &Path, unit: &str) {
+    let id = unit.trim_start_matches("units/").trim_end_matches('/');
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(public.join(unit).join("unit.json")).unwrap())
+            .unwrap();
+    let name = json["name"].as_str().unwrap().to_owned();
+    let mut b = Browser::start(chrome, 1280);
+    for q in [id, name.as_str()] {
+        b.open(&format!("{base}/search.html"));
+        b.eval(&format!(
+            "document.getElementById('tb-q').value = {}; document.getElementById('tb-search').requestSubmit(); true",
+            serde_json::json!(q)
+        ));
+        b.wait_for("document.querySelector('#tb-results a, #tb-results p')", 30);
+        let hrefs = b.eval(
+            "[...document.querySelectorAll('#tb-results a')].map(a => a.getAttribute('href'))",
+        );
+        let want = format!("/units/{id}/");
+        assert!(
+            hrefs
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|h| h.as_str() == Some(&want)),
+            "searching {q:?} does not find {want}: {hrefs}"
+        );
+    }
+    // Follow the result to the unit page.
+    b.eval(&format!(
+        "document.querySelector('#tb-results a[href=\"/units/{id}/\"]').click(); true"
+    ));
+    b.wait_for(
+        &format!(
+            "location.pathname === '/units/{id}/' && document.body && document.body.getAttribute('data-tb-done') === '1'"
+        ),
+        120,
+    );
+    assert_eq!(
+        b.eval("document.body.getAttribute('data-tb-verified')"),
+        serde_json::json!("ok")
+    );
+    assert_eq!(
+        b.eval("document.body.getAttribute('data-tb-unit')"),
+        serde_json::json!(id)
+    );
 }

@@ -46,8 +46,9 @@ fn files(dir: &Path) -> Vec<String> {
     v
 }
 
-/// Renders the first page of `pdf` as a 150-dpi PNG.
-fn scan(pdf: &Path, out: &Path) -> PathBuf {
+/// Renders the first page of `pdf` as a 150-dpi PNG (also the browser
+/// test's scans).
+pub(crate) fn scan(pdf: &Path, out: &Path) -> PathBuf {
     let st = Command::new("pdftoppm")
         .args(["-r", "150", "-png", "-singlefile"])
         .arg(pdf)
