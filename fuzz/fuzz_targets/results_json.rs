@@ -6,7 +6,8 @@
 //! with every figure compared; any input is accepted only when it is, as
 //! JSON, exactly the computed results (agreement with a plain comparison of
 //! values); a refusal lists at most the cap of differences, at least one,
-//! and each names its figure (except a file refused as a whole); the same
+//! and each names its figure, or the whole file exactly when the input is
+//! not a JSON object (not JSON, too large, a number or a list); the same
 //! input gives the same verdict twice.
 #![no_main]
 
@@ -16,7 +17,7 @@ use libfuzzer_sys::fuzz_target;
 use tallyboard_core::hash::Hash;
 use tallyboard_core::manifest::SignedManifest;
 use tallyboard_core::totals::TotalsBuilder;
-use tallyboard_results::{MAX_LISTED, Results, Status, compare_json};
+use tallyboard_results::{MAX_LISTED, Results, Status, WHOLE_FILE, compare_json};
 
 /// The example election's results with no tally counted yet (every
 /// figure, region and choice is still there).
@@ -44,11 +45,14 @@ fuzz_target!(|data: &[u8]| {
     if !c.ok {
         assert!(c.count >= 1 && !c.differences.is_empty());
         assert!(c.differences.len() <= MAX_LISTED.min(c.count));
-        let parsed = serde_json::from_slice::<serde_json::Value>(data).is_ok();
-        assert!(
-            c.differences
-                .iter()
-                .all(|d| !parsed || !d.figure.is_empty())
+        // Every difference is named: a figure, or the whole file (not
+        // JSON, too large, or JSON whose top level is not the results).
+        assert!(c.differences.iter().all(|d| !d.figure.is_empty()));
+        let object = serde_json::from_slice::<serde_json::Value>(data).is_ok_and(|d| d.is_object());
+        assert_eq!(
+            c.differences.iter().any(|d| d.figure == WHOLE_FILE),
+            !object,
+            "{c:?}"
         );
     }
     assert_eq!(compare_json(r, data), c);

@@ -51,7 +51,7 @@ impl Comparison {
             figures: 0,
             count: 1,
             differences: vec![FigureDifference {
-                figure: String::new(),
+                figure: WHOLE_FILE.to_owned(),
                 published: Value::Null,
                 expected: Value::Null,
                 text,
@@ -59,6 +59,10 @@ impl Comparison {
         }
     }
 }
+
+/// The name of the difference when the whole file is not the results
+/// object (its top level is a number, a string, a list, `null`).
+pub const WHOLE_FILE: &str = "the whole file";
 
 /// Compares `published` (the bytes of a results JSON, at most
 /// [`MAX_RESULTS_JSON`]) with `expected`, as JSON values: formatting and
@@ -123,7 +127,13 @@ fn element_name(v: &Value) -> Option<String> {
 
 impl Walk {
     fn differ(&mut self, path: &[String], want: &Value, got: &Value) {
-        let figure = path.join(", ");
+        // A file whose top level is not the results object (a number, a
+        // list) differs as a whole: named so, never by an empty name.
+        let figure = if path.is_empty() {
+            WHOLE_FILE.to_owned()
+        } else {
+            path.join(", ")
+        };
         let text = format!(
             "{figure}: results.json says {}, the signed totals give {}",
             shown(got),

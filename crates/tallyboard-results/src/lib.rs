@@ -30,7 +30,9 @@ mod format;
 mod model;
 mod units;
 
-pub use check::{Comparison, FigureDifference, MAX_LISTED, MAX_RESULTS_JSON, compare_json};
+pub use check::{
+    Comparison, FigureDifference, MAX_LISTED, MAX_RESULTS_JSON, WHOLE_FILE, compare_json,
+};
 pub use export::{
     CSV_REGION_COLUMNS, CSV_UNIT_COLUMNS, ExportHeader, Level, err_json, export_json, regions_csv,
     totals_json, units_csv,

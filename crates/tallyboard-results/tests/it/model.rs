@@ -255,6 +255,20 @@ fn a_published_results_json_is_checked_figure_by_figure() {
         "{}",
         c.differences[0].text
     );
+    // JSON that is not the results object: one difference, the whole file.
+    for other in [&b"1"[..], b"[]", b"null", b"\"results\""] {
+        let c = compare_json(&r, other);
+        assert!(!c.ok);
+        assert_eq!(c.count, 1, "{c:?}");
+        assert_eq!(c.differences[0].figure, tallyboard_results::WHOLE_FILE);
+        assert!(
+            c.differences[0]
+                .text
+                .starts_with("the whole file: results.json says "),
+            "{}",
+            c.differences[0].text
+        );
+    }
     // An added key and a file that is not JSON.
     let mut extra = v.clone();
     extra["note"] = serde_json::json!("trust me");
