@@ -151,17 +151,20 @@ impl Walk {
         match (want, got) {
             (Value::Object(a), Value::Object(b)) => {
                 for (k, av) in a {
+                    let bv = b.get(k).unwrap_or(&Value::Null);
                     // A list of named elements (contests, regions,
-                    // choices) is named by its elements alone.
-                    let named = av
-                        .as_array()
-                        .and_then(|v| v.first())
-                        .and_then(element_name)
-                        .is_some();
+                    // choices) is named by its elements alone, when the
+                    // file has a list there too; otherwise by its key.
+                    let named = bv.is_array()
+                        && av
+                            .as_array()
+                            .and_then(|v| v.first())
+                            .and_then(element_name)
+                            .is_some();
                     if !named {
                         path.push(k.replace('_', " "));
                     }
-                    self.walk(path, av, b.get(k).unwrap_or(&Value::Null));
+                    self.walk(path, av, bv);
                     if !named {
                         path.pop();
                     }

@@ -269,6 +269,20 @@ fn a_published_results_json_is_checked_figure_by_figure() {
             c.differences[0].text
         );
     }
+    // An object without the results' members: each missing member named
+    // by its key, the list of contests too.
+    let c = compare_json(&r, b"{}");
+    assert!(!c.ok);
+    assert!(
+        c.differences.iter().any(|d| d.figure == "contests"),
+        "{c:?}"
+    );
+    assert!(
+        c.differences
+            .iter()
+            .all(|d| !d.figure.is_empty() && d.figure != tallyboard_results::WHOLE_FILE),
+        "{c:?}"
+    );
     // An added key and a file that is not JSON.
     let mut extra = v.clone();
     extra["note"] = serde_json::json!("trust me");
