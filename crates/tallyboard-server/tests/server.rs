@@ -790,6 +790,7 @@ async fn public_dir_holds_the_served_manifest_and_totals() {
             "checkpoint",
             "index.html",
             "manifest",
+            "paper",
             "regions",
             "results.csv",
             "results.err.json",
