@@ -75,9 +75,12 @@ impl SiteWriter {
         let mut batch = Batch::new(public);
         // The old versions of replaced pages are freed on another thread.
         let (tx, rx) = std::sync::mpsc::channel::<Vec<PathBuf>>();
+        let swept = public.to_path_buf();
         let remover = std::thread::Builder::new()
             .name("site-remover".into())
             .spawn(move || {
+                // Old versions a crashed writer left behind first.
+                remove_stale_replaced(&swept, 0);
                 for list in rx {
                     for p in list {
                         let _ = std::fs::remove_file(p);
@@ -214,6 +217,37 @@ impl Drop for SiteWriter {
     }
 }
 
+/// Removes, under `dir`, the old versions of replaced pages
+/// (`.<name>.old-<pid>.<n>`, kept by [`Batch::keep_replaced`]) that a writer
+/// of another process left when it stopped before freeing them: they would
+/// otherwise stay in `public/` and be served. The log's tiles (`tile/` at
+/// the top) hold no pages and are not walked; this process's own are left
+/// to it. Errors are ignored: what cannot be removed stays, as before.
+fn remove_stale_replaced(dir: &Path, depth: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let own = format!(".old-{}.", std::process::id());
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        let Ok(kind) = e.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            if !(depth == 0 && name == "tile") && depth < 8 {
+                remove_stale_replaced(&e.path(), depth + 1);
+            }
+        } else if kind.is_file()
+            && name.starts_with('.')
+            && name.contains(".old-")
+            && !name.contains(&own)
+        {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 /// Whether the file at `path` holds exactly `bytes`.
 fn file_holds(path: &Path, bytes: &[u8]) -> bool {
     match std::fs::metadata(path) {
@@ -226,6 +260,36 @@ fn file_holds(path: &Path, bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn old_versions_left_by_a_stopped_writer_are_removed_at_start() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path();
+        std::fs::create_dir_all(p.join("units/U1")).unwrap();
+        std::fs::create_dir_all(p.join("tile/0")).unwrap();
+        let other = "old-4194305.7";
+        let own = format!("old-{}.9", std::process::id());
+        let stale = [
+            format!(".index.html.{other}"),
+            format!("units/U1/.index.html.{other}"),
+        ];
+        let kept = [
+            "units/U1/index.html".to_owned(),
+            format!("tile/0/.000.{other}"),
+            format!("units/U1/.index.html.{own}"),
+            format!("units/U1/index.html.{other}"),
+        ];
+        for f in stale.iter().chain(&kept) {
+            std::fs::write(p.join(f), b"x").unwrap();
+        }
+        drop(SiteWriter::new(p));
+        for f in &stale {
+            assert!(!p.join(f).exists(), "{f} left");
+        }
+        for f in &kept {
+            assert!(p.join(f).exists(), "{f} removed");
+        }
+    }
 
     #[test]
     fn writes_only_what_changed() {
