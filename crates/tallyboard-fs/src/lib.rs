@@ -111,16 +111,23 @@ fn create_exclusive(path: &Path, access: Access) -> Result<File, FsError> {
 
 /// `.<name>.tmp-<pid>.<n>` next to `path`.
 fn temp_path_for(path: &Path) -> Result<PathBuf, FsError> {
+    hidden_sibling(path, "replace", ".tmp-")
+}
+
+/// `.<name><tag><pid>.<n>` next to `path` (a temporary file, `.tmp-`, or
+/// the kept old version of a replaced file, `.old-`); `op` names the
+/// operation in the error when `path` names no file.
+fn hidden_sibling(path: &Path, op: &'static str, tag: &str) -> Result<PathBuf, FsError> {
     let name = path.file_name().ok_or_else(|| FsError {
-        op: "replace",
+        op,
         path: path.to_path_buf(),
         source: io::Error::new(io::ErrorKind::InvalidInput, "not a file path"),
     })?;
-    let mut tmp_name = OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(".tmp-");
-    tmp_name.push(unique_temp_name());
-    Ok(path.with_file_name(tmp_name))
+    let mut sibling = OsString::from(".");
+    sibling.push(name);
+    sibling.push(tag);
+    sibling.push(unique_temp_name());
+    Ok(path.with_file_name(sibling))
 }
 
 /// How files are written: `probe` is shown every [`Stage`] (the functions
@@ -346,16 +353,7 @@ impl Batch {
     /// Writes `bytes` as the temporary file of `path` (whose directory must
     /// exist), to replace `path` at [`Batch::commit`].
     pub fn stage(&mut self, path: &Path, bytes: &[u8], access: Access) -> Result<(), FsError> {
-        let name = path.file_name().ok_or_else(|| FsError {
-            op: "stage",
-            path: path.to_path_buf(),
-            source: io::Error::new(io::ErrorKind::InvalidInput, "not a file path"),
-        })?;
-        let mut tmp_name = OsString::from(".");
-        tmp_name.push(name);
-        tmp_name.push(".tmp-");
-        tmp_name.push(unique_temp_name());
-        let tmp = path.with_file_name(tmp_name);
+        let tmp = hidden_sibling(path, "stage", ".tmp-")?;
         // A leftover of an earlier process with the same id is removed
         // only when found (not looked for first: a lookup per file).
         let created = match create_exclusive(&tmp, access) {
@@ -388,16 +386,12 @@ impl Batch {
         let mut renamed = Vec::with_capacity(staged.len());
         let mut rest = staged.into_iter();
         for (tmp, path) in rest.by_ref() {
-            if self.keep_replaced {
-                let mut old_name = OsString::from(".");
-                old_name.push(path.file_name().unwrap_or_default());
-                old_name.push(".old-");
-                old_name.push(unique_temp_name());
-                let old = path.with_file_name(old_name);
+            if self.keep_replaced
+                && let Ok(old) = hidden_sibling(&path, "stage", ".old-")
                 // No file yet (or no link possible): a plain rename.
-                if fs::hard_link(&path, &old).is_ok() {
-                    self.replaced.push(old);
-                }
+                && fs::hard_link(&path, &old).is_ok()
+            {
+                self.replaced.push(old);
             }
             if let Err(e) = fs::rename(&tmp, &path) {
                 let _ = fs::remove_file(&tmp);
