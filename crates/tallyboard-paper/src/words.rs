@@ -43,18 +43,9 @@ pub struct Description {
     pub leaf: Hash,
 }
 
-/// `1234567` as `1,234,567`.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+/// `1234567` as `1,234,567`: the results' own number format, so a sheet
+/// and a results page write every figure the same way.
+pub use tallyboard_results::thousands;
 
 /// `name (id)`, or the id alone when the name is missing or the same.
 fn named(id: &str, name: Option<&str>) -> String {
