@@ -81,6 +81,9 @@ run server "$ex/bench_server" "$server_secs"
 run submit "$ex/bench_submit" "$submit_n"
 run read "$ex/bench_read"
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+# The runs' directories, moved aside rather than deleted before each run
+# (see `run_dir` in crates/tallyboard-testkit/src/bench.rs).
+rm -rf target/bench-trash
 
 cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 flags=$(grep -m1 '^flags' /proc/cpuinfo)

@@ -8,6 +8,34 @@ use std::time::{Duration, Instant};
 use tallyboard_core::keys::{BatchVerifier, Context};
 use tallyboard_core::tally::UnverifiedTally;
 
+/// A new, empty working directory under `target/bench-<what>/` for one
+/// run. Earlier runs' directories are not deleted but moved (a rename) to
+/// `target/bench-trash/`, which `scripts/bench.sh` empties after the last
+/// benchmark: on ext4 without a journal, creating a file or a directory
+/// within a minute or more of deleting many skips over every recently
+/// deleted inode (`recently_deleted` in the kernel's inode allocator), so
+/// deleting the last run's 200,000 pages first would slow the run
+/// measured. A real server has not just deleted a site before the night.
+pub fn run_dir(what: &str) -> PathBuf {
+    let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target");
+    let work = target.join(format!("bench-{what}"));
+    let trash = target.join("bench-trash");
+    std::fs::create_dir_all(&work).expect("creating the benchmark's directory");
+    std::fs::create_dir_all(&trash).expect("creating target/bench-trash");
+    if let Ok(old) = std::fs::read_dir(&work) {
+        for (i, o) in old.flatten().enumerate() {
+            let stamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos();
+            let _ = std::fs::rename(o.path(), trash.join(format!("{what}-{stamp}-{i}")));
+        }
+    }
+    let dir = work.join(format!("run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("creating the run's directory");
+    dir
+}
+
 /// Cores this process may use.
 pub fn threads() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
@@ -59,7 +87,11 @@ pub fn strict_limit_and_cost(entries: &[Vec<u8>]) -> (f64, Duration) {
 }
 
 fn stat_fields() -> Vec<u64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    stat_fields_of("/proc/self/stat")
+}
+
+fn stat_fields_of(path: &str) -> Vec<u64> {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
     // The fields after the command name, which is in parentheses.
     let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
     rest.split_whitespace()
@@ -72,6 +104,25 @@ pub fn cpu_time() -> Duration {
     let f = stat_fields();
     // utime and stime: fields 14 and 15 of /proc/PID/stat.
     Duration::from_millis((f.get(11).unwrap_or(&0) + f.get(12).unwrap_or(&0)) * 10)
+}
+
+/// User plus system CPU time so far of this process's living threads,
+/// summed by thread name (`tokio-rt-worker`, `site-writer`, ...; the
+/// kernel keeps 15 characters of a name). A thread that has ended is in
+/// [`cpu_time`] but no longer here.
+pub fn cpu_time_by_thread() -> std::collections::BTreeMap<String, Duration> {
+    let mut by = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return by;
+    };
+    for t in tasks.flatten() {
+        let dir = t.path();
+        let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        let f = stat_fields_of(&dir.join("stat").to_string_lossy());
+        let cpu = Duration::from_millis((f.get(11).unwrap_or(&0) + f.get(12).unwrap_or(&0)) * 10);
+        *by.entry(name.trim().to_string()).or_insert(Duration::ZERO) += cpu;
+    }
+    by
 }
 
 /// User plus system CPU time of the children this process has waited for.

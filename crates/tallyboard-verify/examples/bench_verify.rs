@@ -32,6 +32,10 @@ use tallyboard_core::{Manifest, SecretKey, SignedManifest, Tally, TotalsBuilder,
 use tallyboard_log::{Log, Options};
 use tallyboard_verify::{Config, Verdict};
 
+// The allocator of the `tallyboard` binary, which this measures.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CONTESTS: usize = 4;
 const CHOICES: usize = 5;
 const REGIONS: usize = 500;

@@ -31,8 +31,12 @@ use tallyboard_core::totals::TotalsBuilder;
 use tallyboard_log::{Log, Options, SequencerConfig};
 use tallyboard_mirror::{Config as MirrorConfig, Mirror, Outcome};
 use tallyboard_server::{Config, Server};
-use tallyboard_testkit::bench::{report, strict_limit, threads};
+use tallyboard_testkit::bench::{report, run_dir, strict_limit, threads};
 use tallyboard_testkit::example::{scaled_tallies, signer as key};
+
+// The allocator of the `tallyboard` binary, which this measures.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use tallyboard_verify::follow::{FollowOptions, Trusted, follow};
 use tallyboard_verify::source::{HttpOptions, Source, http_client};
 
@@ -107,8 +111,8 @@ fn main() {
         }));
 
         // The whole sync.
-        let mirror_dir = tempfile::tempdir_in(data.parent().unwrap()).unwrap();
-        let mut mc = MirrorConfig::new(&url, mirror_dir.path().to_path_buf());
+        let mirror_dir = run_dir("mirror-sync");
+        let mut mc = MirrorConfig::new(&url, mirror_dir.clone());
         mc.quorum = Some(0);
         mc.concurrency = concurrency;
         let mirror = Mirror::open(signed.clone(), mc).unwrap();
@@ -123,7 +127,6 @@ fn main() {
         );
         println!("  whole sync (fetch, check, store, publish, totals)  {}", rate(size, total));
         drop(mirror);
-        drop(mirror_dir);
 
         // Fetch every bundle and recompute the tree, nothing else.
         let client = http_client(&HttpOptions::default()).unwrap();
@@ -210,9 +213,9 @@ fn main() {
         }
         println!("  tally rules + totals, log order (1 core)           {}", rate(size, t.elapsed()));
 
-        let dir = tempfile::tempdir_in(data.parent().unwrap()).unwrap();
+        let dir = run_dir("mirror-disk");
         let t = Instant::now();
-        let mut log = Log::open_mirror(dir.path(), log_key.clone(), Options::default()).unwrap();
+        let mut log = Log::open_mirror(&dir, log_key.clone(), Options::default()).unwrap();
         for c in entries.chunks(4096) {
             log.stage(c).unwrap();
         }

@@ -24,6 +24,10 @@ use tallyboard_testkit::bench::cached_tallies;
 use tallyboard_testkit::example::signer as key;
 use tallyboard_testkit::nginx::{nginx_binary, start_nginx};
 
+// The allocator of the `tallyboard` binary, which this measures.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TALLIES: usize = 65_536;
 
 /// Requests per second from `wrk -t2 -c64 -dSECS url`.

@@ -14,13 +14,14 @@
 //! limit measured in the same run.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use tallyboard_core::manifest::SignedManifest;
 use tallyboard_log::SequencerConfig;
 use tallyboard_server::{Config, Server};
-use tallyboard_testkit::bench::{cached_tallies, children_cpu_time, report, strict_limit_of};
+use tallyboard_testkit::bench::{
+    cached_tallies, children_cpu_time, report, run_dir, strict_limit_of,
+};
 use tallyboard_testkit::example::signer as key;
 
 fn main() {
@@ -42,11 +43,9 @@ fn main() {
         exe.is_file(),
         "build the binary first: cargo build --release -p tallyboard --bin tallyboard"
     );
-    let work = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-submit");
-    std::fs::create_dir_all(&work).unwrap();
-    let dir = tempfile::tempdir_in(&work).unwrap();
-    let files = dir.path().join("tallies");
-    let receipts = dir.path().join("receipts");
+    let dir = run_dir("submit");
+    let files = dir.join("tallies");
+    let receipts = dir.join("receipts");
     std::fs::create_dir_all(&files).unwrap();
     for (i, e) in entries.iter().enumerate() {
         std::fs::write(files.join(format!("t{i:07}.tally")), e).unwrap();
@@ -57,7 +56,7 @@ fn main() {
         .build()
         .unwrap();
     let (secs, cpu, ok) = rt.block_on(async {
-        let mut c = Config::new(dir.path().join("origin"));
+        let mut c = Config::new(dir.join("origin"));
         c.sequencer = SequencerConfig {
             interval: Duration::from_millis(interval),
             max_pending: 100_000,

@@ -21,6 +21,11 @@ use clap::Parser;
 
 use crate::status::{EXIT_HELP, Refused};
 
+// mimalloc rather than glibc's malloc: under load the server's threads
+// allocate and free across threads (see the workspace's Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// tallyboard: prove that published election results are what the count
 /// centres signed.
 #[derive(Debug, Parser)]

@@ -39,6 +39,23 @@ pub mod write;
 
 use std::sync::Arc;
 
+/// The nice value of the site's threads (the writer, its renderers, the
+/// remover of replaced files).
+pub const BACKGROUND_NICE: i32 = 10;
+
+/// Lowers the calling thread's CPU priority to [`BACKGROUND_NICE`]: under
+/// load the submissions, the receipts and the verified log come first and
+/// the pages catch up when a core is free (each round writes what changed
+/// since the last one, so a late round loses nothing). Against busy
+/// threads at the default priority a thread at nice 10 gets about a tenth
+/// of their share; alone, a whole core. Threads it starts inherit it.
+pub(crate) fn run_in_background() {
+    let tid = rustix::thread::gettid();
+    if let Err(e) = rustix::process::setpriority_process(Some(tid), BACKGROUND_NICE) {
+        tracing::debug!("could not lower the site writer's priority: {e}");
+    }
+}
+
 use tallyboard_core::hash::Hash;
 use tallyboard_core::manifest::Manifest;
 use tallyboard_core::totals::TotalsBody;

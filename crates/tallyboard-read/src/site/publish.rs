@@ -182,7 +182,10 @@ impl Publisher {
             let shared = shared.clone();
             std::thread::Builder::new()
                 .name("site-writer".into())
-                .spawn(move || run(&shared, &site, &views, &reader))?
+                .spawn(move || {
+                    super::run_in_background();
+                    run(&shared, &site, &views, &reader);
+                })?
         };
         let p = Publisher {
             shared,

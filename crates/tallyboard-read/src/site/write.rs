@@ -79,6 +79,7 @@ impl SiteWriter {
         let remover = std::thread::Builder::new()
             .name("site-remover".into())
             .spawn(move || {
+                super::run_in_background();
                 // Old versions a crashed writer left behind first.
                 remove_stale_replaced(&swept, 0);
                 for list in rx {
