@@ -31,7 +31,7 @@ use tallyboard_core::totals::TotalsBuilder;
 use tallyboard_log::{Log, Options, SequencerConfig};
 use tallyboard_mirror::{Config as MirrorConfig, Mirror, Outcome};
 use tallyboard_server::{Config, Server};
-use tallyboard_testkit::bench::{report, run_dir, strict_limit, threads};
+use tallyboard_testkit::bench::{cpu_time_by_thread, report, run_dir, strict_limit, threads};
 use tallyboard_testkit::example::{scaled_tallies, signer as key};
 
 // The allocator of the `tallyboard` binary, which this measures.
@@ -103,30 +103,25 @@ fn main() {
             "origin started on a log of {size} entries in {:.1} s",
             t.elapsed().as_secs_f64()
         );
+        // An origin that has been up: its pages written (here compared
+        // with those of the last run) before the mirror starts.
+        let t = Instant::now();
+        if let Some(site) = server.read_api().site() {
+            let site = site.clone();
+            tokio::task::spawn_blocking(move || site.wait(Duration::from_secs(1800)))
+                .await
+                .unwrap();
+        }
+        eprintln!(
+            "origin's pages up to date in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", l.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let origin = tokio::spawn(server.clone().serve(l, async move {
             let _ = rx.await;
         }));
-
-        // The whole sync.
-        let mirror_dir = run_dir("mirror-sync");
-        let mut mc = MirrorConfig::new(&url, mirror_dir.clone());
-        mc.quorum = Some(0);
-        mc.concurrency = concurrency;
-        let mirror = Mirror::open(signed.clone(), mc).unwrap();
-        let t = Instant::now();
-        let outcome = mirror.sync_once().await;
-        let total = t.elapsed();
-        assert_eq!(outcome, Outcome::Synced { size }, "{outcome:?}");
-        assert_eq!(mirror.status().totals_size, Some(size));
-        println!(
-            "mirror sync of {size} tallies from http://127.0.0.1 (concurrency {concurrency}, {} cores):",
-            threads()
-        );
-        println!("  whole sync (fetch, check, store, publish, totals)  {}", rate(size, total));
-        drop(mirror);
 
         // Fetch every bundle and recompute the tree, nothing else.
         let client = http_client(&HttpOptions::default()).unwrap();
@@ -146,8 +141,6 @@ fn main() {
         .await
         .unwrap();
         println!("  fetch bundles + recompute tree (follow)            {}", rate(size, t.elapsed()));
-        let _ = tx.send(());
-        let _ = origin.await;
 
         // The other parts, on the entries in memory.
         let reader = server.reader();
@@ -195,13 +188,6 @@ fn main() {
         );
         let limit = strict_limit(&decoded[..decoded.len().min(100_000)], threads());
         println!("  strict-verification limit ({} cores)             {limit:>10.0} signatures/s", threads());
-        report(
-            &format!("mirror: full sync of {size} tallies from loopback"),
-            &format!("{:.0}/s", size as f64 / total.as_secs_f64()),
-            limit,
-            size as f64 / total.as_secs_f64() / limit,
-            &format!("concurrency {concurrency}; {:.1} s", total.as_secs_f64()),
-        );
         let t = Instant::now();
         let mut idx = RevisionIndex::new();
         let mut totals = TotalsBuilder::new(manifest);
@@ -221,5 +207,45 @@ fn main() {
         }
         log.publish_verified(&cp.note).unwrap();
         println!("  disk: stage tiles + publish (mirror-mode log)      {}", rate(size, t.elapsed()));
+
+        // Last, the whole sync (the mirror's site writer, started with it,
+        // would still be writing pages during any measurement after it).
+        let mirror_dir = run_dir("mirror-sync");
+        let mut mc = MirrorConfig::new(&url, mirror_dir.clone());
+        mc.quorum = Some(0);
+        mc.concurrency = concurrency;
+        let mirror = Mirror::open(signed.clone(), mc).unwrap();
+        let t = Instant::now();
+        let threads0 = cpu_time_by_thread();
+        let outcome = mirror.sync_once().await;
+        let total = t.elapsed();
+        let site_cpu: f64 = cpu_time_by_thread()
+            .iter()
+            .filter(|(n, _)| n.starts_with("site-"))
+            .map(|(n, c)| c.saturating_sub(threads0.get(n).copied().unwrap_or_default()))
+            .sum::<Duration>()
+            .as_secs_f64();
+        assert_eq!(outcome, Outcome::Synced { size }, "{outcome:?}");
+        assert_eq!(mirror.status().totals_size, Some(size));
+        println!(
+            "mirror sync of {size} tallies from http://127.0.0.1 (concurrency {concurrency}, {} cores):",
+            threads()
+        );
+        println!("  whole sync (fetch, check, store, publish, totals)  {}", rate(size, total));
+        println!(
+            "  of which the site's threads (nice 10) took         {site_cpu:.2} s of CPU (the pages of its {size} units follow the sync)"
+        );
+        // Its pages are measured by bench_site: not waited for here.
+        std::mem::forget(mirror);
+
+        report(
+            &format!("mirror: full sync of {size} tallies from loopback"),
+            &format!("{:.0}/s", size as f64 / total.as_secs_f64()),
+            limit,
+            size as f64 / total.as_secs_f64() / limit,
+            &format!("concurrency {concurrency}; {:.1} s", total.as_secs_f64()),
+        );
+        let _ = tx.send(());
+        let _ = origin.await;
     });
 }
