@@ -71,11 +71,12 @@ impl<M: Borrow<Manifest> + Clone> ElectionState<M> {
     pub fn new(manifest: M) -> ElectionState<M> {
         let m: &Manifest = manifest.borrow();
         let slots = m.units.len().saturating_mul(m.contests.len());
+        let pairs = m.units.iter().map(|u| u.contests.len()).sum();
         ElectionState {
             totals: TotalsBuilder::new(manifest.clone()),
             counted: vec![NOT_COUNTED; slots],
             manifest,
-            revisions: RevisionIndex::new(),
+            revisions: RevisionIndex::with_pairs(pairs),
             applied: 0,
             latest_count: 0,
         }

@@ -13,6 +13,9 @@
 //! contest in words a count-centre official understands.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher as _, RandomState};
+
+use hashbrown::HashTable;
 
 use crate::hash::Hash;
 use crate::manifest::Manifest;
@@ -759,6 +762,7 @@ pub fn check_correction(
 /// Compact record of one accepted entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Entry {
+    leaf: [u8; 32],
     unit: u32,
     contest: u32,
     revision: u64,
@@ -796,19 +800,44 @@ impl Interner {
 /// server (before sequencing a submission) and by the verifier (while
 /// reading the log). Apply only tallies that pass [`check_tally`]: a
 /// tally that violates any rule is not accepted and must not change the
-/// state. Memory: a few dozen bytes per accepted entry.
+/// state. Memory: about 70 bytes per accepted entry (its record, its
+/// place in the table by leaf hash) and 17 per (unit, contest) reported:
+/// 4,000,000 entries take about 350 MB.
 #[derive(Debug, Clone, Default)]
 pub struct RevisionIndex {
     units: Interner,
     contests: Interner,
-    entries: HashMap<[u8; 32], Entry>,
-    latest: HashMap<(u32, u32), [u8; 32]>,
+    /// Every accepted entry, in the order applied.
+    entries: Vec<Entry>,
+    /// Positions in `entries`, found by leaf hash.
+    by_leaf: HashTable<usize>,
+    hasher: RandomState,
+    /// The position in `entries` of the latest entry of each (unit,
+    /// contest).
+    latest: HashMap<(u32, u32), usize>,
 }
 
 impl RevisionIndex {
     /// An empty index (an empty log).
     pub fn new() -> RevisionIndex {
         RevisionIndex::default()
+    }
+
+    /// An empty index with room for `pairs` (unit, contest) pairs: the
+    /// table of the latest entries is not grown (and for a moment held
+    /// twice) while a log is read.
+    pub fn with_pairs(pairs: usize) -> RevisionIndex {
+        RevisionIndex {
+            latest: HashMap::with_capacity(pairs),
+            ..RevisionIndex::default()
+        }
+    }
+
+    fn position(&self, leaf: &[u8; 32]) -> Option<usize> {
+        let h = self.hasher.hash_one(leaf);
+        self.by_leaf
+            .find(h, |&i| self.entries.get(i).is_some_and(|e| e.leaf == *leaf))
+            .copied()
     }
 
     /// Number of entries applied.
@@ -824,16 +853,16 @@ impl RevisionIndex {
     /// Whether the entry with this leaf hash has been applied (the server
     /// answers a resubmission of it with the existing receipt).
     pub fn contains(&self, leaf: &Hash) -> bool {
-        self.entries.contains_key(&leaf.0)
+        self.position(&leaf.0).is_some()
     }
 
-    fn entry_ref(&self, leaf: [u8; 32]) -> Option<EntryRef<'_>> {
-        let e = self.entries.get(&leaf)?;
+    fn entry_ref(&self, position: usize) -> Option<EntryRef<'_>> {
+        let e = self.entries.get(position)?;
         Some(EntryRef {
             unit: self.units.name(e.unit),
             contest: self.contests.name(e.contest),
             revision: e.revision,
-            leaf: Hash(leaf),
+            leaf: Hash(e.leaf),
         })
     }
 
@@ -841,9 +870,8 @@ impl RevisionIndex {
     pub fn latest(&self, unit: &str, contest: &str) -> Option<(Hash, u64)> {
         let u = self.units.get(unit)?;
         let c = self.contests.get(contest)?;
-        let leaf = *self.latest.get(&(u, c))?;
-        let e = self.entries.get(&leaf)?;
-        Some((Hash(leaf), e.revision))
+        let e = self.entries.get(*self.latest.get(&(u, c))?)?;
+        Some((Hash(e.leaf), e.revision))
     }
 
     /// The log-dependent violations `tally` (entry leaf hash `leaf`) would
@@ -862,7 +890,9 @@ impl RevisionIndex {
             .zip(self.contests.get(&tally.contest))
             .and_then(|k| self.latest.get(&k))
             .and_then(|&l| self.entry_ref(l));
-        let superseded = tally.supersedes.and_then(|h| self.entry_ref(h.0));
+        let superseded = tally
+            .supersedes
+            .and_then(|h| self.entry_ref(self.position(&h.0)?));
         check_correction(latest, superseded, tally)
     }
 
@@ -876,15 +906,19 @@ impl RevisionIndex {
         }
         let unit = self.units.intern(&tally.unit);
         let contest = self.contests.intern(&tally.contest);
-        self.entries.insert(
-            leaf.0,
-            Entry {
-                unit,
-                contest,
-                revision: tally.revision,
-            },
-        );
-        self.latest.insert((unit, contest), leaf.0);
+        let position = self.entries.len();
+        self.entries.push(Entry {
+            leaf: leaf.0,
+            unit,
+            contest,
+            revision: tally.revision,
+        });
+        let (entries, hasher) = (&self.entries, &self.hasher);
+        self.by_leaf
+            .insert_unique(hasher.hash_one(leaf.0), position, |&i| {
+                entries.get(i).map_or(0, |e| hasher.hash_one(e.leaf))
+            });
+        self.latest.insert((unit, contest), position);
         Ok(())
     }
 }

@@ -431,11 +431,17 @@ impl<M: Borrow<Manifest>> TotalsBuilder<M> {
         // Which (contest, region) rows exist and how many units each expects.
         let mut expected_whole = vec![0u64; nc];
         let mut expected_region: HashMap<(u32, u32), u64> = HashMap::new();
+        // The most every unit's counted figures can take: reserved once
+        // (the pages are touched only as tallies are counted), not grown
+        // by doubling, which would hold them twice for a moment.
+        let (mut pairs, mut words) = (0usize, 0usize);
         for (ui, u) in manifest.units.iter().enumerate() {
             for c in &u.contests {
                 let Some(ci) = manifest.contest_index(c) else {
                     continue;
                 };
+                pairs += 1;
+                words += 4 + manifest.contests.get(ci).map_or(0, |c| c.choices.len());
                 expected_whole[ci] += 1;
                 for &r in manifest.unit_regions(ui) {
                     *expected_region.entry((ci as u32, r)).or_insert(0) += 1;
@@ -485,8 +491,8 @@ impl<M: Borrow<Manifest>> TotalsBuilder<M> {
             whole_row,
             region_row,
             rows,
-            slots: HashMap::new(),
-            figures: Vec::new(),
+            slots: HashMap::with_capacity(pairs),
+            figures: Vec::with_capacity(words),
         }
     }
 
