@@ -249,8 +249,17 @@ pub fn replace(path: &Path, bytes: &[u8], access: Access) -> Result<(), FsError>
 /// never leave one half-written.
 pub fn replace_unsynced(path: &Path, bytes: &[u8], access: Access) -> Result<(), FsError> {
     let tmp = temp_path_for(path)?;
-    let _ = fs::remove_file(&tmp);
-    let staged = create_exclusive(&tmp, access)
+    // A stale temporary file of the same name (another process with this
+    // pid, before a crash) is removed only if it is there: not one more
+    // lookup for every file.
+    let created = match create_exclusive(&tmp, access) {
+        Err(e) if e.already_exists() => {
+            let _ = fs::remove_file(&tmp);
+            create_exclusive(&tmp, access)
+        }
+        r => r,
+    };
+    let staged = created
         .and_then(|mut f| f.write_all(bytes).map_err(io_err("write", &tmp)))
         .and_then(|()| fs::rename(&tmp, path).map_err(io_err("rename into", path)));
     if staged.is_err() {

@@ -1,6 +1,10 @@
 //! `tallyboard submit`: send signed tallies to a publication server and keep
 //! the checked receipts.
 
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::ffi::{OsStr, OsString};
+use std::io::{BufWriter, IsTerminal as _, LineWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -86,21 +90,70 @@ enum Prepared {
 
 /// Reads one tally file and its receipt, if there is one that verifies
 /// (then it is not sent again).
-fn prepare(checker: &ReceiptChecker, receipts: &Path, file: &Path) -> Result<Prepared> {
+fn prepare(
+    checker: &ReceiptChecker,
+    receipts: &Path,
+    present: &HashSet<OsString>,
+    out: &Out,
+    file: &Path,
+) -> Result<Prepared> {
     let entry = read_capped(file, MAX_SIGNED_TALLY)?;
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let receipt_path = receipts.join(format!("{name}.tlog-proof"));
-    if let Ok(old) = std::fs::read(&receipt_path)
+    let receipt_name = format!("{name}.tlog-proof");
+    let receipt_path = receipts.join(&receipt_name);
+    if present.contains(OsStr::new(&receipt_name))
+        && let Ok(old) = std::fs::read(&receipt_path)
         && let Ok(r) = Receipt::parse(&old)
         && checker.check(&r, &entry).is_ok()
     {
-        println!("{name}: accepted earlier (index {}, receipt kept)", r.index);
+        out.line(format_args!(
+            "{name}: accepted earlier (index {}, receipt kept)",
+            r.index
+        ));
         return Ok(Prepared::Done(Counted::Accepted));
     }
     Ok(Prepared::Send(name, entry, receipt_path))
+}
+
+/// The receipts already in `dir`, by file name: one listing instead of a
+/// failed open for every tally of a first run.
+fn receipts_present(dir: &Path) -> Result<HashSet<OsString>> {
+    let mut names = HashSet::new();
+    for e in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let e = e.with_context(|| format!("listing {}", dir.display()))?;
+        names.insert(e.file_name());
+    }
+    Ok(names)
+}
+
+/// Where the lines of the report go: standard output, a line at a time on
+/// a terminal (each tally's fate as it happens), in blocks otherwise (a
+/// write per line was a twentieth of the command's CPU into a file).
+struct Out(RefCell<Box<dyn Write>>);
+
+impl Out {
+    fn new() -> Out {
+        let stdout = std::io::stdout();
+        let w: Box<dyn Write> = if stdout.is_terminal() {
+            Box::new(LineWriter::new(stdout))
+        } else {
+            Box::new(BufWriter::with_capacity(64 * 1024, stdout))
+        };
+        Out(RefCell::new(w))
+    }
+
+    fn line(&self, args: std::fmt::Arguments<'_>) {
+        let mut w = self.0.borrow_mut();
+        let _ = w.write_fmt(args);
+        let _ = w.write_all(b"\n");
+    }
+
+    fn flush(&self) {
+        let _ = self.0.borrow_mut().flush();
+    }
 }
 
 /// Sends one tally and stores its checked receipt; prints what happened to
@@ -108,6 +161,7 @@ fn prepare(checker: &ReceiptChecker, receipts: &Path, file: &Path) -> Result<Pre
 async fn send(
     http: &AsyncHttp,
     checker: &ReceiptChecker,
+    out: &Out,
     attempts: u32,
     (name, entry, receipt_path): (String, Vec<u8>, PathBuf),
 ) -> Result<Counted> {
@@ -118,19 +172,19 @@ async fn send(
                 // a receipt lost in a crash before it is just sent again (the
                 // server answers a tally it holds with its place in the log).
                 tallyboard_fs::replace_unsynced(&receipt_path, &r.to_bytes(), Access::Shared)?;
-                println!(
+                out.line(format_args!(
                     "{name}: accepted at index {}; receipt {}",
                     r.index,
                     receipt_path.display()
-                );
+                ));
                 Counted::Accepted
             }
             Outcome::Refused(why) => {
-                println!("{name}: refused: {why}");
+                out.line(format_args!("{name}: refused: {why}"));
                 Counted::Refused
             }
             Outcome::Pending(why) => {
-                println!("{name}: pending (not acknowledged): {why}");
+                out.line(format_args!("{name}: pending (not acknowledged): {why}"));
                 Counted::Pending
             }
         },
@@ -157,6 +211,8 @@ pub(crate) fn run(args: Args) -> Result<()> {
     std::fs::create_dir_all(&args.receipts)
         .with_context(|| format!("creating {}", args.receipts.display()))?;
     let files = tally_files(&args.paths)?;
+    let present = receipts_present(&args.receipts)?;
+    let out = Out::new();
     // One thread runs every request (async I/O); receipts are written on
     // the blocking pool.
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -167,12 +223,12 @@ pub(crate) fn run(args: Args) -> Result<()> {
         let mut counts = [0usize; 3];
         let (receipts, attempts) = (&args.receipts, args.attempts);
         let mut stream = futures_util::stream::iter(files.iter().map(|file| {
-            let (http, checker) = (&http, &checker);
+            let (http, checker, present, out) = (&http, &checker, &present, &out);
             async move {
-                match prepare(checker, receipts, file)? {
+                match prepare(checker, receipts, present, out, file)? {
                     Prepared::Done(c) => Ok(c),
                     Prepared::Send(name, entry, path) => {
-                        send(http, checker, attempts, (name, entry, path)).await
+                        send(http, checker, out, attempts, (name, entry, path)).await
                     }
                 }
             }
@@ -183,6 +239,7 @@ pub(crate) fn run(args: Args) -> Result<()> {
         }
         Ok::<_, anyhow::Error>(counts)
     })?;
+    out.flush();
     tallyboard_fs::sync_filesystem(&args.receipts)?;
     let [accepted, refused, pending] = counts;
     println!("{accepted} accepted, {refused} refused, {pending} pending");
