@@ -86,9 +86,6 @@ run server-latency "$ex/bench_server" "$server_secs" 1200 100
 run submit "$ex/bench_submit" "$submit_n"
 run read "$ex/bench_read"
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-# The runs' directories, moved aside rather than deleted before each run
-# (see `run_dir` in crates/tallyboard-testkit/src/bench.rs).
-rm -rf target/bench-trash
 
 cpu=$(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 flags=$(grep -m1 '^flags' /proc/cpuinfo)
@@ -106,3 +103,7 @@ has() { case " $flags " in *" $1 "*) echo "$1 yes" ;; *) echo "$1 no" ;; esac; }
     done
 } >"$out"
 cat "$out"
+# The runs' directories, moved aside rather than deleted before each run
+# (see `run_dir` in crates/tallyboard-testkit/src/bench.rs).
+echo "removing the runs' directories (target/bench-trash)" >&2
+rm -rf target/bench-trash

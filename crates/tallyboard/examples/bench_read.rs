@@ -20,7 +20,7 @@ use std::process::Command;
 use tallyboard_core::manifest::SignedManifest;
 use tallyboard_log::{Log, Options};
 use tallyboard_server::{Config, Server};
-use tallyboard_testkit::bench::cached_tallies;
+use tallyboard_testkit::bench::{cached_tallies, run_dir};
 use tallyboard_testkit::example::signer as key;
 use tallyboard_testkit::nginx::{nginx_binary, start_nginx};
 
@@ -62,7 +62,7 @@ fn main() {
     drop(entries);
     let signed = SignedManifest::from_bytes(&std::fs::read(&manifest_path).unwrap(), None).unwrap();
     let bin = nginx_binary().expect("nginx: run scripts/install-nginx.sh");
-    let work = tempfile::tempdir_in(&root).unwrap();
+    let work = run_dir("read-nginx");
     let public = data.join("public");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -85,7 +85,7 @@ fn main() {
         .await
         .unwrap();
         assert!(written, "the site's pages were written");
-        let nginx = start_nginx(&bin, work.path(), &public);
+        let nginx = start_nginx(&bin, &work, &public);
         let first = |dir: &str, suffix: &str| -> String {
             let mut names: Vec<String> = std::fs::read_dir(public.join(dir))
                 .unwrap()
@@ -121,7 +121,10 @@ fn main() {
             );
         }
         drop(nginx);
-        let _ = tx.send(());
-        served.await.unwrap().unwrap();
+        // Not waiting for the server's site writer, which may still be
+        // writing the pages of the election's units.
+        drop(tx);
+        drop(served);
     });
+    std::process::exit(0);
 }
