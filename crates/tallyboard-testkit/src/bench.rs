@@ -101,8 +101,12 @@ fn stat_fields_of(path: &str) -> Vec<u64> {
 
 /// User plus system CPU time of this process so far (10 ms resolution).
 pub fn cpu_time() -> Duration {
-    let f = stat_fields();
-    // utime and stime: fields 14 and 15 of /proc/PID/stat.
+    cpu_of(&stat_fields())
+}
+
+/// utime plus stime, fields 14 and 15 of a `/proc/.../stat` (in ticks of
+/// 10 ms).
+fn cpu_of(f: &[u64]) -> Duration {
     Duration::from_millis((f.get(11).unwrap_or(&0) + f.get(12).unwrap_or(&0)) * 10)
 }
 
@@ -118,8 +122,7 @@ pub fn cpu_time_by_thread() -> std::collections::BTreeMap<String, Duration> {
     for t in tasks.flatten() {
         let dir = t.path();
         let name = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
-        let f = stat_fields_of(&dir.join("stat").to_string_lossy());
-        let cpu = Duration::from_millis((f.get(11).unwrap_or(&0) + f.get(12).unwrap_or(&0)) * 10);
+        let cpu = cpu_of(&stat_fields_of(&dir.join("stat").to_string_lossy()));
         *by.entry(name.trim().to_string()).or_insert(Duration::ZERO) += cpu;
     }
     by

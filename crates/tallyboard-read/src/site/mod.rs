@@ -39,6 +39,17 @@ pub mod write;
 
 use std::sync::Arc;
 
+use tallyboard_core::hash::Hash;
+use tallyboard_core::manifest::Manifest;
+use tallyboard_core::totals::TotalsBody;
+use tallyboard_results::Results;
+
+pub use assets::Asset;
+pub use publish::{Publisher, Round, UnitEntries};
+pub use strings::Strings;
+pub use unit::{UnitEntry, unit_files};
+pub use write::{SiteWriter, Written};
+
 /// The nice value of the site's threads (the writer, its renderers, the
 /// remover of replaced files).
 pub const BACKGROUND_NICE: i32 = 10;
@@ -55,17 +66,6 @@ pub(crate) fn run_in_background() {
         tracing::debug!("could not lower the site writer's priority: {e}");
     }
 }
-
-use tallyboard_core::hash::Hash;
-use tallyboard_core::manifest::Manifest;
-use tallyboard_core::totals::TotalsBody;
-use tallyboard_results::Results;
-
-pub use assets::Asset;
-pub use publish::{Publisher, Round, UnitEntries};
-pub use strings::Strings;
-pub use unit::{UnitEntry, unit_files};
-pub use write::{SiteWriter, Written};
 
 /// Units listed per page of a region.
 pub const UNITS_PER_PAGE: usize = 250;
