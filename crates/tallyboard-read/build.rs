@@ -9,7 +9,14 @@ use std::path::Path;
 const NAMES: &[&str] = &["verify.js", "tallyboard_web.js", "tallyboard_web_bg.wasm"];
 
 fn main() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
+    // Read when the script runs, not baked in when it is compiled: a
+    // build directory moved to another checkout must not look for the
+    // assets in the old one.
+    let Some(manifest_dir) = std::env::var_os("CARGO_MANIFEST_DIR") else {
+        println!("cargo:warning=CARGO_MANIFEST_DIR is not set");
+        std::process::exit(1);
+    };
+    let dir = Path::new(&manifest_dir).join("assets");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut code = String::from(
         "/// The browser verifier's files found under `assets/` at build time.\npub(crate) const VERIFIER: &[(&str, &[u8])] = &[\n",
