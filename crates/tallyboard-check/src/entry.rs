@@ -2,7 +2,7 @@
 
 use tallyboard_core::keys::{BatchVerifier, Context};
 use tallyboard_core::manifest::Manifest;
-use tallyboard_core::rules::{Violation, check_tally};
+use tallyboard_core::rules::{Violation, check_tally, describe_violations};
 use tallyboard_core::tally::{SignedTally, TallyError, UnverifiedTally};
 
 /// Whether entries' signatures are verified.
@@ -47,6 +47,18 @@ pub struct SignedEntry {
     pub violations: Vec<Violation>,
 }
 
+/// Why an entry is not a genuine tally (see [`Checked::genuine`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NotGenuine {
+    /// Not a validly signed tally: not one at all, or its signature does
+    /// not verify under the key it names.
+    #[error("not a validly signed tally: {0}")]
+    NotSigned(TallyError),
+    /// Validly signed, but it breaks these rules of the manifest.
+    #[error("breaks the rules of the manifest: {}", describe_violations(.0))]
+    BreaksRules(Vec<Violation>),
+}
+
 impl Checked {
     /// Checks one entry (one signature: no batch, no thread).
     pub fn one(manifest: &Manifest, bytes: &[u8], signatures: Signatures) -> Checked {
@@ -65,6 +77,18 @@ impl Checked {
                 };
                 signed_or_not(manifest, u, verified)
             }
+        }
+    }
+
+    /// The tally, if the entry is genuine: a validly signed tally of the
+    /// manifest's election that breaks none of its rules (those that do
+    /// not depend on the log); otherwise why not.
+    pub fn genuine(self) -> Result<SignedTally, NotGenuine> {
+        match self {
+            Checked::Undecodable { error, .. } => Err(NotGenuine::NotSigned(error)),
+            Checked::BadSignature(_) => Err(NotGenuine::NotSigned(TallyError::BadSignature)),
+            Checked::Signed(s) if s.violations.is_empty() => Ok(s.tally),
+            Checked::Signed(s) => Err(NotGenuine::BreaksRules(s.violations)),
         }
     }
 

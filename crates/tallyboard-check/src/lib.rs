@@ -34,7 +34,7 @@ pub mod paper;
 mod pipeline;
 mod state;
 
-pub use entry::{Checked, Signatures, SignedEntry};
+pub use entry::{Checked, NotGenuine, Signatures, SignedEntry};
 pub use pipeline::{
     CHUNK, EntrySender, PipelineStopped, available_threads, check_entries, run_pipeline,
 };

@@ -9,8 +9,10 @@ use std::collections::BTreeMap;
 
 use tallyboard_core::manifest::Manifest;
 use tallyboard_core::paper::{Part, fingerprint, reassemble_parts};
-use tallyboard_core::rules::check_tally;
+use tallyboard_core::rules::describe_violations;
 use tallyboard_core::{Hash, SignedTally};
+
+use crate::{Checked, NotGenuine, Signatures};
 
 /// The codes read from one photo, scan or text file.
 #[derive(Clone, Debug, Default)]
@@ -112,18 +114,15 @@ pub fn sheets(inputs: &[PaperInput], manifest: &Manifest) -> Vec<PaperSheet> {
 /// The signed tally in `bytes`, if it is validly signed and passes every
 /// rule of the manifest.
 fn genuine(bytes: &[u8], manifest: &Manifest) -> Result<SignedTally, String> {
-    let t = SignedTally::from_bytes_in(bytes, manifest)
-        .map_err(|e| format!("the codes do not carry a validly signed tally: {e}"))?;
-    let v = check_tally(manifest, t.tally());
-    if v.is_empty() {
-        Ok(t)
-    } else {
-        Err(format!(
-            "the codes carry a tally that breaks the rules of the manifest: {}",
-            v.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
-        ))
-    }
+    Checked::one(manifest, bytes, Signatures::Verify)
+        .genuine()
+        .map_err(|e| match e {
+            NotGenuine::NotSigned(e) => {
+                format!("the codes do not carry a validly signed tally: {e}")
+            }
+            NotGenuine::BreaksRules(v) => format!(
+                "the codes carry a tally that breaks the rules of the manifest: {}",
+                describe_violations(&v)
+            ),
+        })
 }

@@ -471,6 +471,14 @@ impl core::fmt::Display for Violation {
     }
 }
 
+/// The violations `v` in words, one after the other (`; ` between them).
+pub fn describe_violations(v: &[Violation]) -> String {
+    v.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// Checks every rule that depends on the manifest and the tally alone and
 /// returns every violation found (empty: the tally passes).
 pub fn check_tally(manifest: &Manifest, tally: &Tally) -> Vec<Violation> {

@@ -4,6 +4,7 @@
 
 use tallyboard_check::{Checked, ElectionState, Outcome, Signatures, available_threads};
 use tallyboard_core::manifest::Manifest;
+use tallyboard_core::rules::describe_violations;
 use tallyboard_verify::FindingCode;
 
 /// The election state of the entries checked so far.
@@ -65,10 +66,7 @@ pub(crate) fn check(
             (Outcome::Broken(v), _) => (
                 v.first()
                     .map_or(FindingCode::RuleViolation, FindingCode::of_violation),
-                v.iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; "),
+                describe_violations(&v),
             ),
             (Outcome::NotCounted(e), _) => (
                 FindingCode::BadEntry,

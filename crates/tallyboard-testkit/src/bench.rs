@@ -128,6 +128,18 @@ pub fn cpu_time_by_thread() -> std::collections::BTreeMap<String, Duration> {
     by
 }
 
+/// The CPU time each thread name took since `before` (an earlier
+/// [`cpu_time_by_thread`]).
+pub fn cpu_time_by_thread_since(
+    before: &std::collections::BTreeMap<String, Duration>,
+) -> std::collections::BTreeMap<String, Duration> {
+    let mut by = cpu_time_by_thread();
+    for (name, c) in &mut by {
+        *c = c.saturating_sub(before.get(name).copied().unwrap_or_default());
+    }
+    by
+}
+
 /// User plus system CPU time of the children this process has waited for.
 pub fn children_cpu_time() -> Duration {
     let f = stat_fields();

@@ -6,11 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
+use tallyboard_check::{Checked, Signatures};
 use tallyboard_core::SignedTally;
 use tallyboard_core::limits::{MAX_BACKUP_FILES, MAX_OBSERVER_CSV, MAX_RECEIPT, MAX_SIGNED_TALLY};
 use tallyboard_core::manifest::Manifest;
 use tallyboard_core::receipt::Receipt;
-use tallyboard_core::rules::check_tally;
 
 /// Where the backup channels are.
 #[derive(Clone, Debug, Default)]
@@ -107,23 +107,9 @@ pub fn load_tallies(dir: &Path, manifest: &Manifest) -> Result<Vec<BackupTally>,
     let mut out = Vec::new();
     for path in files_with(dir, ".tally")? {
         let bytes = read_capped(&path, MAX_SIGNED_TALLY)?;
-        let tally = match SignedTally::from_bytes_in(&bytes, manifest) {
-            Err(e) => Err(format!("not a validly signed tally: {e}")),
-            Ok(t) => {
-                let v = check_tally(manifest, t.tally());
-                if v.is_empty() {
-                    Ok(t)
-                } else {
-                    Err(format!(
-                        "breaks the rules of the manifest: {}",
-                        v.iter()
-                            .map(ToString::to_string)
-                            .collect::<Vec<_>>()
-                            .join("; ")
-                    ))
-                }
-            }
-        };
+        let tally = Checked::one(manifest, &bytes, Signatures::Verify)
+            .genuine()
+            .map_err(|e| e.to_string());
         out.push(BackupTally { path, tally });
     }
     Ok(out)

@@ -31,7 +31,9 @@ use tallyboard_core::totals::TotalsBuilder;
 use tallyboard_log::{Log, Options, SequencerConfig};
 use tallyboard_mirror::{Config as MirrorConfig, Mirror, Outcome};
 use tallyboard_server::{Config, Server};
-use tallyboard_testkit::bench::{cpu_time_by_thread, report, run_dir, strict_limit, threads};
+use tallyboard_testkit::bench::{
+    cpu_time_by_thread, cpu_time_by_thread_since, report, run_dir, strict_limit, threads,
+};
 use tallyboard_testkit::example::{scaled_tallies, signer as key};
 
 // The allocator of the `tallyboard` binary, which this measures.
@@ -219,10 +221,10 @@ fn main() {
         let threads0 = cpu_time_by_thread();
         let outcome = mirror.sync_once().await;
         let total = t.elapsed();
-        let site_cpu: f64 = cpu_time_by_thread()
+        let site_cpu: f64 = cpu_time_by_thread_since(&threads0)
             .iter()
             .filter(|(n, _)| n.starts_with("site-"))
-            .map(|(n, c)| c.saturating_sub(threads0.get(n).copied().unwrap_or_default()))
+            .map(|(_, c)| *c)
             .sum::<Duration>()
             .as_secs_f64();
         assert_eq!(outcome, Outcome::Synced { size }, "{outcome:?}");

@@ -29,8 +29,8 @@ use tallyboard_core::manifest::SignedManifest;
 use tallyboard_log::SequencerConfig;
 use tallyboard_server::{Config, Server};
 use tallyboard_testkit::bench::{
-    cached_tallies, cpu_time, cpu_time_by_thread, read_tallies, report, run_dir,
-    strict_limit_and_cost, tallies_file, threads,
+    cached_tallies, cpu_time, cpu_time_by_thread, cpu_time_by_thread_since, read_tallies, report,
+    run_dir, strict_limit_and_cost, tallies_file, threads,
 };
 use tallyboard_testkit::example::signer as key;
 
@@ -191,10 +191,7 @@ fn main() {
         .await
         .unwrap();
         let cpu = cpu_time() - cpu0;
-        let mut by_thread = cpu_time_by_thread();
-        for (name, c) in &mut by_thread {
-            *c = c.saturating_sub(threads0.get(name).copied().unwrap_or_default());
-        }
+        let by_thread = cpu_time_by_thread_since(&threads0);
         let wall = t0.elapsed();
         child.wait().unwrap();
         let metrics = reqwest::get(format!("{url}/metrics"))
